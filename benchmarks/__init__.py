@@ -1,0 +1,1 @@
+"""Benchmarks behind ``make bench``: each ``bench_*`` module exposes ``run() -> list[Figure]``."""

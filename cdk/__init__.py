@@ -1,0 +1,1 @@
+"""Arbiter's AWS CDK app: stacks composed of one construct per concern."""

@@ -1,0 +1,1 @@
+"""Stacks: compositions of Arbiter's constructs."""

@@ -1,0 +1,42 @@
+"""Domain models shared by every concern. Amounts and prices are ``Decimal`` wherever they reach a venue
+or a record."""
+
+from arbiter.models.common import Asset, Side, Symbol, TimestampMs, VenueId
+from arbiter.models.execution import Execution, ExecutionStatus
+from arbiter.models.market import Market, PrecisionMode
+from arbiter.models.opportunity import Leg, Opportunity, OpportunityKind, QuoteStamp
+from arbiter.models.order import (
+    Fee,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    derive_client_order_id,
+)
+from arbiter.models.order_book import BookLevel, OrderBook
+
+__all__ = [
+    "Asset",
+    "BookLevel",
+    "Execution",
+    "ExecutionStatus",
+    "Fee",
+    "Leg",
+    "Market",
+    "Opportunity",
+    "OpportunityKind",
+    "Order",
+    "OrderBook",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "PrecisionMode",
+    "QuoteStamp",
+    "Side",
+    "Symbol",
+    "TimeInForce",
+    "TimestampMs",
+    "VenueId",
+    "derive_client_order_id",
+]

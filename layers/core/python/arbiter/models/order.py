@@ -1,0 +1,121 @@
+"""Orders as Arbiter intends them and as the venue reports them."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from arbiter.models.common import (
+    Asset,
+    FiniteDecimal,
+    NonNegativeDecimal,
+    PositiveDecimal,
+    Side,
+    Symbol,
+    TimestampMs,
+    ValueModel,
+    VenueId,
+)
+
+
+class OrderStatus(StrEnum):
+    """ccxt's unified order statuses, plus ``rejected`` for an order the venue refused outright."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not OrderStatus.OPEN
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class Fee(ValueModel):
+    # Negative costs are rebates, which some venues pay to makers.
+    cost: FiniteDecimal
+    currency: Asset
+
+
+_CLIENT_ORDER_ID_NAMESPACE = uuid.UUID("6f1d7f0e-4c1b-5d2a-9b8e-a1b17e5a9d00")
+
+
+def derive_client_order_id(execution_id: str, leg_index: int, attempt: int) -> str:
+    """The one clientOrderId of an intent: the same (execution, leg, attempt) always gives the same id.
+
+    A UUID fits every venue we target (binance allows 36 characters, coinbase and kraken expect a UUID),
+    so a retried placement can always be looked up by the id it would have used.
+    """
+    if not execution_id:
+        raise ValueError("execution_id: must not be empty")
+    if leg_index < 0 or attempt < 0:
+        raise ValueError(f"leg_index {leg_index} and attempt {attempt} must not be negative")
+    return str(uuid.uuid5(_CLIENT_ORDER_ID_NAMESPACE, f"{execution_id}|{leg_index}|{attempt}"))
+
+
+class OrderRequest(ValueModel):
+    """What Arbiter asks a venue to do; amounts and prices already rounded to the market's precision."""
+
+    venue: VenueId
+    symbol: Symbol
+    side: Side
+    type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.IOC
+    amount: PositiveDecimal
+    price: PositiveDecimal | None
+    client_order_id: str = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _limit_needs_price(self) -> OrderRequest:
+        if self.type is OrderType.LIMIT and self.price is None:
+            raise ValueError("price: a limit order needs a price")
+        return self
+
+
+class Order(ValueModel):
+    """An order's state as the venue last reported it."""
+
+    venue: VenueId
+    symbol: Symbol
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce | None = None
+    amount: PositiveDecimal
+    price: PositiveDecimal | None = None
+    client_order_id: str | None = None
+    exchange_order_id: str | None = None
+    status: OrderStatus
+    filled: NonNegativeDecimal
+    remaining: NonNegativeDecimal
+    average: PositiveDecimal | None = None
+    fees: tuple[Fee, ...] = ()
+    timestamp: TimestampMs | None = None
+
+    @model_validator(mode="after")
+    def _fills_add_up(self) -> Order:
+        if self.filled > self.amount:
+            raise ValueError(f"filled: {self.filled} exceeds amount {self.amount}")
+        if self.remaining > self.amount:
+            raise ValueError(f"remaining: {self.remaining} exceeds amount {self.amount}")
+        if self.filled > 0 and self.average is None:
+            raise ValueError("average: an order with a fill must carry its average price")
+        return self
+
+    @property
+    def cost(self) -> FiniteDecimal:
+        """Quote amount exchanged so far (before fees)."""
+        return self.filled * self.average if self.average is not None else FiniteDecimal(0)

@@ -1,0 +1,21 @@
+"""Every setting in one place: environment variables ``ARBITER_*``, nested with ``__``."""
+
+from arbiter.settings.model import (
+    ENV_PREFIX,
+    MarketSettings,
+    Settings,
+    SettingsError,
+    SimulationSettings,
+    VenueCredentials,
+    load_settings,
+)
+
+__all__ = [
+    "ENV_PREFIX",
+    "MarketSettings",
+    "Settings",
+    "SettingsError",
+    "SimulationSettings",
+    "VenueCredentials",
+    "load_settings",
+]

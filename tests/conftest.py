@@ -1,0 +1,39 @@
+"""Shared test configuration: markers by folder, an offline AWS identity, and hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# No test may find real credentials or a real region: moto and botocore stubs only.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+)
+for variable in [name for name in os.environ if name.startswith("ARBITER_")]:
+    del os.environ[variable]
+
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+TESTS_DIR = Path(__file__).parent
+REPO_ROOT = TESTS_DIR.parent
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "ccxt"
+LAYERS = ("unit", "integration", "infra", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = Path(str(item.fspath)).relative_to(TESTS_DIR)
+        layer = relative.parts[0]
+        if layer in LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))

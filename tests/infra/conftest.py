@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aws_cdk import App
+from cdk.app_factory import build_app
+from cdk.stacks.arbiter_stack import ArbiterStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+
+AppBuilder = Callable[..., tuple[App, ArbiterStack]]
+
+
+@pytest.fixture(scope="session")
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> AppBuilder:
+    def make(**context: object) -> tuple[App, ArbiterStack]:
+        outdir = tmp_path_factory.mktemp("cdk.out")
+        # Asset bundling is skipped in tests; one dedicated test builds the dependency layer for real.
+        app = App(outdir=str(outdir), context={**BASE_CONTEXT, "aws:cdk:bundling-stacks": [], **context})
+        return build_app(app)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def dev_assembly(make_app: AppBuilder) -> tuple[ArbiterStack, Path]:
+    app, stack = make_app()
+    assembly = app.synth()  # raises if cdk-nag has an unacknowledged finding
+    return stack, Path(assembly.directory) / f"{stack.stack_name}.template.json"

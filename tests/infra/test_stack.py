@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_sns as sns
+from cdk.stacks.arbiter_stack import ArbiterStack
+from cfnlint.api import ManualArgs, lint_file
+from tests.infra.conftest import AppBuilder
+
+from arbiter.storage import TABLES, table_name
+
+
+def test_every_table_is_created_from_the_shared_layout(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    stack, _ = dev_assembly
+    template = assertions.Template.from_stack(stack)
+    template.resource_count_is("AWS::DynamoDB::GlobalTable", len(TABLES))
+    for spec in TABLES:
+        keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        if spec.sort_key:
+            keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        expected: dict[str, object] = {
+            "TableName": table_name("arbiter-dev", spec),
+            "KeySchema": keys,
+            "BillingMode": "PAY_PER_REQUEST",
+            "Replicas": [
+                assertions.Match.object_like(
+                    {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
+                )
+            ],
+        }
+        if spec.ttl_attribute:
+            expected["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        template.has_resource_properties("AWS::DynamoDB::GlobalTable", expected)
+
+
+def test_dev_tables_can_be_torn_down(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    template = assertions.Template.from_stack(dev_assembly[0])
+    template.all_resources("AWS::DynamoDB::GlobalTable", {"DeletionPolicy": "Delete"})
+
+
+def test_prod_tables_are_retained_and_protected(make_app: AppBuilder) -> None:
+    _, stack = make_app(env="prod")
+    template = assertions.Template.from_stack(stack)
+    template.all_resources("AWS::DynamoDB::GlobalTable", {"DeletionPolicy": "Retain"})
+    template.all_resources_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {"Replicas": [assertions.Match.object_like({"DeletionProtectionEnabled": True})]},
+    )
+
+
+def test_alert_topic_is_encrypted_and_refuses_plain_http(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    template = assertions.Template.from_stack(dev_assembly[0])
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": assertions.Match.any_value()})
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": assertions.Match.array_with(
+                    [
+                        assertions.Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_invalid_context_is_refused_with_its_name(make_app: AppBuilder) -> None:
+    with pytest.raises(ValueError, match="context 'env': Input should be 'dev' or 'prod'"):
+        make_app(env="staging")
+
+
+def test_cdk_nag_packs_are_attached_and_fail_the_synth(make_app: AppBuilder) -> None:
+    app, stack = make_app()
+    sns.Topic(stack, "PlainTopic")  # unencrypted, no SSL policy: both packs must object
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+
+
+def test_synthesized_template_is_cfn_lint_clean(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    _, template_path = dev_assembly
+    # W3005: CDK writes DependsOn that cfn-lint calls redundant; the design ignores that rule only.
+    matches = lint_file(template_path, config=ManualArgs(ignore_checks=["W3005"], regions=["eu-west-1"]))
+    assert [str(m) for m in matches] == []

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from arbiter.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["markets"], ["settings"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_demo_prints_the_books_per_tick_and_a_report() -> None:
+    result = runner.invoke(app, ["demo", "--ticks", "2", "--symbols", "3", "--venues", "binance,kraken"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("open dislocations=") == 2
+    assert "BTC/USDT" in result.output
+    assert "kraken" in result.output
+    assert "report: 2 ticks, 2 venues" in result.output
+
+
+def test_an_invalid_setting_stops_the_demo_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARBITER_SIMULATION__LEVELS", "0")
+    result = runner.invoke(app, ["demo", "--ticks", "1"])
+    assert result.exit_code == 2
+    assert "ARBITER_SIMULATION__LEVELS: Input should be greater than or equal to 1" in result.output
+
+
+def test_markets_lists_recorded_markets_and_refuses_unknown_venues() -> None:
+    listed = runner.invoke(app, ["markets", "binance"])
+    assert listed.exit_code == 0
+    assert "decimal_places" in listed.output
+    unknown = runner.invoke(app, ["markets", "nowhere"])
+    assert unknown.exit_code == 2
+    assert "no recorded markets" in unknown.output
