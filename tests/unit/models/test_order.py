@@ -78,3 +78,21 @@ def test_a_fill_without_average_price_is_refused() -> None:
 def test_unknown_status_is_refused() -> None:
     with pytest.raises(ValidationError, match="status"):
         Order.model_validate(order(status="partially_filled"))
+
+
+def test_balances_refuse_negative_amounts_and_mismatched_keys() -> None:
+    from arbiter.models import Balances
+
+    ok = Balances.model_validate(
+        {"venue": "kraken", "balances": {"BTC": {"asset": "BTC", "free": "1", "used": "0.5"}}, "timestamp": 1}
+    )
+    assert ok.balances["BTC"].total == Decimal("1.5")
+    assert ok.free("ETH") == 0
+    with pytest.raises(ValidationError, match="free"):
+        Balances.model_validate(
+            {"venue": "kraken", "balances": {"BTC": {"asset": "BTC", "free": "-1"}}, "timestamp": 1}
+        )
+    with pytest.raises(ValidationError, match=r"balances\['ETH'\]"):
+        Balances.model_validate(
+            {"venue": "kraken", "balances": {"ETH": {"asset": "BTC", "free": "1"}}, "timestamp": 1}
+        )

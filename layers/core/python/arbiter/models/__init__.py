@@ -1,6 +1,7 @@
 """Domain models shared by every concern. Amounts and prices are ``Decimal`` wherever they reach a venue
 or a record."""
 
+from arbiter.models.balance import Balance, Balances
 from arbiter.models.common import Asset, Side, Symbol, TimestampMs, VenueId
 from arbiter.models.execution import Execution, ExecutionStatus
 from arbiter.models.market import Market, PrecisionMode
@@ -18,6 +19,8 @@ from arbiter.models.order_book import BookLevel, OrderBook
 
 __all__ = [
     "Asset",
+    "Balance",
+    "Balances",
     "BookLevel",
     "Execution",
     "ExecutionStatus",
