@@ -9,33 +9,22 @@ from ccxt.base.decimal_to_precision import NO_PADDING, ROUND, TRUNCATE, decimal_
 from arbiter.models.market import Market, PrecisionMode
 
 
-def _precision_argument(market: Market, value: Decimal) -> str | int:
+def _to_precision(market: Market, value: Decimal, rounding: int, precision: Decimal) -> Decimal:
     # ccxt takes tick sizes as strings and digit counts as ints.
-    return str(value) if market.precision_mode is PrecisionMode.TICK_SIZE else int(value)
+    argument = str(precision) if market.precision_mode is PrecisionMode.TICK_SIZE else int(precision)
+    return Decimal(
+        decimal_to_precision(str(value), rounding, argument, int(market.precision_mode), NO_PADDING)
+    )
 
 
 def round_amount(market: Market, amount: Decimal) -> Decimal:
-    """Truncate an amount to the market's step: never trade more than was sized."""
-    text = decimal_to_precision(
-        str(amount),
-        TRUNCATE,
-        _precision_argument(market, market.amount_precision),
-        int(market.precision_mode),
-        NO_PADDING,
-    )
-    return Decimal(text)
+    """Truncate an amount to the market's step: never trade more than was sized. Zero means "too small"."""
+    return _to_precision(market, amount, TRUNCATE, market.amount_precision)
 
 
 def round_price(market: Market, price: Decimal) -> Decimal:
-    """Round a price to the market's tick, as ccxt's ``price_to_precision`` does."""
-    text = decimal_to_precision(
-        str(price),
-        ROUND,
-        _precision_argument(market, market.price_precision),
-        int(market.precision_mode),
-        NO_PADDING,
-    )
-    return Decimal(text)
+    """Round a price to the market's tick, as ccxt's ``price_to_precision`` does. Zero means "too small"."""
+    return _to_precision(market, price, ROUND, market.price_precision)
 
 
 def _step(mode: PrecisionMode, precision: Decimal, at: Decimal) -> Decimal:

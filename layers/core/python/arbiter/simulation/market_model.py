@@ -174,6 +174,15 @@ class MarketModel:
         sign = np.where(rng.random(self._dislocation.shape) < 0.5, -1.0, 1.0)
         self._dislocation = np.where(opens, self._dislocation + sign * size, self._dislocation)
 
+    def _level_offsets(self, mid: FloatArray) -> IntArray:
+        """Distance of each level from the best price, in ticks: about 1.5 bps apart, at least one tick."""
+        n_venues, n_symbols = mid.shape
+        spread_out = self._rng.uniform(0.3, 1.7, (n_venues, n_symbols, self.settings.levels - 1))
+        gaps = np.maximum(1, np.rint((mid * 1.5e-4 / self.price_tick)[..., None] * spread_out)).astype(
+            np.int64
+        )
+        return np.concatenate([np.zeros((n_venues, n_symbols, 1), np.int64), np.cumsum(gaps, axis=2)], axis=2)
+
     def step(self) -> BookFrame:
         """Advance the clock by one tick and return every book at the new time."""
         self.tick_index += 1
@@ -188,25 +197,8 @@ class MarketModel:
         tick = self.price_tick
         best_bid = np.floor(mid * (1 - self._half_spread) / tick).astype(np.int64)
         best_ask = np.maximum(np.ceil(mid * (1 + self._half_spread) / tick).astype(np.int64), best_bid + 1)
-        gap_ticks = np.maximum(
-            1,
-            np.rint(
-                (mid * 1.5e-4 / tick)[..., None] * rng.uniform(0.3, 1.7, (n_venues, n_symbols, levels - 1))
-            ),
-        ).astype(np.int64)
-        bid_ticks = best_bid[..., None] - np.concatenate(
-            [np.zeros((n_venues, n_symbols, 1), np.int64), np.cumsum(gap_ticks, axis=2)], axis=2
-        )
-        ask_gaps = np.maximum(
-            1,
-            np.rint(
-                (mid * 1.5e-4 / tick)[..., None] * rng.uniform(0.3, 1.7, (n_venues, n_symbols, levels - 1))
-            ),
-        ).astype(np.int64)
-        ask_ticks = best_ask[..., None] + np.concatenate(
-            [np.zeros((n_venues, n_symbols, 1), np.int64), np.cumsum(ask_gaps, axis=2)], axis=2
-        )
-        bid_ticks = np.maximum(bid_ticks, 1)
+        bid_ticks = best_bid[..., None] - self._level_offsets(mid)
+        ask_ticks = best_ask[..., None] + self._level_offsets(mid)
 
         level_usd = (
             self._depth_usd[..., None]
