@@ -102,3 +102,22 @@ def test_books_are_immutable_values() -> None:
     with pytest.raises(ValidationError):
         parsed.timestamp = 1  # type: ignore[misc]
     assert hash(parsed) == hash(OrderBook.model_validate(book()))
+
+
+def test_a_sweep_walks_levels_up_to_the_limit_without_changing_the_book() -> None:
+    from arbiter.models import Side
+
+    parsed = OrderBook.model_validate(book())
+    bought = parsed.sweep(Side.BUY, Decimal(3))
+    assert (bought.filled, bought.cost, bought.worst_price) == (Decimal(3), Decimal("302.5"), Decimal(101))
+    capped = parsed.sweep(Side.BUY, Decimal(3), limit_price=Decimal("100.9"))
+    assert (capped.filled, capped.cost) == (Decimal(1), Decimal("100.5"))
+    sold = parsed.sweep(Side.SELL, Decimal("1.5"), limit_price=Decimal("99.5"))
+    assert (sold.filled, sold.cost, sold.average) == (
+        Decimal("1.5"),
+        Decimal("149.75"),
+        Decimal("149.75") / Decimal("1.5"),
+    )
+    nothing = parsed.sweep(Side.SELL, Decimal(1), limit_price=Decimal(200))
+    assert (nothing.filled, nothing.average) == (Decimal(0), None)
+    assert parsed == OrderBook.model_validate(book())

@@ -15,7 +15,7 @@ from arbiter.models.order import (
     TimeInForce,
     derive_client_order_id,
 )
-from arbiter.models.order_book import BookLevel, OrderBook
+from arbiter.models.order_book import BookLevel, OrderBook, Sweep
 
 __all__ = [
     "Asset",
@@ -37,6 +37,7 @@ __all__ = [
     "PrecisionMode",
     "QuoteStamp",
     "Side",
+    "Sweep",
     "Symbol",
     "TimeInForce",
     "TimestampMs",

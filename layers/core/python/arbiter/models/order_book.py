@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from arbiter.models.common import PositiveDecimal, Symbol, TimestampMs, ValueModel, VenueId
+from arbiter.models.common import (
+    NonNegativeDecimal,
+    PositiveDecimal,
+    Side,
+    Symbol,
+    TimestampMs,
+    ValueModel,
+    VenueId,
+)
 
 
 class BookLevel(ValueModel):
@@ -29,6 +37,19 @@ class BookLevel(ValueModel):
 def _exact(value: Any) -> Any:
     # A float from ccxt's JSON parsing becomes the Decimal of its shortest repr, never its binary expansion.
     return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+class Sweep(ValueModel):
+    """What taking liquidity from one side of a book would give: base filled, quote paid or received."""
+
+    side: Side
+    filled: NonNegativeDecimal
+    cost: NonNegativeDecimal
+    worst_price: PositiveDecimal | None = None
+
+    @property
+    def average(self) -> Decimal | None:
+        return self.cost / self.filled if self.filled else None
 
 
 class OrderBook(ValueModel):
@@ -76,6 +97,24 @@ class OrderBook(ValueModel):
     @property
     def best_ask(self) -> BookLevel | None:
         return self.asks[0] if self.asks else None
+
+    def sweep(self, side: Side, amount: Decimal, limit_price: Decimal | None = None) -> Sweep:
+        """Take up to ``amount`` (base) as a taker: a buy lifts asks at or below ``limit_price``, a sell hits
+        bids at or above it. The book itself is not changed."""
+        levels = self.asks if side is Side.BUY else self.bids
+        remaining, cost, worst = amount, Decimal(0), None
+        for level in levels:
+            if remaining <= 0:
+                break
+            if limit_price is not None and (
+                level.price > limit_price if side is Side.BUY else level.price < limit_price
+            ):
+                break
+            take = min(remaining, level.amount)
+            remaining -= take
+            cost += take * level.price
+            worst = level.price
+        return Sweep(side=side, filled=amount - remaining, cost=cost, worst_price=worst)
 
     def age_ms(self, now_ms: int) -> int:
         return now_ms - self.timestamp
