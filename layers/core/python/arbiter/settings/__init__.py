@@ -1,5 +1,6 @@
 """Every setting in one place: environment variables ``ARBITER_*``, nested with ``__``."""
 
+from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.model import (
     ENV_PREFIX,
     MarketSettings,
@@ -12,6 +13,7 @@ from arbiter.settings.model import (
 
 __all__ = [
     "ENV_PREFIX",
+    "ExecutionSettings",
     "MarketSettings",
     "Settings",
     "SettingsError",

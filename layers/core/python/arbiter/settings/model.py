@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arbiter.models.common import VenueId
+from arbiter.settings.execution import ExecutionSettings
 
 ENV_PREFIX = "ARBITER_"
 ENV_NESTED_DELIMITER = "__"
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     simulation: SimulationSettings = SimulationSettings()
     markets: MarketSettings = MarketSettings()
+    execution: ExecutionSettings = ExecutionSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
 
 

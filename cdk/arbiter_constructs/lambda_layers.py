@@ -1,0 +1,89 @@
+"""The two Lambda layers: the ``arbiter`` domain package as plain source, and its third-party dependencies
+built without Docker by pip with the Lambda platform's wheels (arm64, the runtime's Python)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+# The layer carries what the handlers import; boto3 comes with the runtime.
+LAYER_REQUIREMENTS = (
+    "aws-lambda-powertools[tracer]>=3.37,<4",
+    "pydantic>=2.10,<3",
+    "pydantic-settings>=2.6,<3",
+    "ccxt==4.5.90",
+    "tenacity>=9,<10",
+    "numpy>=2.0,<3",
+)
+
+
+@jsii.implements(ILocalBundling)
+class PipWheelsBundling:
+    """Installs the requirements for the Lambda platform into ``<output>/python`` (no Docker needed)."""
+
+    def __init__(self, requirements: tuple[str, ...]) -> None:
+        self.requirements = requirements
+
+    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--target", str(Path(output_dir) / "python"),
+            "--platform", "manylinux2014_aarch64", "--implementation", "cp",
+            "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
+            *self.requirements,
+        ]  # fmt: skip
+        subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
+        return True
+
+
+class LambdaLayers(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.core = lambda_.LayerVersion(
+            self,
+            "Core",
+            code=lambda_.Code.from_asset(str(REPO_ROOT / "layers" / "core"), exclude=["**/__pycache__"]),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[LAMBDA_ARCHITECTURE],
+            description="arbiter domain package",
+            removal_policy=removal_policy,
+        )
+        self.dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(
+                str(REPO_ROOT / "layers"),
+                asset_hash=_requirements_hash(),
+                asset_hash_type=AssetHashType.CUSTOM,
+                bundling=BundlingOptions(
+                    image=DockerImage.from_registry("unused-local-bundling-only"),
+                    local=PipWheelsBundling(LAYER_REQUIREMENTS),
+                ),
+            ),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[LAMBDA_ARCHITECTURE],
+            description="third-party dependencies (Powertools, pydantic, ccxt, tenacity, numpy)",
+            removal_policy=removal_policy,
+        )
+
+    @property
+    def all(self) -> list[lambda_.ILayerVersion]:
+        return [self.dependencies, self.core]
+
+
+def _requirements_hash() -> str:
+    # The layer changes only when its requirements or target platform do, not when layers/ source does.
+    text = "\n".join((*LAYER_REQUIREMENTS, LAMBDA_PYTHON_VERSION, "manylinux2014_aarch64"))
+    return hashlib.sha256(text.encode()).hexdigest()

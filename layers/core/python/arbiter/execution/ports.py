@@ -1,0 +1,95 @@
+"""What the saga needs from the outside world, as small protocols: venues, the execution journal, the kill
+switch, alerts and the clock. Handlers wire real adapters; tests wire in-memory ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from arbiter.models import (
+    Balances,
+    Execution,
+    ExecutionStatus,
+    Order,
+    OrderBook,
+    OrderRequest,
+)
+from arbiter.models.common import PositiveDecimal, Side, Symbol, ValueModel, VenueId
+
+
+class OrderIntent(ValueModel):
+    """An order Arbiter is about to send, recorded before it is sent (invariant 1), so reconciliation can look
+    up every clientOrderId the execution ever used, including those whose placement was never confirmed."""
+
+    execution_id: str
+    slot: int
+    attempt: int
+    client_order_id: str
+    venue: VenueId
+    symbol: Symbol
+    side: Side
+    amount: PositiveDecimal
+    limit_price: PositiveDecimal
+
+    def request(self) -> OrderRequest:
+        return OrderRequest(
+            venue=self.venue,
+            symbol=self.symbol,
+            side=self.side,
+            amount=self.amount,
+            price=self.limit_price,
+            client_order_id=self.client_order_id,
+        )
+
+
+class VenueGateway(Protocol):
+    venue: str
+
+    def place_order(self, request: OrderRequest) -> Order: ...
+
+    def cancel_order(self, client_order_id: str, symbol: str) -> Order: ...
+
+    def fetch_order(self, client_order_id: str, symbol: str) -> Order: ...
+
+    def find_order(self, client_order_id: str, symbol: str) -> Order | None: ...
+
+    def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook: ...
+
+    def fetch_balances(self) -> Balances: ...
+
+
+class ExecutionJournal(Protocol):
+    def create(self, execution: Execution) -> tuple[bool, Execution]:
+        """Conditional put: ``(True, execution)`` when created, ``(False, stored)`` when it existed."""
+        ...
+
+    def get(self, execution_id: str) -> Execution: ...
+
+    def set_status(
+        self, execution_id: str, status: ExecutionStatus, at_ms: int, reason: str | None = None
+    ) -> None: ...
+
+    def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None: ...
+
+    def record_intent(self, intent: OrderIntent, at_ms: int) -> None: ...
+
+    def intents(self, execution_id: str) -> Sequence[OrderIntent]: ...
+
+    def record_order(self, execution_id: str, order: Order, at_ms: int) -> None: ...
+
+    def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None: ...
+
+
+class KillSwitch(Protocol):
+    def is_engaged(self) -> bool: ...
+
+    def engage(self, reason: str, at_ms: int) -> None: ...
+
+
+class AlertPublisher(Protocol):
+    def publish(self, subject: str, message: Mapping[str, Any]) -> None: ...
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...

@@ -1,0 +1,434 @@
+"""The saga's steps. Each takes the saga state and returns it updated; the state machine decides what runs
+next. Every step is safe to run again with the same input (a Lambda retry): orders are looked up by their
+deterministic clientOrderId before anything is sent, and journal writes are keyed, not blindly appended.
+
+Facts about orders always come from the venue (``find_order``), never from the saga's memory of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
+from arbiter.execution.exposure import base_and_quote, net_exposure, residual_exposure
+from arbiter.execution.ports import (
+    AlertPublisher,
+    Clock,
+    ExecutionJournal,
+    KillSwitch,
+    OrderIntent,
+    VenueGateway,
+)
+from arbiter.execution.state import Fills, LegFill, Reconciliation, SagaState
+from arbiter.markets import round_amount
+from arbiter.models import (
+    Balances,
+    Execution,
+    ExecutionStatus,
+    Leg,
+    Market,
+    Opportunity,
+    Order,
+    OrderBook,
+    OrderStatus,
+    Side,
+    derive_client_order_id,
+)
+from arbiter.settings import ExecutionSettings
+
+logger = logging.getLogger(__name__)
+
+
+class RiskCheck(Protocol):
+    def refusal(self, opportunity: Opportunity, balances: Mapping[str, Balances], now_ms: int) -> str | None:
+        """A reason code when the risk limits forbid the execution, else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class SagaDependencies:
+    gateways: Mapping[str, VenueGateway]
+    markets: Mapping[tuple[str, str], Market]
+    journal: ExecutionJournal
+    kill_switch: KillSwitch
+    alerts: AlertPublisher
+    clock: Clock
+    settings: ExecutionSettings
+    risk: RiskCheck | None = None
+
+
+class RefusedError(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _spend(leg: Leg, market: Market) -> tuple[str, Decimal]:
+    """The asset and amount a leg consumes: quote plus the taker fee for a buy, base for a sell."""
+    base, quote = base_and_quote(leg.symbol)
+    if leg.side is Side.BUY:
+        return quote, leg.amount * leg.limit_price * (1 + market.taker_fee)
+    return base, leg.amount
+
+
+class SagaSteps:
+    def __init__(self, deps: SagaDependencies) -> None:
+        self.deps = deps
+
+    # -- Prepare -----------------------------------------------------------------------------------------
+    def prepare(self, state: SagaState) -> SagaState:
+        deps, now = self.deps, self.deps.clock.now_ms()
+        execution = Execution(
+            execution_id=state.execution_id, opportunity=state.opportunity, created_at=now, updated_at=now
+        )
+        created, stored = deps.journal.create(execution)
+        if not created and stored.status is not ExecutionStatus.PENDING:
+            # A retried Prepare: the decision already taken stands.
+            refused = stored.status is ExecutionStatus.REFUSED
+            return self._prepared(
+                state, accepted=not refused, refusal=stored.reason if refused else None, now=now
+            )
+        try:
+            self._check(state.opportunity, now)
+        except RefusedError as refusal:
+            deps.journal.set_status(state.execution_id, ExecutionStatus.REFUSED, now, reason=refusal.reason)
+            deps.journal.append_event(state.execution_id, "refused", {"reason": refusal.reason}, now)
+            return self._prepared(state, accepted=False, refusal=refusal.reason, now=now)
+        deps.journal.set_status(state.execution_id, ExecutionStatus.PLACING, now)
+        deps.journal.append_event(state.execution_id, "accepted", {"legs": len(state.opportunity.legs)}, now)
+        return self._prepared(state, accepted=True, refusal=None, now=now)
+
+    def _prepared(self, state: SagaState, *, accepted: bool, refusal: str | None, now: int) -> SagaState:
+        settings = self.deps.settings
+        return state.model_copy(
+            update={
+                "accepted": accepted,
+                "refusal": refusal,
+                "deadline_ms": now + settings.fill_deadline_ms,
+                "poll_seconds": settings.poll_seconds,
+            }
+        )
+
+    def _check(self, opportunity: Opportunity, now: int) -> None:
+        deps = self.deps
+        if deps.kill_switch.is_engaged():
+            raise RefusedError("kill_switch_engaged")
+        for index, leg in enumerate(opportunity.legs):
+            self._check_leg(index, leg)
+        age = opportunity.quote_age_ms(now)
+        if age > deps.settings.max_quote_age_ms:
+            raise RefusedError(f"stale_quote: {age} ms old, limit {deps.settings.max_quote_age_ms} ms")
+        balances = self._balances(opportunity, now)
+        needed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for leg in opportunity.legs:
+            asset, amount = _spend(leg, deps.markets[(leg.venue, leg.symbol)])
+            needed[(leg.venue, asset)] += amount
+        usable = 1 - deps.settings.balance_reserve
+        for (venue, asset), amount in sorted(needed.items()):
+            available = balances[venue].free(asset) * usable
+            if available < amount:
+                raise RefusedError(f"insufficient_balance: {venue} {asset} needs {amount}, has {available}")
+        if deps.risk is not None:
+            reason = deps.risk.refusal(opportunity, balances, now)
+            if reason is not None:
+                raise RefusedError(reason)
+
+    def _check_leg(self, index: int, leg: Leg) -> None:
+        if leg.venue not in self.deps.gateways:
+            raise RefusedError(f"invalid_leg: legs[{index}] venue {leg.venue} is not connected")
+        market = self.deps.markets.get((leg.venue, leg.symbol))
+        if market is None:
+            raise RefusedError(f"invalid_leg: legs[{index}] unknown market {leg.venue} {leg.symbol}")
+        if round_amount(market, leg.amount) != leg.amount:
+            raise RefusedError(
+                f"invalid_leg: legs[{index}] amount {leg.amount} is not on the market's precision"
+            )
+        if market.min_amount is not None and leg.amount < market.min_amount:
+            raise RefusedError(
+                f"invalid_leg: legs[{index}] amount {leg.amount} below minimum {market.min_amount}"
+            )
+        if market.min_cost is not None and leg.amount * leg.limit_price < market.min_cost:
+            raise RefusedError(f"invalid_leg: legs[{index}] cost below minimum {market.min_cost}")
+
+    def _balances(self, opportunity: Opportunity, now: int) -> dict[str, Balances]:
+        balances: dict[str, Balances] = {}
+        for venue in dict.fromkeys(leg.venue for leg in opportunity.legs):
+            try:
+                fetched = self.deps.gateways[venue].fetch_balances()
+            except Exception as error:  # noqa: BLE001 - any failure to read balances refuses the trade
+                raise RefusedError(f"balances_unavailable: {venue}: {type(error).__name__}") from None
+            if fetched.age_ms(now) > self.deps.settings.max_balance_age_ms:
+                raise RefusedError(f"stale_balances: {venue} balances are {fetched.age_ms(now)} ms old")
+            balances[venue] = fetched
+        return balances
+
+    # -- PlaceLegs and PollFills -------------------------------------------------------------------------
+    def place_legs(self, state: SagaState) -> SagaState:
+        now = self.deps.clock.now_ms()
+        intents = [
+            self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)
+        ]
+        for intent in intents:  # durable before anything is sent (invariant 1)
+            self.deps.journal.record_intent(intent, now)
+        # One task sends every leg at once from a thread each: the skew between legs is the thread start-up,
+        # not a Map iteration's scheduling, and the saga spends no extra state transitions.
+        with ThreadPoolExecutor(max_workers=len(intents)) as pool:
+            orders = list(pool.map(self._place, intents))
+        return state.model_copy(update={"fills": self._fills(state, orders)})
+
+    def poll_fills(self, state: SagaState) -> SagaState:
+        orders = [self._lookup(intent) for intent in self._leg_intents(state)]
+        fills = self._fills(state, orders)
+        deadline_passed = state.deadline_ms is not None and self.deps.clock.now_ms() >= state.deadline_ms
+        return state.model_copy(
+            update={"fills": fills.model_copy(update={"deadline_passed": deadline_passed})}
+        )
+
+    def _intent(self, state: SagaState, slot: int, leg: Leg, attempt: int) -> OrderIntent:
+        return OrderIntent(
+            execution_id=state.execution_id,
+            slot=slot,
+            attempt=attempt,
+            client_order_id=derive_client_order_id(state.execution_id, slot, attempt),
+            venue=leg.venue,
+            symbol=leg.symbol,
+            side=leg.side,
+            amount=leg.amount,
+            limit_price=leg.limit_price,
+        )
+
+    def _leg_intents(self, state: SagaState) -> list[OrderIntent]:
+        return [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
+
+    def _place(self, intent: OrderIntent) -> Order | None:
+        """Send one order unless the venue already has it; ``None`` when the venue has no such order."""
+        gateway = self.deps.gateways[intent.venue]
+        journal, now = self.deps.journal, self.deps.clock.now_ms
+        try:
+            order = gateway.find_order(intent.client_order_id, intent.symbol)
+            if order is None:
+                order = gateway.place_order(intent.request())
+        except Exception as error:  # noqa: BLE001 - any failure leaves the leg to be looked up again later
+            journal.append_event(
+                intent.execution_id,
+                "order_failed",
+                {
+                    "client_order_id": intent.client_order_id,
+                    "error": type(error).__name__,
+                    "detail": str(error),
+                },
+                now(),
+            )
+            return self._lookup(intent)
+        journal.record_order(intent.execution_id, order, now())
+        return order
+
+    def _lookup(self, intent: OrderIntent) -> Order | None:
+        """The venue's own word on an intent; ``None`` when it never received it. Unreachable venue: raise."""
+        order = self.deps.gateways[intent.venue].find_order(intent.client_order_id, intent.symbol)
+        if order is not None:
+            self.deps.journal.record_order(intent.execution_id, order, self.deps.clock.now_ms())
+        return order
+
+    def _fills(self, state: SagaState, orders: Sequence[Order | None]) -> Fills:
+        legs = []
+        for slot, order in enumerate(orders):
+            cid = derive_client_order_id(state.execution_id, slot, 0)
+            legs.append(
+                LegFill(
+                    index=slot,
+                    client_order_ids=(cid,),
+                    status=order.status if order is not None else None,
+                    filled=order.filled if order is not None else Decimal(0),
+                    average=order.average if order is not None else None,
+                )
+            )
+        final = [leg.status is None or leg.status.is_final for leg in legs]
+        filled = [f.filled >= leg.amount for f, leg in zip(legs, state.opportunity.legs, strict=True)]
+        return Fills(legs=tuple(legs), all_filled=all(filled), all_final=all(final))
+
+    # -- Settle ------------------------------------------------------------------------------------------
+    def settle(self, state: SagaState) -> SagaState:
+        now = self.deps.clock.now_ms()
+        orders = [o for o in (self._lookup(i) for i in self._leg_intents(state)) if o is not None]
+        pnl = net_exposure(orders)
+        self.deps.journal.record_pnl(state.execution_id, pnl, now)
+        self.deps.journal.set_status(state.execution_id, ExecutionStatus.SETTLED, now)
+        self.deps.journal.append_event(state.execution_id, "settled", {"pnl": _text(pnl)}, now)
+        return state
+
+    # -- Compensate --------------------------------------------------------------------------------------
+    def compensate(self, state: SagaState) -> SagaState:
+        deps, now = self.deps, self.deps.clock.now_ms()
+        round_ = state.compensation_rounds + 1
+        deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATING, now)
+        cause = state.error.error if state.error is not None else "legs_not_filled"
+        deps.journal.append_event(
+            state.execution_id, "compensation_started", {"round": round_, "cause": cause}, now
+        )
+        orders = self._close_open_orders(state)
+        opportunity = state.opportunity
+        leg_fills = [
+            sum((o.filled for i, o in orders if i.slot == slot), Decimal(0))
+            for slot in range(len(opportunity.legs))
+        ]
+        books = self._books(opportunity)
+        plan = plan_compensation(
+            CompensationInputs(
+                opportunity=opportunity,
+                leg_fills=leg_fills,
+                exposure=net_exposure(o for _, o in orders),
+                books=books,
+                markets=deps.markets,
+                slippage_cap=deps.settings.slippage_cap,
+                tolerance=self._tolerance(opportunity),
+            )
+        )
+        deps.journal.append_event(
+            state.execution_id,
+            "compensation_planned",
+            {
+                "round": round_,
+                "strategy": plan.strategy.value,
+                "orders": [o.model_dump(mode="json") for o in plan.orders],
+                "expected_residual": _text(plan.residual),
+            },
+            deps.clock.now_ms(),
+        )
+        intents = [
+            OrderIntent(
+                execution_id=state.execution_id,
+                slot=planned.slot,
+                attempt=round_,
+                client_order_id=derive_client_order_id(state.execution_id, planned.slot, round_),
+                venue=planned.venue,
+                symbol=planned.symbol,
+                side=planned.side,
+                amount=planned.amount,
+                limit_price=planned.limit_price,
+            )
+            for planned in plan.orders
+        ]
+        for intent in intents:
+            deps.journal.record_intent(intent, deps.clock.now_ms())
+        with ThreadPoolExecutor(max_workers=max(1, len(intents))) as pool:
+            list(pool.map(self._place, intents))
+        return state.model_copy(update={"compensation_rounds": round_, "error": None})
+
+    def _close_open_orders(self, state: SagaState) -> list[tuple[OrderIntent, Order]]:
+        """Cancel whatever the execution still has open; return every order the venues know of, final."""
+        found: list[tuple[OrderIntent, Order]] = []
+        for intent in self.deps.journal.intents(state.execution_id):
+            order = self._lookup(intent)
+            if order is None:
+                continue
+            if not order.status.is_final:
+                order = self._cancel(intent) or order
+            found.append((intent, order))
+        return found
+
+    def _cancel(self, intent: OrderIntent) -> Order | None:
+        gateway, journal = self.deps.gateways[intent.venue], self.deps.journal
+        try:
+            order = gateway.cancel_order(intent.client_order_id, intent.symbol)
+        except Exception as error:  # noqa: BLE001 - a failed cancel is retried by the next step, then reported
+            journal.append_event(
+                intent.execution_id,
+                "cancel_failed",
+                {"client_order_id": intent.client_order_id, "error": type(error).__name__},
+                self.deps.clock.now_ms(),
+            )
+            return None
+        journal.record_order(intent.execution_id, order, self.deps.clock.now_ms())
+        return order
+
+    def _books(self, opportunity: Opportunity) -> dict[tuple[str, str], OrderBook]:
+        books: dict[tuple[str, str], OrderBook] = {}
+        for leg in opportunity.legs:
+            key = (leg.venue, leg.symbol)
+            if key in books:
+                continue
+            try:
+                books[key] = self.deps.gateways[leg.venue].fetch_order_book(leg.symbol)
+            except Exception as error:  # noqa: BLE001 - a venue without a book is left out of the plan
+                logger.warning("no book for %s %s: %s", leg.venue, leg.symbol, type(error).__name__)
+        return books
+
+    def _tolerance(self, opportunity: Opportunity) -> dict[str, Decimal]:
+        return exposure_tolerance(opportunity, self.deps.markets, self.deps.settings.exposure_tolerance)
+
+    # -- Reconcile and Incident --------------------------------------------------------------------------
+    def reconcile(self, state: SagaState) -> SagaState:
+        deps = self.deps
+        orders = self._close_open_orders(state)
+        still_open = sum(1 for _, order in orders if not order.status.is_final)
+        exposure = net_exposure(o for _, o in orders)
+        residual = residual_exposure(
+            exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity)
+        )
+        flat = still_open == 0 and not residual
+        now = deps.clock.now_ms()
+        reconciliation = Reconciliation(
+            flat=flat, open_orders=still_open, exposure=exposure, residual=residual
+        )
+        deps.journal.append_event(
+            state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now
+        )
+        if flat:
+            settled = deps.journal.get(state.execution_id).status is ExecutionStatus.SETTLED
+            if not settled:
+                deps.journal.record_pnl(state.execution_id, exposure, now)
+                deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
+        retry = (
+            not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
+        )
+        return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
+
+    def incident(self, state: SagaState) -> SagaState:
+        deps, now = self.deps, self.deps.clock.now_ms()
+        reconciliation = state.reconciliation
+        detail: dict[str, Any] = {
+            "execution_id": state.execution_id,
+            "opportunity_id": state.opportunity.id,
+            "open_orders": reconciliation.open_orders if reconciliation else None,
+            "residual": _text(reconciliation.residual) if reconciliation else None,
+            "error": state.error.model_dump(by_alias=True) if state.error else None,
+        }
+        reason = f"incident in execution {state.execution_id}"
+        _attempt_all(
+            [
+                lambda: deps.journal.append_event(state.execution_id, "incident", detail, now),
+                lambda: deps.journal.set_status(
+                    state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason
+                ),
+                lambda: deps.kill_switch.engage(reason, now),
+                lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", detail),
+            ]
+        )
+        return state
+
+
+def _attempt_all(actions: Sequence[Callable[[], object]]) -> None:
+    """Run every action even if an earlier one fails (an alert must go out even when the journal is down);
+    then raise the first failure so the state machine's fallback alert runs too."""
+    failures: list[Exception] = []
+    for action in actions:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - collected and re-raised below
+            failures.append(error)
+    if failures:
+        raise failures[0]
+
+
+def _text(values: Mapping[str, Decimal]) -> dict[str, str]:
+    return {asset: str(amount) for asset, amount in values.items()}
+
+
+__all__ = ["OrderStatus", "RefusedError", "RiskCheck", "SagaDependencies", "SagaSteps"]

@@ -1,0 +1,33 @@
+"""The saga's Lambda tasks: one source for the function folders CDK deploys, the ``${...FunctionArn}``
+substitutions in ``statemachines/arbitrage.asl.json`` and the handlers the local runtime registers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SAGA_DEFINITION = "statemachines/arbitrage.asl.json"
+ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
+
+
+@dataclass(frozen=True)
+class SagaTask:
+    state: str
+    """The ASL state name; the definition refers to the function as ``${<state>FunctionArn}``."""
+    folder: str
+    """The function's folder under ``functions/``; its ``handler.py`` exposes ``handler``."""
+    timeout_seconds: int = 60
+
+    @property
+    def substitution(self) -> str:
+        return f"{self.state}FunctionArn"
+
+
+SAGA_TASKS: tuple[SagaTask, ...] = (
+    SagaTask("Prepare", "saga_prepare"),
+    SagaTask("PlaceLegs", "saga_place_legs"),
+    SagaTask("PollFills", "saga_poll_fills"),
+    SagaTask("Settle", "saga_settle"),
+    SagaTask("Compensate", "saga_compensate", timeout_seconds=120),
+    SagaTask("Reconcile", "saga_reconcile", timeout_seconds=120),
+    SagaTask("Incident", "saga_incident"),
+)

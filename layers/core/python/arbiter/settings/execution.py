@@ -1,0 +1,26 @@
+"""Settings of the arbitrage saga."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExecutionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_quote_age_ms: int = Field(default=2_000, ge=1, description="older quotes are never traded on")
+    max_balance_age_ms: int = Field(default=10_000, ge=1, description="older balances are never trusted")
+    fill_deadline_ms: int = Field(default=5_000, ge=0, description="after placement, time allowed to fill")
+    poll_seconds: int = Field(default=1, ge=0, description="wait between fill polls (0 in local mode)")
+    slippage_cap: Decimal = Field(
+        default=Decimal("0.005"), gt=0, lt=Decimal("0.1"), description="worst compensation price vs the leg"
+    )
+    exposure_tolerance: Decimal = Field(
+        default=Decimal(1), ge=0, description="exposure worth less than this (profit currency) is dust"
+    )
+    max_compensation_rounds: int = Field(default=2, ge=1, le=5)
+    balance_reserve: Decimal = Field(
+        default=Decimal("0.0"), ge=0, lt=1, description="fraction of each balance never committed"
+    )
