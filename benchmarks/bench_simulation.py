@@ -8,9 +8,7 @@ from arbiter.settings import SimulationSettings
 from arbiter.simulation import MarketModel
 from benchmarks.figures import Figure, median_seconds
 
-UNIVERSE = SimulationSettings(
-    seed=1, venues=tuple(f"sim{i}" for i in range(8)), symbols_per_venue=250, levels=20
-)
+UNIVERSE = SimulationSettings(seed=1, venues=tuple(f"sim{i}" for i in range(8)), symbols_per_venue=250, levels=20)
 
 
 def run() -> list[Figure]:

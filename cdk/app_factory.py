@@ -17,9 +17,7 @@ def build_app(app: App | None = None) -> tuple[App, ArbiterStack]:
         app,
         f"Arbiter-{config.env}",
         config=config,
-        env=Environment(
-            account=app.node.try_get_context("account"), region=app.node.try_get_context("region")
-        ),
+        env=Environment(account=app.node.try_get_context("account"), region=app.node.try_get_context("region")),
         description=f"Arbiter serverless arbitrage ({config.env}, {config.mode})",
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))

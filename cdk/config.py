@@ -29,7 +29,5 @@ class DeploymentConfig(BaseModel):
         try:
             return cls.model_validate(given)
         except ValidationError as error:
-            problems = "; ".join(
-                f"context '{e['loc'][0]}': {e['msg']}" for e in error.errors(include_input=False)
-            )
+            problems = "; ".join(f"context '{e['loc'][0]}': {e['msg']}" for e in error.errors(include_input=False))
             raise ValueError(f"invalid deployment context: {problems}") from None

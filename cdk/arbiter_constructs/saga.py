@@ -48,9 +48,7 @@ class ArbitrageSaga(Construct):
                 environment={**environment, "POWERTOOLS_SERVICE_NAME": f"saga-{task.folder}"},
                 description=f"Arbiter saga task {task.state}",
             )
-        state_machine_logs = logs.LogGroup(
-            self, "StateMachineLogs", retention=retention, removal_policy=removal
-        )
+        state_machine_logs = logs.LogGroup(self, "StateMachineLogs", retention=retention, removal_policy=removal)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -61,9 +59,7 @@ class ArbitrageSaga(Construct):
                 ALERT_TOPIC_SUBSTITUTION: alert_topic.topic_arn,
             },
             tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=state_machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+            logs=sfn.LogOptions(destination=state_machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
             timeout=Duration.minutes(15),
         )
         for function in self.functions.values():

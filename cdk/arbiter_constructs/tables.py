@@ -22,9 +22,7 @@ class DataTables(Construct):
             table_name=table_name(config.resource_prefix, spec),
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
             sort_key=(
-                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING)
-                if spec.sort_key
-                else None
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING) if spec.sort_key else None
             ),
             time_to_live_attribute=spec.ttl_attribute,
             billing=dynamodb.Billing.on_demand(),

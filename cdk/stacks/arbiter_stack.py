@@ -13,9 +13,7 @@ from cdk.config import DeploymentConfig
 
 
 class ArbiterStack(Stack):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.alerts = Alerts(self, "Alerts", config=config)
         self.data = DataTables(self, "Data", config=config)

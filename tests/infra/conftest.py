@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App
+
 from cdk.app_factory import build_app
 from cdk.stacks.arbiter_stack import ArbiterStack
 

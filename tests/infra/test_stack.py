@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_sns as sns
-from cdk.stacks.arbiter_stack import ArbiterStack
 from cfnlint.api import ManualArgs, lint_file
-from tests.infra.conftest import AppBuilder
 
 from arbiter.storage import TABLES, table_name
+from cdk.stacks.arbiter_stack import ArbiterStack
+from tests.infra.conftest import AppBuilder
 
 
 def test_every_table_is_created_from_the_shared_layout(dev_assembly: tuple[ArbiterStack, Path]) -> None:
@@ -25,9 +25,7 @@ def test_every_table_is_created_from_the_shared_layout(dev_assembly: tuple[Arbit
             "KeySchema": keys,
             "BillingMode": "PAY_PER_REQUEST",
             "Replicas": [
-                assertions.Match.object_like(
-                    {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
-                )
+                assertions.Match.object_like({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
             ],
         }
         if spec.ttl_attribute:

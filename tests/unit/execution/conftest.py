@@ -14,9 +14,7 @@ def market(venue: str, symbol: str, taker: float = 0.001) -> Market:
     return market_from_ccxt(venue, raw, PrecisionMode.TICK_SIZE)
 
 
-def book(
-    venue: str, symbol: str, bid: str, ask: str, size: str = "10", levels: int = 5, gap: str = "1"
-) -> OrderBook:
+def book(venue: str, symbol: str, bid: str, ask: str, size: str = "10", levels: int = 5, gap: str = "1") -> OrderBook:
     b, a, g = Decimal(bid), Decimal(ask), Decimal(gap)
     return OrderBook(
         venue=venue,

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.unit.execution.conftest import book, market
 
 from arbiter.execution.compensation import (
     CompensationInputs,
@@ -15,18 +14,15 @@ from arbiter.execution.compensation import (
 )
 from arbiter.execution.exposure import apply_trade
 from arbiter.models import Leg, Opportunity, OrderBook, QuoteStamp, Side
+from tests.unit.execution.conftest import book, market
 
 CAP = Decimal("0.005")
 
 
 def cross_venue(amount: str = "1") -> Opportunity:
     legs = (
-        Leg(
-            venue="alpha", symbol="SOL/USDT", side=Side.BUY, amount=Decimal(amount), limit_price=Decimal(150)
-        ),
-        Leg(
-            venue="beta", symbol="SOL/USDT", side=Side.SELL, amount=Decimal(amount), limit_price=Decimal(152)
-        ),
+        Leg(venue="alpha", symbol="SOL/USDT", side=Side.BUY, amount=Decimal(amount), limit_price=Decimal(150)),
+        Leg(venue="beta", symbol="SOL/USDT", side=Side.SELL, amount=Decimal(amount), limit_price=Decimal(152)),
     )
     quotes = tuple(QuoteStamp(venue=leg.venue, symbol=leg.symbol, timestamp=1) for leg in legs)
     return Opportunity(
@@ -137,12 +133,8 @@ def test_plans_respect_the_cap_and_minimums_and_prefer_flattening(
 ) -> None:
     opp = cross_venue()
     books = {
-        ("alpha", "SOL/USDT"): book(
-            "alpha", "SOL/USDT", str(alpha_bid), str(alpha_bid + Decimal("0.2")), gap="0.05"
-        ),
-        ("beta", "SOL/USDT"): book(
-            "beta", "SOL/USDT", str(beta_bid), str(beta_bid + Decimal("0.2")), gap="0.05"
-        ),
+        ("alpha", "SOL/USDT"): book("alpha", "SOL/USDT", str(alpha_bid), str(alpha_bid + Decimal("0.2")), gap="0.05"),
+        ("beta", "SOL/USDT"): book("beta", "SOL/USDT", str(beta_bid), str(beta_bid + Decimal("0.2")), gap="0.05"),
     }
     plan = plan_compensation(inputs(opp, [fill0, fill1], books))
     reference = {leg.venue: leg.limit_price for leg in opp.legs}
@@ -156,8 +148,6 @@ def test_plans_respect_the_cap_and_minimums_and_prefer_flattening(
             assert order.limit_price >= reference[order.venue] * (1 - CAP)
     # Selling the surplus on whichever venue's bid is within its cap always flattens.
     surplus = fill0 - fill1
-    within = any(
-        (bid >= reference[venue] * (1 - CAP)) for venue, bid in (("alpha", alpha_bid), ("beta", beta_bid))
-    )
+    within = any((bid >= reference[venue] * (1 - CAP)) for venue, bid in (("alpha", alpha_bid), ("beta", beta_bid)))
     if surplus > Decimal("0.05") and within:
         assert plan.flattens, plan

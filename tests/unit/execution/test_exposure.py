@@ -6,9 +6,7 @@ from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.models import Fee, Order
 
 
-def order(
-    side: str, filled: str, average: str | None, fees: tuple[Fee, ...] = (), symbol: str = "BTC/USDT"
-) -> Order:
+def order(side: str, filled: str, average: str | None, fees: tuple[Fee, ...] = (), symbol: str = "BTC/USDT") -> Order:
     return Order.model_validate(
         {
             "venue": "kraken",

@@ -130,9 +130,7 @@ def offline_exchange(venue: str) -> Any:
 def ccxt_rounded(method: Any, symbol: str, value: str) -> Decimal:
     try:
         return Decimal(method(symbol, value))
-    except (
-        ccxt.InvalidOrder
-    ):  # ccxt refuses a value that rounds to zero; ours returns zero for the caller to refuse
+    except ccxt.InvalidOrder:  # ccxt refuses a value that rounds to zero; ours returns zero for the caller to refuse
         return Decimal(0)
 
 
@@ -143,12 +141,8 @@ def test_rounding_agrees_with_ccxt_exchange_methods(venue: str, value: str) -> N
     if venue == "binance":
         exchange.precisionMode = ccxt.DECIMAL_PLACES  # the recorded file's mode, see its SOURCE.md
     for market in recorded_markets(venue):
-        assert round_amount(market, Decimal(value)) == ccxt_rounded(
-            exchange.amount_to_precision, market.symbol, value
-        )
-        assert round_price(market, Decimal(value)) == ccxt_rounded(
-            exchange.price_to_precision, market.symbol, value
-        )
+        assert round_amount(market, Decimal(value)) == ccxt_rounded(exchange.amount_to_precision, market.symbol, value)
+        assert round_price(market, Decimal(value)) == ccxt_rounded(exchange.price_to_precision, market.symbol, value)
 
 
 def test_markets_from_a_ccxt_exchange_use_its_precision_mode() -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import SHARED_FIXTURES
 
 from arbiter.markets import RECORDED_PRECISION_MODES, recorded_market_dicts
+from tests.conftest import SHARED_FIXTURES
 
 
 @pytest.mark.parametrize("venue", sorted(RECORDED_PRECISION_MODES))

@@ -93,6 +93,4 @@ def test_balances_refuse_negative_amounts_and_mismatched_keys() -> None:
             {"venue": "kraken", "balances": {"BTC": {"asset": "BTC", "free": "-1"}}, "timestamp": 1}
         )
     with pytest.raises(ValidationError, match=r"balances\['ETH'\]"):
-        Balances.model_validate(
-            {"venue": "kraken", "balances": {"ETH": {"asset": "BTC", "free": "1"}}, "timestamp": 1}
-        )
+        Balances.model_validate({"venue": "kraken", "balances": {"ETH": {"asset": "BTC", "free": "1"}}, "timestamp": 1})

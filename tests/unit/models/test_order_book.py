@@ -72,9 +72,7 @@ def test_unsorted_asks_are_refused_naming_the_level() -> None:
     assert "asks[1].price 101 is not above asks[0].price 101" in message
 
 
-@pytest.mark.parametrize(
-    ("side", "level"), [("bids", ["100", "0"]), ("asks", ["-1", "1"]), ("asks", ["0", "1"])]
-)
+@pytest.mark.parametrize(("side", "level"), [("bids", ["100", "0"]), ("asks", ["-1", "1"]), ("asks", ["0", "1"])])
 def test_non_positive_price_or_size_is_refused(side: str, level: list[str]) -> None:
     message = error_text(book(**{side: [level]}))
     assert f"{side}.0" in message

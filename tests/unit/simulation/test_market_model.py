@@ -112,9 +112,7 @@ def test_dislocations_open_real_arbitrage_and_close_again() -> None:
     assert max(f.open_dislocations for f in frames) > 0
     # The first dislocation to open closes again within a few half-lives.
     opened_at = next(i for i, f in enumerate(frames) if f.open_dislocations)
-    cell = np.unravel_index(
-        np.abs(frames[opened_at].dislocation).argmax(), frames[opened_at].dislocation.shape
-    )
+    cell = np.unravel_index(np.abs(frames[opened_at].dislocation).argmax(), frames[opened_at].dislocation.shape)
     later = [abs(f.dislocation[cell]) for f in frames[opened_at : opened_at + 30]]
     assert min(later) < settings.dislocation_bps[0] * 0.5e-4
     assert sum(_cross_venue_opens(f) for f in frames) > 0

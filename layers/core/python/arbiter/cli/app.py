@@ -36,9 +36,7 @@ def _settings(**simulation_overrides: object) -> Settings:
 @app.command()
 def demo(
     ticks: Annotated[int, typer.Option(min=1, help="simulated ticks to run")] = 5,
-    venues: Annotated[
-        str | None, typer.Option(help="comma-separated venue ids (default from settings)")
-    ] = None,
+    venues: Annotated[str | None, typer.Option(help="comma-separated venue ids (default from settings)")] = None,
     symbols: Annotated[int | None, typer.Option(min=1, help="symbols per venue")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="market model seed")] = None,
 ) -> None:

@@ -129,9 +129,7 @@ def _completion(inputs: CompensationInputs) -> CompensationPlan:
 
 
 def _planned(leg: Leg, side: Side, amount: Decimal, limit: Decimal, slot: int) -> PlannedOrder:
-    return PlannedOrder(
-        venue=leg.venue, symbol=leg.symbol, side=side, amount=amount, limit_price=limit, slot=slot
-    )
+    return PlannedOrder(venue=leg.venue, symbol=leg.symbol, side=side, amount=amount, limit_price=limit, slot=slot)
 
 
 def _unwind(inputs: CompensationInputs) -> CompensationPlan:

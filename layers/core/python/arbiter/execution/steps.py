@@ -63,6 +63,11 @@ class SagaDependencies:
     risk: RiskCheck | None = None
 
 
+class OrdersStillOpenError(Exception):
+    """Orders of the execution could not be cancelled. Compensating now could double the exposure if they
+    fill later, so the step fails; the state machine retries it, then reconciles and raises an incident."""
+
+
 class RefusedError(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -91,9 +96,7 @@ class SagaSteps:
         if not created and stored.status is not ExecutionStatus.PENDING:
             # A retried Prepare: the decision already taken stands.
             refused = stored.status is ExecutionStatus.REFUSED
-            return self._prepared(
-                state, accepted=not refused, refusal=stored.reason if refused else None, now=now
-            )
+            return self._prepared(state, accepted=not refused, refusal=stored.reason if refused else None, now=now)
         try:
             self._check(state.opportunity, now)
         except RefusedError as refusal:
@@ -146,13 +149,9 @@ class SagaSteps:
         if market is None:
             raise RefusedError(f"invalid_leg: legs[{index}] unknown market {leg.venue} {leg.symbol}")
         if round_amount(market, leg.amount) != leg.amount:
-            raise RefusedError(
-                f"invalid_leg: legs[{index}] amount {leg.amount} is not on the market's precision"
-            )
+            raise RefusedError(f"invalid_leg: legs[{index}] amount {leg.amount} is not on the market's precision")
         if market.min_amount is not None and leg.amount < market.min_amount:
-            raise RefusedError(
-                f"invalid_leg: legs[{index}] amount {leg.amount} below minimum {market.min_amount}"
-            )
+            raise RefusedError(f"invalid_leg: legs[{index}] amount {leg.amount} below minimum {market.min_amount}")
         if market.min_cost is not None and leg.amount * leg.limit_price < market.min_cost:
             raise RefusedError(f"invalid_leg: legs[{index}] cost below minimum {market.min_cost}")
 
@@ -171,9 +170,7 @@ class SagaSteps:
     # -- PlaceLegs and PollFills -------------------------------------------------------------------------
     def place_legs(self, state: SagaState) -> SagaState:
         now = self.deps.clock.now_ms()
-        intents = [
-            self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)
-        ]
+        intents = [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
         for intent in intents:  # durable before anything is sent (invariant 1)
             self.deps.journal.record_intent(intent, now)
         # One task sends every leg at once from a thread each: the skew between legs is the thread start-up,
@@ -186,9 +183,7 @@ class SagaSteps:
         orders = [self._lookup(intent) for intent in self._leg_intents(state)]
         fills = self._fills(state, orders)
         deadline_passed = state.deadline_ms is not None and self.deps.clock.now_ms() >= state.deadline_ms
-        return state.model_copy(
-            update={"fills": fills.model_copy(update={"deadline_passed": deadline_passed})}
-        )
+        return state.model_copy(update={"fills": fills.model_copy(update={"deadline_passed": deadline_passed})})
 
     def _intent(self, state: SagaState, slot: int, leg: Leg, attempt: int) -> OrderIntent:
         return OrderIntent(
@@ -269,16 +264,21 @@ class SagaSteps:
         round_ = state.compensation_rounds + 1
         deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATING, now)
         cause = state.error.error if state.error is not None else "legs_not_filled"
-        deps.journal.append_event(
-            state.execution_id, "compensation_started", {"round": round_, "cause": cause}, now
-        )
+        deps.journal.append_event(state.execution_id, "compensation_started", {"round": round_, "cause": cause}, now)
         orders = self._close_open_orders(state)
+        still_open = [i.client_order_id for i, o in orders if not o.status.is_final]
+        if still_open:
+            raise OrdersStillOpenError(f"{len(still_open)} order(s) still open: {', '.join(still_open)}")
         opportunity = state.opportunity
         leg_fills = [
-            sum((o.filled for i, o in orders if i.slot == slot), Decimal(0))
-            for slot in range(len(opportunity.legs))
+            sum((o.filled for i, o in orders if i.slot == slot), Decimal(0)) for slot in range(len(opportunity.legs))
         ]
-        books = self._books(opportunity)
+        # A market that refused one of this execution's orders is not asked again in the same execution.
+        placed = {i.client_order_id for i, _ in orders}
+        refused = {
+            (i.venue, i.symbol) for i in deps.journal.intents(state.execution_id) if i.client_order_id not in placed
+        }
+        books = {key: book for key, book in self._books(opportunity).items() if key not in refused}
         plan = plan_compensation(
             CompensationInputs(
                 opportunity=opportunity,
@@ -369,25 +369,17 @@ class SagaSteps:
         orders = self._close_open_orders(state)
         still_open = sum(1 for _, order in orders if not order.status.is_final)
         exposure = net_exposure(o for _, o in orders)
-        residual = residual_exposure(
-            exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity)
-        )
+        residual = residual_exposure(exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity))
         flat = still_open == 0 and not residual
         now = deps.clock.now_ms()
-        reconciliation = Reconciliation(
-            flat=flat, open_orders=still_open, exposure=exposure, residual=residual
-        )
-        deps.journal.append_event(
-            state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now
-        )
+        reconciliation = Reconciliation(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
+        deps.journal.append_event(state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now)
         if flat:
             settled = deps.journal.get(state.execution_id).status is ExecutionStatus.SETTLED
             if not settled:
                 deps.journal.record_pnl(state.execution_id, exposure, now)
                 deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
-        retry = (
-            not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
-        )
+        retry = not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
         return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
 
     def incident(self, state: SagaState) -> SagaState:
@@ -404,9 +396,7 @@ class SagaSteps:
         _attempt_all(
             [
                 lambda: deps.journal.append_event(state.execution_id, "incident", detail, now),
-                lambda: deps.journal.set_status(
-                    state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason
-                ),
+                lambda: deps.journal.set_status(state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason),
                 lambda: deps.kill_switch.engage(reason, now),
                 lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", detail),
             ]

@@ -19,9 +19,7 @@ def create_local_tables(client: DynamoDBClient, prefix: str = LOCAL_PREFIX) -> d
     for spec in TABLES:
         name = table_name(prefix, spec)
         keys: list[KeySchemaElementTypeDef] = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-        attributes: list[AttributeDefinitionTypeDef] = [
-            {"AttributeName": spec.partition_key, "AttributeType": "S"}
-        ]
+        attributes: list[AttributeDefinitionTypeDef] = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
         if spec.sort_key:
             keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
             attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})

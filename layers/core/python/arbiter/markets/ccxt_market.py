@@ -61,9 +61,7 @@ def market_from_ccxt(
     tiers = raw.get("tiers") or {}
     if fee_tier_volume is not None and raw.get("tierBased"):
         if not isinstance(tiers, Mapping) or not tiers.get("taker"):
-            raise fail(
-                "tiers", f"a fee tier volume of {fee_tier_volume} is configured but the market has no tiers"
-            )
+            raise fail("tiers", f"a fee tier volume of {fee_tier_volume} is configured but the market has no tiers")
         try:
             taker = resolve_tier(tiers["taker"], fee_tier_volume)
             maker = resolve_tier(tiers.get("maker") or tiers["taker"], fee_tier_volume)

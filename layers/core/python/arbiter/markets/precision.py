@@ -12,9 +12,7 @@ from arbiter.models.market import Market, PrecisionMode
 def _to_precision(market: Market, value: Decimal, rounding: int, precision: Decimal) -> Decimal:
     # ccxt takes tick sizes as strings and digit counts as ints.
     argument = str(precision) if market.precision_mode is PrecisionMode.TICK_SIZE else int(precision)
-    return Decimal(
-        decimal_to_precision(str(value), rounding, argument, int(market.precision_mode), NO_PADDING)
-    )
+    return Decimal(decimal_to_precision(str(value), rounding, argument, int(market.precision_mode), NO_PADDING))
 
 
 def round_amount(market: Market, amount: Decimal) -> Decimal:

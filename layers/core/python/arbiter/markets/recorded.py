@@ -30,9 +30,7 @@ def recorded_venues() -> tuple[str, ...]:
 def recorded_market_dicts(venue: str) -> Mapping[str, Mapping[str, Any]]:
     """The raw ccxt market dicts recorded for ``venue``, keyed by symbol."""
     if venue not in RECORDED_PRECISION_MODES:
-        raise MarketDefinitionError(
-            venue, "*", "venue", f"no recorded markets (have {', '.join(recorded_venues())})"
-        )
+        raise MarketDefinitionError(venue, "*", "venue", f"no recorded markets (have {', '.join(recorded_venues())})")
     text = resources.files("arbiter.markets").joinpath("data", f"{venue}.json").read_text(encoding="utf-8")
     loaded: dict[str, Mapping[str, Any]] = json.loads(text)
     return loaded

@@ -20,9 +20,7 @@ Asset = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"
 
 Symbol = Annotated[
     str,
-    StringConstraints(
-        min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$"
-    ),
+    StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$"),
 ]
 """A unified ccxt symbol: ``BASE/QUOTE`` for spot, ``BASE/QUOTE:SETTLE`` for contracts."""
 

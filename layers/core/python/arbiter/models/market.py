@@ -52,18 +52,14 @@ class Market(ValueModel):
             for name in ("amount_precision", "price_precision"):
                 value: Decimal = getattr(self, name)
                 if value != value.to_integral_value():
-                    raise ValueError(
-                        f"{name}: {value} is not a whole number of digits ({self.precision_mode.name})"
-                    )
+                    raise ValueError(f"{name}: {value} is not a whole number of digits ({self.precision_mode.name})")
         for low, high in (("min_amount", "max_amount"), ("min_price", "max_price"), ("min_cost", "max_cost")):
             lo, hi = getattr(self, low), getattr(self, high)
             if lo is not None and hi is not None and lo > hi:
                 raise ValueError(f"{low}: {lo} is above {high} {hi}")
         expected_prefix = f"{self.base}/{self.quote}"
         if not self.symbol.startswith(expected_prefix):
-            raise ValueError(
-                f"symbol: {self.symbol!r} does not match base {self.base!r} and quote {self.quote!r}"
-            )
+            raise ValueError(f"symbol: {self.symbol!r} does not match base {self.base!r} and quote {self.quote!r}")
         return self
 
     @property

@@ -85,8 +85,7 @@ class OrderBook(ValueModel):
     def _not_crossed(self) -> OrderBook:
         if self.bids and self.asks and self.bids[0].price >= self.asks[0].price:
             raise ValueError(
-                f"bids[0].price {self.bids[0].price} >= asks[0].price {self.asks[0].price}: "
-                "the book is crossed"
+                f"bids[0].price {self.bids[0].price} >= asks[0].price {self.asks[0].price}: the book is crossed"
             )
         return self
 

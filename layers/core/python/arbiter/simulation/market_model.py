@@ -178,9 +178,7 @@ class MarketModel:
         """Distance of each level from the best price, in ticks: about 1.5 bps apart, at least one tick."""
         n_venues, n_symbols = mid.shape
         spread_out = self._rng.uniform(0.3, 1.7, (n_venues, n_symbols, self.settings.levels - 1))
-        gaps = np.maximum(1, np.rint((mid * 1.5e-4 / self.price_tick)[..., None] * spread_out)).astype(
-            np.int64
-        )
+        gaps = np.maximum(1, np.rint((mid * 1.5e-4 / self.price_tick)[..., None] * spread_out)).astype(np.int64)
         return np.concatenate([np.zeros((n_venues, n_symbols, 1), np.int64), np.cumsum(gaps, axis=2)], axis=2)
 
     def step(self) -> BookFrame:
@@ -201,9 +199,7 @@ class MarketModel:
         ask_ticks = best_ask[..., None] + self._level_offsets(mid)
 
         level_usd = (
-            self._depth_usd[..., None]
-            * self._level_growth
-            * rng.lognormal(0, 0.4, (2, n_venues, n_symbols, levels))
+            self._depth_usd[..., None] * self._level_growth * rng.lognormal(0, 0.4, (2, n_venues, n_symbols, levels))
         )
         base_usd = (mid * self._quote_usd[None, :])[..., None]
         steps = np.maximum(1, np.floor(level_usd / base_usd / self.size_step[..., None])).astype(np.int64)

@@ -84,9 +84,7 @@ def _power_of_ten_below(value: float) -> float:
     return float(10.0 ** math.floor(math.log10(value)))
 
 
-def generated_market_dict(
-    symbol: str, prices_usd: Mapping[str, float], taker: float, maker: float
-) -> dict[str, Any]:
+def generated_market_dict(symbol: str, prices_usd: Mapping[str, float], taker: float, maker: float) -> dict[str, Any]:
     """A ccxt-shaped spot market with realistic precision: five significant digits of price, an amount step
     worth about a tenth of a dollar, and a minimum order cost of about five dollars."""
     base, quote = symbol.split("/")

@@ -17,18 +17,12 @@ class TableSpec:
 
 
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec(
-        "executions", "pk", "sk", purpose="execution headers, legs, orders and append-only audit events"
-    ),
+    TableSpec("executions", "pk", "sk", purpose="execution headers, legs, orders and append-only audit events"),
     TableSpec("orders", "client_order_id", purpose="every order by its deterministic clientOrderId"),
     TableSpec("configuration", "pk", "sk", purpose="risk limits, strategies, kill switch; versioned"),
     TableSpec("opportunities", "pk", "sk", ttl_attribute="expires_at", purpose="detected opportunities"),
-    TableSpec(
-        "timeseries", "pk", "sk", ttl_attribute="expires_at", purpose="market, opportunity and P&L series"
-    ),
-    TableSpec(
-        "venue_state", "pk", purpose="circuit breakers and rate-limit buckets shared across invocations"
-    ),
+    TableSpec("timeseries", "pk", "sk", ttl_attribute="expires_at", purpose="market, opportunity and P&L series"),
+    TableSpec("venue_state", "pk", purpose="circuit breakers and rate-limit buckets shared across invocations"),
     # Powertools' idempotency layout (its defaults: partition key ``id``, TTL ``expiration``).
     TableSpec("idempotency", "id", ttl_attribute="expiration", purpose="Powertools idempotency records"),
 )
