@@ -1,0 +1,51 @@
+"""The gateway's typed errors. Callers never see a bare ccxt exception: every error says whether retrying can
+help and carries the venue, symbol and clientOrderId it concerns."""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    retryable: bool = False
+
+    def __init__(self, message: str, *, venue: str, symbol: str | None = None, client_order_id: str | None = None):
+        self.venue, self.symbol, self.client_order_id = venue, symbol, client_order_id
+        where = " ".join(part for part in (venue, symbol, client_order_id) if part)
+        super().__init__(f"{where}: {message}")
+
+
+class RetryableGatewayError(GatewayError):
+    """Retrying later may succeed (network, timeout, venue unavailable, rate limited)."""
+
+    retryable = True
+
+
+class VenueUnavailableError(RetryableGatewayError):
+    pass
+
+
+class VenueTimeoutError(RetryableGatewayError):
+    """The request may or may not have reached the venue: look the order up before sending it again."""
+
+
+class RateLimitedError(RetryableGatewayError):
+    pass
+
+
+class FinalGatewayError(GatewayError):
+    """The venue refused; the same request will be refused again."""
+
+
+class OrderRejectedError(FinalGatewayError):
+    pass
+
+
+class InsufficientFundsError(FinalGatewayError):
+    pass
+
+
+class InvalidOrderError(FinalGatewayError):
+    pass
+
+
+class OrderNotFoundError(FinalGatewayError):
+    pass

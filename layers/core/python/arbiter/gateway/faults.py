@@ -1,0 +1,37 @@
+"""Fault injection for the paper venue, configured per venue and per call (deterministic, no randomness)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from arbiter.models.common import Side, ValueModel
+
+
+class PlaceFault(StrEnum):
+    REJECT = "reject"
+    TIMEOUT_BEFORE_ACCEPT = "timeout_before_accept"
+    TIMEOUT_AFTER_ACCEPT = "timeout_after_accept"
+    PARTIAL_FILL = "partial_fill"
+    NO_FILL = "no_fill"
+    """Accepted and left open unfilled, as a venue without IOC support would (until cancelled)."""
+
+
+class FaultRule(ValueModel):
+    """Applies ``fault`` to the ``nth`` placement (0-based) matching ``symbol`` and ``side`` (None: any)."""
+
+    fault: PlaceFault
+    symbol: str | None = None
+    side: Side | None = None
+    nth: int = Field(default=0, ge=0)
+
+
+class VenueFaults(ValueModel):
+    place: tuple[FaultRule, ...] = ()
+    partial_fill_ratio: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1)
+    cancel_failures: int = Field(default=0, ge=-1, description="cancels that fail before one works; -1: all fail")
+    outage_from_call: int | None = Field(default=None, ge=0, description="API call number the outage starts at")
+    outage_calls: int | None = Field(default=None, ge=1, description="how many calls it lasts; None: forever")
+    stale_book_ms: int = Field(default=0, ge=0, description="age added to every book the venue serves")
