@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from arbiter.execution.ports import OrderIntent
 from arbiter.models import (
     Balance,
     Balances,
@@ -17,6 +16,7 @@ from arbiter.models import (
     Fee,
     Order,
     OrderBook,
+    OrderIntent,
     OrderRequest,
     OrderStatus,
     OrderType,

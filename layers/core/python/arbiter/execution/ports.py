@@ -13,34 +13,9 @@ from arbiter.models import (
     ExecutionStatus,
     Order,
     OrderBook,
+    OrderIntent,
     OrderRequest,
 )
-from arbiter.models.common import PositiveDecimal, Side, Symbol, ValueModel, VenueId
-
-
-class OrderIntent(ValueModel):
-    """An order Arbiter is about to send, recorded before it is sent (invariant 1), so reconciliation can look
-    up every clientOrderId the execution ever used, including those whose placement was never confirmed."""
-
-    execution_id: str
-    slot: int
-    attempt: int
-    client_order_id: str
-    venue: VenueId
-    symbol: Symbol
-    side: Side
-    amount: PositiveDecimal
-    limit_price: PositiveDecimal
-
-    def request(self) -> OrderRequest:
-        return OrderRequest(
-            venue=self.venue,
-            symbol=self.symbol,
-            side=self.side,
-            amount=self.amount,
-            price=self.limit_price,
-            client_order_id=self.client_order_id,
-        )
 
 
 class VenueGateway(Protocol):

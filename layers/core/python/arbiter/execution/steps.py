@@ -17,14 +17,7 @@ from typing import Any, Protocol
 
 from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
 from arbiter.execution.exposure import base_and_quote, net_exposure, residual_exposure
-from arbiter.execution.ports import (
-    AlertPublisher,
-    Clock,
-    ExecutionJournal,
-    KillSwitch,
-    OrderIntent,
-    VenueGateway,
-)
+from arbiter.execution.ports import AlertPublisher, Clock, ExecutionJournal, KillSwitch, VenueGateway
 from arbiter.execution.state import Fills, LegFill, Reconciliation, SagaState
 from arbiter.markets import round_amount
 from arbiter.models import (
@@ -36,6 +29,7 @@ from arbiter.models import (
     Opportunity,
     Order,
     OrderBook,
+    OrderIntent,
     OrderStatus,
     Side,
     derive_client_order_id,

@@ -9,6 +9,7 @@ from arbiter.models.opportunity import Leg, Opportunity, OpportunityKind, QuoteS
 from arbiter.models.order import (
     Fee,
     Order,
+    OrderIntent,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -31,6 +32,7 @@ __all__ = [
     "OpportunityKind",
     "Order",
     "OrderBook",
+    "OrderIntent",
     "OrderRequest",
     "OrderStatus",
     "OrderType",

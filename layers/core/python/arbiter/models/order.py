@@ -119,3 +119,28 @@ class Order(ValueModel):
     def cost(self) -> FiniteDecimal:
         """Quote amount exchanged so far (before fees)."""
         return self.filled * self.average if self.average is not None else FiniteDecimal(0)
+
+
+class OrderIntent(ValueModel):
+    """An order Arbiter is about to send, recorded before it is sent (invariant 1), so reconciliation can look
+    up every clientOrderId the execution ever used, including those whose placement was never confirmed."""
+
+    execution_id: str
+    slot: int
+    attempt: int
+    client_order_id: str
+    venue: VenueId
+    symbol: Symbol
+    side: Side
+    amount: PositiveDecimal
+    limit_price: PositiveDecimal
+
+    def request(self) -> OrderRequest:
+        return OrderRequest(
+            venue=self.venue,
+            symbol=self.symbol,
+            side=self.side,
+            amount=self.amount,
+            price=self.limit_price,
+            client_order_id=self.client_order_id,
+        )
