@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from arbiter.local.moto_support import serialise_moto_requests
+
 # No test may find real credentials or a real region: moto and botocore stubs only.
 os.environ.update(
     {
@@ -21,6 +23,9 @@ os.environ.update(
 )
 for variable in [name for name in os.environ if name.startswith("ARBITER_")]:
     del os.environ[variable]
+
+# moto is not thread-safe; concurrency tests and the saga's threads need its requests serialised.
+serialise_moto_requests()
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")

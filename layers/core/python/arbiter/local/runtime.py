@@ -11,6 +11,7 @@ import boto3
 from moto import mock_aws
 
 from arbiter.local.lambda_invoke import LambdaHandler, LocalLambdas
+from arbiter.local.moto_support import serialise_moto_requests
 from arbiter.local.resources import LOCAL_PREFIX, create_local_tables
 from arbiter.local.stepfunctions import LocalStateMachines, scale_retry_intervals
 
@@ -37,6 +38,7 @@ class LocalAws:
         self.lambdas = LocalLambdas(self.region)
 
     def start(self) -> LocalAws:
+        serialise_moto_requests()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self.lambdas.install()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, computed_field, model_validator
 
@@ -47,6 +48,18 @@ class Opportunity(ValueModel):
     profit_currency: Asset
     quotes: tuple[QuoteStamp, ...] = Field(min_length=1)
     detected_at: TimestampMs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_serialised_id(cls, data: Any) -> Any:
+        # A serialised opportunity carries its derived id; it must still match the legs and quotes it names.
+        if isinstance(data, dict) and "id" in data:
+            data = dict(data)
+            claimed = data.pop("id")
+            derived = cls.model_validate(data).id
+            if claimed != derived:
+                raise ValueError(f"id: {claimed!r} does not match the legs and quotes (expected {derived!r})")
+        return data
 
     @model_validator(mode="after")
     def _quotes_cover_legs(self) -> Opportunity:

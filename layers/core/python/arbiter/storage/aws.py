@@ -1,0 +1,33 @@
+"""boto3 clients with Arbiter's failure policy for AWS calls.
+
+botocore's "standard" retry mode retries throttling, transient 5xx and connection errors with exponential
+backoff and jitter, up to ``max_attempts`` in total; after that the error reaches the caller (a saga task
+fails and the state machine's Retry/Catch decide). Conditional-check failures are never retried: they are
+answers, handled where they happen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+
+AWS_RETRY_POLICY = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+def dynamodb_client(region: str | None = None) -> DynamoDBClient:
+    return boto3.client("dynamodb", region_name=region, config=AWS_RETRY_POLICY)
+
+
+def sns_client(region: str | None = None) -> SNSClient:
+    return boto3.client("sns", region_name=region, config=AWS_RETRY_POLICY)
+
+
+def is_conditional_check_failure(error: Exception) -> bool:
+    response: Any = getattr(error, "response", None)
+    return bool(response) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -1,0 +1,148 @@
+"""The same contract for the in-memory journal and the DynamoDB one (on moto)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from arbiter.local import create_local_tables
+from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, Side
+from arbiter.storage.audit import first_broken_link
+from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
+from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
+
+OPPORTUNITY = Opportunity.model_validate(
+    {
+        "kind": "cross_venue",
+        "legs": [
+            {"venue": "alpha", "symbol": "SOL/USDT", "side": "buy", "amount": "1", "limit_price": "150"},
+            {"venue": "beta", "symbol": "SOL/USDT", "side": "sell", "amount": "1", "limit_price": "152"},
+        ],
+        "expected_profit": "1.6",
+        "profit_currency": "USDT",
+        "quotes": [
+            {"venue": "alpha", "symbol": "SOL/USDT", "timestamp": 1},
+            {"venue": "beta", "symbol": "SOL/USDT", "timestamp": 1},
+        ],
+        "detected_at": 1,
+    }
+)
+
+
+def execution(execution_id: str = "e1") -> Execution:
+    return Execution(execution_id=execution_id, opportunity=OPPORTUNITY, created_at=10, updated_at=10)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    if request.param == "memory":
+        yield InMemoryExecutionJournal(), InMemoryKillSwitch()
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        tables = create_local_tables(client)
+        yield (
+            DynamoExecutionJournal(client, tables["executions"], tables["orders"]),
+            DynamoKillSwitch(client, tables["configuration"]),
+        )
+
+
+def test_create_is_conditional(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    assert journal.create(execution()) == (True, execution())
+    created, stored = journal.create(execution().model_copy(update={"created_at": 99, "updated_at": 99}))
+    assert not created
+    assert stored.created_at == 10
+
+
+def test_status_changes_and_every_write_are_chained_audit_events(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    journal.set_status("e1", ExecutionStatus.PLACING, 11)
+    intent = OrderIntent(
+        execution_id="e1",
+        slot=0,
+        attempt=0,
+        client_order_id="cid-0",
+        venue="alpha",
+        symbol="SOL/USDT",
+        side=Side.BUY,
+        amount=Decimal(1),
+        limit_price=Decimal(150),
+    )
+    journal.record_intent(intent, 12)
+    journal.record_intent(intent, 13)  # a retry records nothing new
+    order = Order.model_validate(
+        {
+            "venue": "alpha",
+            "symbol": "SOL/USDT",
+            "side": "buy",
+            "type": "limit",
+            "amount": "1",
+            "status": "closed",
+            "filled": "1",
+            "remaining": "0",
+            "average": "150",
+            "client_order_id": "cid-0",
+        }
+    )
+    journal.record_order("e1", order, 14)
+    journal.record_order("e1", order, 15)  # unchanged: no event
+    journal.record_pnl("e1", {"USDT": Decimal("1.5")}, 16)
+    events = journal.events("e1")
+    assert [e.kind for e in events] == ["created", "status", "order_intent", "order_state", "pnl"]
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 5]
+    assert first_broken_link(events) is None
+    assert journal.get("e1").status is ExecutionStatus.PLACING
+    assert list(journal.intents("e1")) == [intent]
+
+
+def test_concurrent_appends_lose_and_duplicate_nothing(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    writers, per_writer = 6, 8
+
+    def write(writer: int) -> None:
+        for n in range(per_writer):
+            journal.append_event("e1", "note", {"writer": writer, "n": n}, 20)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    notes = [(e.detail["writer"], e.detail["n"]) for e in journal.events("e1") if e.kind == "note"]
+    assert sorted(notes) == [(w, n) for w in range(writers) for n in range(per_writer)]
+    assert first_broken_link(journal.events("e1")) is None
+
+
+def test_the_kill_switch_engages_and_keeps_its_history(stores: tuple[Any, Any]) -> None:
+    _, kill_switch = stores
+    assert not kill_switch.is_engaged()
+    kill_switch.engage("incident e1", 30)
+    assert kill_switch.is_engaged()
+    kill_switch.disengage("reviewed", 40)
+    assert not kill_switch.is_engaged()
+
+
+def test_the_verifier_finds_a_tampered_dynamodb_event() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        tables = create_local_tables(client)
+        journal = DynamoExecutionJournal(client, tables["executions"], tables["orders"])
+        journal.create(execution())
+        for n in range(4):
+            journal.append_event("e1", "note", {"n": n}, 20 + n)
+        key = {"pk": {"S": "EXEC#e1"}, "sk": {"S": "EVENT#0000000003"}}
+        body = client.get_item(TableName=tables["executions"], Key=key)["Item"]["body"]["S"]
+        client.put_item(
+            TableName=tables["executions"],
+            Item={**key, "body": {"S": body.replace('"n":1', '"n":7')}},
+        )
+        assert first_broken_link(journal.events("e1")) == 3
