@@ -25,7 +25,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/core/python/arbiter cdk app.py benchmarks $(wildcard functions/*/*.py)
+	$(BIN)/mypy layers/core/python/arbiter layers/core/python/arbiter_handlers cdk app.py benchmarks $(wildcard functions/*/*.py)
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -66,6 +66,8 @@ class PaperVenue:
         self.orders: dict[str, Order] = {}
         self.placements: list[str] = []
         """clientOrderIds in the order their placement reached the venue (accepted or not)."""
+        self.duplicate_submissions: list[str] = []
+        """clientOrderIds sent again after the venue had accepted them (refused, as real venues do)."""
         self._calls = 0
         self._matched_rules: Counter[FaultRule] = Counter()
         self._cancel_failures_left = self.faults.cancel_failures
@@ -107,6 +109,7 @@ class PaperVenue:
                 raise OrderRejectedError("order rejected (injected)", venue=self.venue, symbol=symbol,
                                          client_order_id=cid)  # fmt: skip
             if cid in self.orders:
+                self.duplicate_submissions.append(cid)
                 raise InvalidOrderError("duplicate clientOrderId", venue=self.venue, symbol=symbol, client_order_id=cid)
             market = self._validated_market(request)
             price = request.price

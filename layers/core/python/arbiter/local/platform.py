@@ -1,0 +1,148 @@
+"""The whole platform in one process: simulated venues as paper venues, AWS on moto, the real saga ASL with
+its Lambda tasks run in-process. ``make demo`` and the saga's integration tests run on this."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from arbiter.execution import wiring
+from arbiter.execution.state import SagaState
+from arbiter.execution.steps import SagaDependencies
+from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
+from arbiter.gateway import PaperVenue, VenueFaults
+from arbiter.local.lambda_invoke import LambdaHandler
+from arbiter.local.runtime import LocalAws
+from arbiter.models import Execution, Market, Opportunity, OrderBook
+from arbiter.risk.alerts import SnsAlertPublisher
+from arbiter.settings import ExecutionSettings
+from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
+
+REPO_ROOT = Path(__file__).resolve().parents[5]
+# Local Lambda tasks log and emit metrics to stdout on AWS; in one process that would drown the demo's report.
+QUIET_POWERTOOLS = {
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+def load_handler(folder: str) -> LambdaHandler:
+    """Import ``functions/<folder>/handler.py`` as Lambda would (the folder is the function's code root)."""
+    path = REPO_ROOT / "functions" / folder / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"functions_{folder}_handler", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: LambdaHandler = module.handler
+    return handler
+
+
+@dataclass
+class ExecutionOutcome:
+    execution_id: str
+    status: str
+    """The state machine's status (SUCCEEDED / FAILED)."""
+    record: Execution
+    output: dict[str, Any] | None
+    transitions: int
+
+
+@dataclass
+class LocalPlatform:
+    markets: Mapping[tuple[str, str], Market]
+    books: Callable[[str, str], OrderBook]
+    """The current book of (venue, symbol)."""
+    balances: Mapping[str, Mapping[str, Decimal]]
+    clock: Callable[[], int]
+    settings: ExecutionSettings = field(default_factory=lambda: ExecutionSettings(poll_seconds=0))
+    faults: Mapping[str, VenueFaults] = field(default_factory=dict)
+    aws: LocalAws = field(default_factory=LocalAws)
+    venues: dict[str, PaperVenue] = field(init=False, default_factory=dict)
+    journal: DynamoExecutionJournal = field(init=False)
+    kill_switch: DynamoKillSwitch = field(init=False)
+    state_machine_arn: str = field(init=False, default="")
+
+    def start(self) -> LocalPlatform:
+        os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
+        self.aws.start()
+        os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
+        dynamodb = self.aws.dynamodb
+        self.journal = DynamoExecutionJournal(dynamodb, self.aws.tables["executions"], self.aws.tables["orders"])
+        self.kill_switch = DynamoKillSwitch(dynamodb, self.aws.tables["configuration"])
+        for venue in sorted({v for v, _ in self.markets}):
+            self.venues[venue] = self._paper_venue(venue)
+        wiring.install(
+            SagaDependencies(
+                gateways=self.venues,
+                markets=self.markets,
+                journal=self.journal,
+                kill_switch=self.kill_switch,
+                alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
+                clock=_Clock(self.clock),
+                settings=self.settings,
+            )
+        )
+        substitutions = {
+            task.substitution: self.aws.register_function(task.state, load_handler(task.folder)) for task in SAGA_TASKS
+        }
+        substitutions[ALERT_TOPIC_SUBSTITUTION] = self.aws.alert_topic_arn
+        self.state_machine_arn = self.aws.state_machines().create(
+            "arbitrage", REPO_ROOT / SAGA_DEFINITION, substitutions
+        )
+        return self
+
+    def _paper_venue(self, venue: str) -> PaperVenue:
+        markets = {symbol: market for (v, symbol), market in self.markets.items() if v == venue}
+        return PaperVenue(
+            venue,
+            markets,
+            lambda symbol: self.books(venue, symbol),
+            self.balances.get(venue, {}),
+            clock=self.clock,
+            faults=self.faults.get(venue),
+        )
+
+    def stop(self) -> None:
+        wiring.install(None)
+        os.environ.pop("ARBITER_TABLES__IDEMPOTENCY", None)
+        self.aws.stop()
+
+    def __enter__(self) -> LocalPlatform:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def execute(self, opportunity: Opportunity, timeout_s: float = 60.0) -> ExecutionOutcome:
+        """Run one opportunity through the saga; the execution is named by the opportunity's id."""
+        machines = self.aws.state_machines()
+        state = SagaState(execution_id=opportunity.id, opportunity=opportunity)
+        arn = machines.start(self.state_machine_arn, opportunity.id, state.model_dump(mode="json"))
+        described = machines.wait(arn, timeout_s=timeout_s)
+        output = json.loads(described["output"]) if described.get("output") else None
+        return ExecutionOutcome(
+            execution_id=opportunity.id,
+            status=described["status"],
+            record=self.journal.get(opportunity.id),
+            output=output,
+            transitions=machines.state_transitions(machines.history(arn)),
+        )
+
+
+@dataclass(frozen=True)
+class _Clock:
+    now: Callable[[], int]
+
+    def now_ms(self) -> int:
+        return self.now()

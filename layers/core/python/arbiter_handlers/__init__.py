@@ -1,0 +1,1 @@
+"""Lambda handler plumbing shared by the functions in ``functions/`` (Powertools wiring only; no domain logic)."""

@@ -1,0 +1,78 @@
+"""One factory for the saga's task handlers: parse the state, run the step, return the state.
+
+Powertools: JSON logs with the execution id as correlation id, X-Ray tracing, EMF metrics per step, and
+idempotency (DynamoDB) for the steps that send orders, keyed on the execution, the step and the round, so a
+Lambda retry of the same task returns the first result instead of running again. The steps are safe to rerun
+even without it: orders are looked up by their deterministic clientOrderId before anything is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arbiter.execution.state import SagaState
+from arbiter.execution.steps import SagaSteps
+from arbiter.execution.wiring import saga_dependencies
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Arbiter")
+
+SagaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+# Steps that send orders are made idempotent; the others only read, and PollFills must run on every loop.
+IDEMPOTENT_STEPS = frozenset({"prepare", "place_legs", "compensate", "incident"})
+
+
+def _run(step: str, state: SagaState) -> dict[str, Any]:
+    result: SagaState = getattr(SagaSteps(saga_dependencies()), step)(state)
+    return result.model_dump(mode="json", by_alias=True)
+
+
+def _idempotent_runner(step: str, config: IdempotencyConfig) -> Callable[[SagaState], dict[str, Any]]:
+    table = os.environ.get("ARBITER_TABLES__IDEMPOTENCY")
+    if step not in IDEMPOTENT_STEPS or not table:
+        return lambda state: _run(step, state)
+
+    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools types it loosely
+        data_keyword_argument="state",
+        persistence_store=DynamoDBPersistenceLayer(table_name=table),
+        config=config,
+        key_prefix=f"saga.{step}",
+    )
+    def run(state: SagaState) -> dict[str, Any]:
+        return _run(step, state)
+
+    return lambda state: run(state=state)
+
+
+def saga_task(step: str) -> SagaHandler:
+    if not callable(getattr(SagaSteps, step, None)):
+        raise ValueError(f"step: SagaSteps has no step {step!r}")
+    runner: Callable[[SagaState], dict[str, Any]] | None = None
+    config = IdempotencyConfig(event_key_jmespath="[execution_id, compensation_rounds]", expires_after_seconds=3600)
+
+    @logger.inject_lambda_context(correlation_id_path="execution_id", clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        nonlocal runner
+        if runner is None:  # built on first use: the persistence layer opens its AWS client then
+            runner = _idempotent_runner(step, config)
+        config.register_lambda_context(context)
+        state = SagaState.model_validate(event)
+        result = runner(state)
+        metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
+        return result
+
+    return handler
