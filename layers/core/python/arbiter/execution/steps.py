@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -267,23 +267,24 @@ class SagaSteps:
         leg_fills = [
             sum((o.filled for i, o in orders if i.slot == slot), Decimal(0)) for slot in range(len(opportunity.legs))
         ]
-        # A market that refused one of this execution's orders is not asked again in the same execution.
+        # Markets that refused one of this execution's orders are avoided when another route can flatten.
         placed = {i.client_order_id for i, _ in orders}
         refused = {
             (i.venue, i.symbol) for i in deps.journal.intents(state.execution_id) if i.client_order_id not in placed
         }
-        books = {key: book for key, book in self._books(opportunity).items() if key not in refused}
-        plan = plan_compensation(
-            CompensationInputs(
-                opportunity=opportunity,
-                leg_fills=leg_fills,
-                exposure=net_exposure(o for _, o in orders),
-                books=books,
-                markets=deps.markets,
-                slippage_cap=deps.settings.slippage_cap,
-                tolerance=self._tolerance(opportunity),
-            )
+        books = self._books(opportunity)
+        inputs = CompensationInputs(
+            opportunity=opportunity,
+            leg_fills=leg_fills,
+            exposure=net_exposure(o for _, o in orders),
+            books={key: book for key, book in books.items() if key not in refused},
+            markets=deps.markets,
+            slippage_cap=deps.settings.slippage_cap,
+            tolerance=self._tolerance(opportunity),
         )
+        plan = plan_compensation(inputs)
+        if not plan.flattens and refused:
+            plan = plan_compensation(replace(inputs, books=books))
         deps.journal.append_event(
             state.execution_id,
             "compensation_planned",
@@ -368,13 +369,20 @@ class SagaSteps:
         now = deps.clock.now_ms()
         reconciliation = Reconciliation(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
         deps.journal.append_event(state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now)
-        if flat:
-            settled = deps.journal.get(state.execution_id).status is ExecutionStatus.SETTLED
-            if not settled:
+        if flat and self._recorded(state.execution_id):
+            if deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
                 deps.journal.record_pnl(state.execution_id, exposure, now)
                 deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
         retry = not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
         return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
+
+    def _recorded(self, execution_id: str) -> bool:
+        """False when Prepare failed before the record existed (then no order can exist either)."""
+        try:
+            self.deps.journal.get(execution_id)
+        except KeyError:
+            return False
+        return True
 
     def incident(self, state: SagaState) -> SagaState:
         deps, now = self.deps, self.deps.clock.now_ms()

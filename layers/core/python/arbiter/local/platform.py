@@ -78,8 +78,7 @@ class LocalPlatform:
         dynamodb = self.aws.dynamodb
         self.journal = DynamoExecutionJournal(dynamodb, self.aws.tables["executions"], self.aws.tables["orders"])
         self.kill_switch = DynamoKillSwitch(dynamodb, self.aws.tables["configuration"])
-        for venue in sorted({v for v, _ in self.markets}):
-            self.venues[venue] = self._paper_venue(venue)
+        self.reset_venues()
         wiring.install(
             SagaDependencies(
                 gateways=self.venues,
@@ -87,7 +86,7 @@ class LocalPlatform:
                 journal=self.journal,
                 kill_switch=self.kill_switch,
                 alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
-                clock=_Clock(self.clock),
+                clock=_Clock(lambda: self.clock()),
                 settings=self.settings,
             )
         )
@@ -100,6 +99,20 @@ class LocalPlatform:
         )
         return self
 
+    def reset_venues(
+        self,
+        balances: Mapping[str, Mapping[str, Decimal]] | None = None,
+        faults: Mapping[str, VenueFaults] | None = None,
+    ) -> None:
+        """Fresh paper venues (new balances, faults, no orders) for the next run on the same platform."""
+        if balances is not None:
+            self.balances = balances
+        if faults is not None:
+            self.faults = faults
+        self.venues.clear()  # the same dict the saga's dependencies hold
+        for venue in sorted({v for v, _ in self.markets}):
+            self.venues[venue] = self._paper_venue(venue)
+
     def _paper_venue(self, venue: str) -> PaperVenue:
         markets = {symbol: market for (v, symbol), market in self.markets.items() if v == venue}
         return PaperVenue(
@@ -107,7 +120,7 @@ class LocalPlatform:
             markets,
             lambda symbol: self.books(venue, symbol),
             self.balances.get(venue, {}),
-            clock=self.clock,
+            clock=lambda: self.clock(),
             faults=self.faults.get(venue),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         serialise_moto_requests()
+        os.environ.setdefault("AWS_DEFAULT_REGION", self.region)  # clients made inside tasks find the region
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self.lambdas.install()

@@ -1,0 +1,73 @@
+"""The design's money-safety invariants 1-4 and 7, checked from the venues' and the store's own state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arbiter.execution.compensation import exposure_tolerance
+from arbiter.execution.exposure import net_exposure, residual_exposure
+from arbiter.local.platform import ExecutionOutcome, LocalPlatform
+from arbiter.models import ExecutionStatus, Opportunity, Order
+from arbiter.storage.audit import first_broken_link
+
+TERMINAL = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED, ExecutionStatus.REFUSED, ExecutionStatus.INCIDENT}
+
+
+@dataclass(frozen=True)
+class InvariantReport:
+    violations: tuple[str, ...]
+    residual: dict[str, str]
+    open_orders: int
+
+
+def check_invariants(
+    platform: LocalPlatform, opportunity: Opportunity, outcome: ExecutionOutcome, alerts: list[dict[str, object]]
+) -> InvariantReport:
+    journal, execution_id = platform.journal, outcome.execution_id
+    violations: list[str] = []
+    intents = {i.client_order_id: i for i in journal.intents(execution_id)}
+    events = journal.events(execution_id)
+    event_at = {}
+    for event in events:
+        if event.kind == "order_intent":
+            event_at.setdefault(("intent", event.detail["client_order_id"]), event.sequence)
+
+    venue_orders: list[Order] = []
+    for venue in platform.venues.values():
+        for cid in venue.placements:
+            if cid not in intents:  # invariant 1: nothing is sent that was not recorded first
+                violations.append(f"1: {venue.venue} received {cid} with no recorded intent")
+        if venue.duplicate_submissions:  # invariant 2
+            violations.append(
+                f"2: {venue.venue} got clientOrderIds again after accepting them: {venue.duplicate_submissions}"
+            )
+        venue_orders.extend(o for cid, o in venue.orders.items() if cid in intents)
+    if len({o.client_order_id for o in venue_orders}) != len(venue_orders):
+        violations.append("2: one clientOrderId became two orders")
+
+    record = journal.get(execution_id)
+    if record.status not in TERMINAL:  # invariant 3: a terminal state ...
+        violations.append(f"3: execution ended in non-terminal status {record.status}")
+    open_orders = [o for o in venue_orders if not o.status.is_final]
+    incident = record.status is ExecutionStatus.INCIDENT
+    protected = incident and platform.kill_switch.is_engaged() and bool(alerts)
+    if open_orders and not protected:  # ... with zero open orders, or an incident people were told about
+        violations.append(f"3: {len(open_orders)} open order(s) left without incident/alert/kill switch")
+
+    exposure = net_exposure(venue_orders)  # invariant 4, from the venues' fills
+    tolerance = exposure_tolerance(opportunity, platform.markets, platform.settings.exposure_tolerance)
+    residual = residual_exposure(exposure, opportunity.profit_currency, tolerance)
+    if residual and not protected:
+        violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
+
+    if first_broken_link(events) is not None:  # invariant 7: a complete, unbroken audit trail
+        violations.append(f"7: audit chain broken at event {first_broken_link(events)}")
+    for order in venue_orders:
+        assert order.client_order_id is not None
+        if journal.order(order.client_order_id) != order:
+            violations.append(f"7: the journal's last state of {order.client_order_id} differs from the venue's")
+    if not any(e.kind == "status" and e.detail.get("to") == record.status.value for e in events):
+        violations.append(f"7: no audit event for the final status {record.status}")
+    return InvariantReport(
+        violations=tuple(violations), residual={a: str(v) for a, v in residual.items()}, open_orders=len(open_orders)
+    )

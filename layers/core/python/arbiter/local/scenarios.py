@@ -1,0 +1,193 @@
+"""Fault scenarios for the saga on the local platform: a small two-venue world, an opportunity (two legs
+across venues, or a triangle on one venue) and a fault schedule; run through the real ASL and checked
+against the money-safety invariants. Used by the integration tests, the property tests and ``make bench``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from arbiter.gateway import FaultRule, PlaceFault, VenueFaults
+from arbiter.local.invariants import InvariantReport, check_invariants
+from arbiter.local.platform import ExecutionOutcome, LocalPlatform
+from arbiter.markets import market_from_ccxt, round_price
+from arbiter.models import Leg, Market, Opportunity, OpportunityKind, OrderBook, PrecisionMode, QuoteStamp, Side
+from arbiter.settings import ExecutionSettings
+from arbiter.simulation import generated_market_dict
+
+NOW = 1_767_225_600_000
+PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0}
+SYMBOLS = ("SOL/USDT", "SOL/BTC", "BTC/USDT")
+VENUES = ("alpha", "beta")
+# (best bid, best ask, tick, size per level) per book; beta's SOL is dearer, which the cross-venue trade uses.
+TOP_OF_BOOK: Mapping[tuple[str, str], tuple[str, str, str, str]] = {
+    ("alpha", "SOL/USDT"): ("149.98", "150.00", "0.01", "5"),
+    ("beta", "SOL/USDT"): ("151.98", "152.00", "0.01", "5"),
+    ("alpha", "BTC/USDT"): ("59990", "60000", "1", "0.5"),
+    ("beta", "BTC/USDT"): ("59990", "60000", "1", "0.5"),
+    ("alpha", "SOL/BTC"): ("0.0025200", "0.0025210", "0.0000001", "5"),
+    ("beta", "SOL/BTC"): ("0.0025200", "0.0025210", "0.0000001", "5"),
+}
+BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500)}
+
+
+def scenario_markets() -> dict[tuple[str, str], Market]:
+    return {
+        (venue, symbol): market_from_ccxt(
+            venue, generated_market_dict(symbol, PRICES_USD, 0.001, 0.001), PrecisionMode.TICK_SIZE
+        )
+        for venue in VENUES
+        for symbol in SYMBOLS
+    }
+
+
+def cross_venue(amount: str = "1") -> Opportunity:
+    legs = (
+        Leg(venue="alpha", symbol="SOL/USDT", side=Side.BUY, amount=Decimal(amount), limit_price=Decimal("150.00")),
+        Leg(venue="beta", symbol="SOL/USDT", side=Side.SELL, amount=Decimal(amount), limit_price=Decimal("151.98")),
+    )
+    return _opportunity(OpportunityKind.CROSS_VENUE, legs)
+
+
+def triangle() -> Opportunity:
+    """USDT -> BTC -> SOL -> USDT on alpha."""
+    legs = (
+        Leg(venue="alpha", symbol="BTC/USDT", side=Side.BUY, amount=Decimal("0.0026"), limit_price=Decimal(60000)),
+        Leg(venue="alpha", symbol="SOL/BTC", side=Side.BUY, amount=Decimal("1.0"), limit_price=Decimal("0.0025210")),
+        Leg(venue="alpha", symbol="SOL/USDT", side=Side.SELL, amount=Decimal("1.0"), limit_price=Decimal("149.98")),
+    )
+    return _opportunity(OpportunityKind.CYCLE, legs)
+
+
+def _opportunity(kind: OpportunityKind, legs: tuple[Leg, ...]) -> Opportunity:
+    keys = dict.fromkeys((leg.venue, leg.symbol) for leg in legs)
+    quotes = tuple(QuoteStamp(venue=venue, symbol=symbol, timestamp=NOW) for venue, symbol in keys)
+    return Opportunity(
+        kind=kind, legs=legs, expected_profit=Decimal(1), profit_currency="USDT", quotes=quotes, detected_at=NOW
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    shape: Literal["cross_venue", "triangle"] = "cross_venue"
+    leg_faults: Mapping[int, PlaceFault] = field(default_factory=dict)
+    cancel_failures: int = 0
+    """Cancels that fail on every venue before one works (-1: they all fail)."""
+    outage_venue: str | None = None
+    outage_from_call: int = 0
+    outage_calls: int | None = None
+    price_shock: Decimal = Decimal(0)
+    """Relative move of every price once all legs have been sent (before compensation looks at the books)."""
+    quote_age_ms: int = 100
+    balance_factor: Decimal = Decimal(1)
+
+    def label(self) -> str:
+        parts = [self.shape] + [f"leg{leg}:{fault.value}" for leg, fault in sorted(self.leg_faults.items())]
+        if self.cancel_failures:
+            parts.append(f"cancel_fails:{self.cancel_failures}")
+        if self.outage_venue:
+            parts.append(f"outage:{self.outage_venue}@{self.outage_from_call}+{self.outage_calls}")
+        if self.price_shock:
+            parts.append(f"shock:{self.price_shock}")
+        if self.quote_age_ms > 1000:
+            parts.append("stale_quote")
+        if self.balance_factor < 1:
+            parts.append("low_balance")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: Scenario
+    outcome: ExecutionOutcome
+    report: InvariantReport
+
+    @property
+    def summary(self) -> str:
+        return f"{self.outcome.record.status.value:<12} {self.scenario.label()}"
+
+
+def _book(venue: str, symbol: str, market: Market, factor: Decimal, at: int) -> OrderBook:
+    bid, ask, tick, size = (Decimal(x) for x in TOP_OF_BOOK[(venue, symbol)])
+    levels = range(5)
+    return OrderBook.model_validate(
+        {
+            "venue": venue,
+            "symbol": symbol,
+            "bids": [[round_price(market, (bid - i * tick) * factor), size] for i in levels],
+            "asks": [[round_price(market, (ask + i * tick) * factor), size] for i in levels],
+            "timestamp": at,
+        }
+    )
+
+
+def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaults]:
+    rules: dict[str, list[FaultRule]] = {venue: [] for venue in VENUES}
+    for index, fault in scenario.leg_faults.items():
+        leg = opportunity.legs[index]
+        rules[leg.venue].append(FaultRule(fault=fault, symbol=leg.symbol, side=leg.side))
+    return {
+        venue: VenueFaults(
+            place=tuple(rules[venue]),
+            cancel_failures=scenario.cancel_failures,
+            outage_from_call=scenario.outage_from_call if scenario.outage_venue == venue else None,
+            outage_calls=scenario.outage_calls if scenario.outage_venue == venue else None,
+        )
+        for venue in VENUES
+    }
+
+
+class ScenarioRunner:
+    """Runs scenarios one after another on one local platform (starting AWS once), each on fresh venues."""
+
+    def __init__(self, settings: ExecutionSettings | None = None) -> None:
+        self.markets = scenario_markets()
+        self._scenario = Scenario()
+        self._opportunity = cross_venue()
+        self._now = NOW
+        self._runs = 0
+        self.platform = LocalPlatform(
+            markets=self.markets,
+            books=self._books,
+            balances={},
+            clock=lambda: self._now,
+            settings=settings or ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
+        )
+
+    def __enter__(self) -> ScenarioRunner:
+        self.platform.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.platform.stop()
+
+    def _books(self, venue: str, symbol: str) -> OrderBook:
+        sent = sum(len(v.placements) for v in self.platform.venues.values())
+        shock = self._scenario.price_shock if sent >= len(self._opportunity.legs) else Decimal(0)
+        return _book(venue, symbol, self.markets[(venue, symbol)], 1 + shock, self._now)
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        self._runs += 1
+        # Each run trades on quotes of its own moment, so every opportunity (and execution name) is new.
+        quoted_at = NOW + self._runs * 60_000
+        opportunity = cross_venue() if scenario.shape == "cross_venue" else triangle()
+        opportunity = opportunity.model_copy(
+            update={
+                "quotes": tuple(q.model_copy(update={"timestamp": quoted_at}) for q in opportunity.quotes),
+                "detected_at": quoted_at,
+            }
+        )
+        self._scenario, self._opportunity, self._now = scenario, opportunity, quoted_at + scenario.quote_age_ms
+        balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
+        self.platform.reset_venues(balances, _faults(scenario, opportunity))
+        self.platform.kill_switch.disengage("next scenario", self._now)
+        outcome = self.platform.execute(opportunity)
+        report = check_invariants(self.platform, opportunity, outcome, self.platform.aws.alerts())
+        return ScenarioResult(scenario=scenario, outcome=outcome, report=report)
+
+
+def run_scenario(scenario: Scenario, settings: ExecutionSettings | None = None) -> ScenarioResult:
+    with ScenarioRunner(settings) as runner:
+        return runner.run(scenario)

@@ -1,0 +1,65 @@
+"""The deterministic fault matrix on the real ASL: every case must hold invariants 1-4 and 7."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from arbiter.gateway import PlaceFault
+from arbiter.local.scenarios import Scenario, ScenarioRunner
+from arbiter.models import ExecutionStatus
+
+PLACEMENT_FAULTS = [
+    PlaceFault.REJECT,
+    PlaceFault.TIMEOUT_BEFORE_ACCEPT,
+    PlaceFault.TIMEOUT_AFTER_ACCEPT,
+    PlaceFault.PARTIAL_FILL,
+    PlaceFault.NO_FILL,
+]
+
+
+def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
+    found: list[tuple[Scenario, set[ExecutionStatus]]] = []
+    closed = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}
+    for shape, legs in (("cross_venue", 2), ("triangle", 3)):
+        found.append((Scenario(shape=shape), {ExecutionStatus.SETTLED}))
+        for leg in range(legs):
+            for fault in PLACEMENT_FAULTS:
+                expected = {ExecutionStatus.SETTLED} if fault is PlaceFault.TIMEOUT_AFTER_ACCEPT else closed
+                found.append((Scenario(shape=shape, leg_faults={leg: fault}), expected))
+            no_fill = {leg: PlaceFault.NO_FILL}
+            found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=2), closed))
+            found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=-1), {ExecutionStatus.INCIDENT}))
+            reject = {leg: PlaceFault.REJECT}
+            if shape == "cross_venue":  # the price runs 3 % against the position the rejection left
+                against = Decimal("0.03") if leg == 0 else Decimal("-0.03")
+                found.append(
+                    (Scenario(shape=shape, leg_faults=reject, price_shock=against), {ExecutionStatus.INCIDENT})
+                )
+            else:
+                for shock in (Decimal("0.03"), Decimal("-0.03")):
+                    shocked = Scenario(shape=shape, leg_faults=reject, price_shock=shock)
+                    found.append((shocked, {ExecutionStatus.INCIDENT, *closed}))
+            other = "beta" if shape == "cross_venue" and leg == 0 else "alpha"
+            found.append(
+                (
+                    Scenario(shape=shape, leg_faults=reject, outage_venue=other, outage_from_call=3),
+                    {ExecutionStatus.INCIDENT, *closed},
+                )
+            )
+        found.append((Scenario(shape=shape, quote_age_ms=5_000), {ExecutionStatus.REFUSED}))
+        found.append((Scenario(shape=shape, balance_factor=Decimal("0.00001")), {ExecutionStatus.REFUSED}))
+    return found
+
+
+CASES = cases()
+
+
+@pytest.mark.parametrize(("scenario", "expected"), CASES, ids=[c[0].label() for c in CASES])
+def test_every_matrix_case_holds_the_invariants(
+    runner: ScenarioRunner, scenario: Scenario, expected: set[ExecutionStatus]
+) -> None:
+    result = runner.run(scenario)
+    assert result.report.violations == (), result.report
+    assert result.outcome.record.status in expected, (result.summary, result.outcome.output)
