@@ -369,10 +369,10 @@ class SagaSteps:
         now = deps.clock.now_ms()
         reconciliation = Reconciliation(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
         deps.journal.append_event(state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now)
-        if flat and self._recorded(state.execution_id):
-            if deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
-                deps.journal.record_pnl(state.execution_id, exposure, now)
-                deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
+        recorded = self._recorded(state.execution_id)
+        if flat and recorded and deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
+            deps.journal.record_pnl(state.execution_id, exposure, now)
+            deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
         retry = not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
         return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
 
