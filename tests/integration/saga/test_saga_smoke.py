@@ -8,7 +8,7 @@ def test_a_two_leg_happy_path_settles_through_the_real_asl(runner: ScenarioRunne
     result = runner.run(Scenario())
     assert result.outcome.status == "SUCCEEDED", result.outcome.output
     assert result.outcome.record.status is ExecutionStatus.SETTLED
-    assert result.outcome.transitions <= 20
+    assert runner.platform.transitions(result.outcome) <= 20
     pnl = runner.platform.journal.pnl(result.outcome.execution_id)
     assert pnl["SOL"] == 0
     assert pnl["USDT"] > 0

@@ -27,10 +27,10 @@ def check_invariants(
     violations: list[str] = []
     intents = {i.client_order_id: i for i in journal.intents(execution_id)}
     events = journal.events(execution_id)
-    event_at = {}
+    first_seen: dict[tuple[str, str], int] = {}
     for event in events:
-        if event.kind == "order_intent":
-            event_at.setdefault(("intent", event.detail["client_order_id"]), event.sequence)
+        if event.kind in {"order_intent", "order_state"}:
+            first_seen.setdefault((event.kind, str(event.detail["client_order_id"])), event.sequence)
 
     venue_orders: list[Order] = []
     for venue in platform.venues.values():
@@ -42,6 +42,11 @@ def check_invariants(
                 f"2: {venue.venue} got clientOrderIds again after accepting them: {venue.duplicate_submissions}"
             )
         venue_orders.extend(o for cid, o in venue.orders.items() if cid in intents)
+    for order in venue_orders:
+        cid = str(order.client_order_id)
+        intent_at, state_at = first_seen.get(("order_intent", cid)), first_seen.get(("order_state", cid))
+        if intent_at is None or (state_at is not None and state_at < intent_at):
+            violations.append(f"1: {cid} reached the audit trail before its intent was recorded")
     if len({o.client_order_id for o in venue_orders}) != len(venue_orders):
         violations.append("2: one clientOrderId became two orders")
 

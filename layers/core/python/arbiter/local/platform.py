@@ -53,7 +53,7 @@ class ExecutionOutcome:
     """The state machine's status (SUCCEEDED / FAILED)."""
     record: Execution
     output: dict[str, Any] | None
-    transitions: int
+    execution_arn: str
 
 
 @dataclass
@@ -149,8 +149,13 @@ class LocalPlatform:
             status=described["status"],
             record=self.journal.get(opportunity.id),
             output=output,
-            transitions=machines.state_transitions(machines.history(arn)),
+            execution_arn=arn,
         )
+
+    def transitions(self, outcome: ExecutionOutcome) -> int:
+        """State transitions of a finished execution (what AWS bills a Standard workflow for)."""
+        machines = self.aws.state_machines()
+        return machines.state_transitions(machines.history(outcome.execution_arn))
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,7 @@ class LocalStateMachines:
         )
         return started["executionArn"]
 
-    def wait(
-        self, execution_arn: str, timeout_s: float = 30.0, poll_s: float = 0.002
-    ) -> DescribeExecutionOutputTypeDef:
+    def wait(self, execution_arn: str, timeout_s: float = 30.0, poll_s: float = 0.01) -> DescribeExecutionOutputTypeDef:
         """Poll until the execution is terminal (StartExecution returns at once; the machine runs in threads)."""
         deadline = time.monotonic() + timeout_s
         while True:
