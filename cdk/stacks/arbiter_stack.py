@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from cdk.arbiter_constructs.alerts import Alerts
+from cdk.arbiter_constructs.lambda_layers import LambdaLayers
+from cdk.arbiter_constructs.saga import ArbitrageSaga
 from cdk.arbiter_constructs.tables import DataTables
 from cdk.config import DeploymentConfig
 
@@ -17,4 +19,26 @@ class ArbiterStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.alerts = Alerts(self, "Alerts", config=config)
         self.data = DataTables(self, "Data", config=config)
+        self.layers = LambdaLayers(
+            self, "Layers", removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
+        )
+        environment = {
+            "ARBITER_MODE": config.mode,
+            "ARBITER_ENVIRONMENT": config.env,
+            "ARBITER_ALERT_TOPIC_ARN": self.alerts.topic.topic_arn,
+            **{f"ARBITER_TABLES__{key.upper()}": table.table_name for key, table in self.data.tables.items()},
+        }
+        self.saga = ArbitrageSaga(
+            self,
+            "Saga",
+            config=config,
+            layers=self.layers.all,
+            environment=environment,
+            alert_topic=self.alerts.topic,
+        )
+        for function in self.saga.functions.values():
+            for table in self.data.tables.values():
+                table.grant_read_write_data(function)
+            self.alerts.topic.grant_publish(function)
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
+        CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

@@ -85,3 +85,28 @@ def test_synthesized_template_is_cfn_lint_clean(dev_assembly: tuple[ArbiterStack
     # W3005: CDK writes DependsOn that cfn-lint calls redundant; the design ignores that rule only.
     matches = lint_file(template_path, config=ManualArgs(ignore_checks=["W3005"], regions=["eu-west-1"]))
     assert [str(m) for m in matches] == []
+
+
+def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
+    dev_assembly: tuple[ArbiterStack, Path],
+) -> None:
+    from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
+    from tests.infra.conftest import REPO_ROOT
+
+    template = assertions.Template.from_stack(dev_assembly[0])
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    (machine,) = machines.values()
+    properties = machine["Properties"]
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    substitutions = set(properties["DefinitionSubstitutions"])
+    assert substitutions == {t.substitution for t in SAGA_TASKS} | {ALERT_TOPIC_SUBSTITUTION}
+    # The definition ships as a file asset of the cloud assembly: byte for byte the ASL file the local runtime runs.
+    asset = dev_assembly[1].parent / f"asset.{properties['DefinitionS3Location']['Key']}"
+    assert asset.read_bytes() == (REPO_ROOT / SAGA_DEFINITION).read_bytes()
+    template.resource_properties_count_is(
+        "AWS::Lambda::Function",
+        {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
+        len(SAGA_TASKS),
+    )
