@@ -1,5 +1,6 @@
 """Every setting in one place: environment variables ``ARBITER_*``, nested with ``__``."""
 
+from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.model import (
     ENV_PREFIX,
@@ -13,6 +14,7 @@ from arbiter.settings.model import (
 
 __all__ = [
     "ENV_PREFIX",
+    "DetectionSettings",
     "ExecutionSettings",
     "MarketSettings",
     "Settings",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arbiter.models.common import VenueId
+from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
 
 ENV_PREFIX = "ARBITER_"
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     simulation: SimulationSettings = SimulationSettings()
     markets: MarketSettings = MarketSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    detection: DetectionSettings = DetectionSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
 
 

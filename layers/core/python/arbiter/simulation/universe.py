@@ -89,7 +89,7 @@ def generated_market_dict(symbol: str, prices_usd: Mapping[str, float], taker: f
     worth about a tenth of a dollar, and a minimum order cost of about five dollars."""
     base, quote = symbol.split("/")
     price = prices_usd[base] / prices_usd[quote]
-    tick = _power_of_ten_below(price) / 10_000
+    tick = float(10.0 ** (math.floor(math.log10(price)) - 4))
     step = min(1.0, _power_of_ten_below(0.1 / prices_usd[base]))
     min_cost = float(f"{MIN_COST_USD / prices_usd[quote]:.1g}")
     return {

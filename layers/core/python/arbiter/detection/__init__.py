@@ -1,0 +1,7 @@
+"""Opportunity detection: cross-venue pairs and triangles, screened with numpy, sized exactly through depth."""
+
+from arbiter.detection.books import BookSnapshot, FrameBooks, OrderBookSet
+from arbiter.detection.detector import Detector, ScanResult
+from arbiter.detection.index import DetectionIndex
+
+__all__ = ["BookSnapshot", "DetectionIndex", "Detector", "FrameBooks", "OrderBookSet", "ScanResult"]
