@@ -1,4 +1,4 @@
-"""The demo as a newcomer runs it: the installed console script, in a fresh process."""
+"""The demo as a newcomer runs it (``make demo``): the installed console script, defaults, a fresh process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 def test_the_demo_runs_end_to_end_through_the_console_script() -> None:
     script = Path(sys.executable).with_name("arbiter")
     completed = subprocess.run(
-        [str(script), "demo", "--ticks", "3"],
+        [str(script), "demo"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -19,5 +19,8 @@ def test_the_demo_runs_end_to_end_through_the_console_script() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.count("open dislocations=") == 3
-    assert "report: 3 ticks, 3 venues" in completed.stdout
+    assert completed.stdout.count("open dislocations=") == 12
+    assert "report: 12 ticks, 3 venues" in completed.stdout
+    executed = [line for line in completed.stdout.splitlines() if line.startswith("  executed ")]
+    assert executed, "the default demo executes opportunities through the saga"
+    assert "realised P&L:" in completed.stdout

@@ -8,7 +8,7 @@ from arbiter.cli.app import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["markets"], ["settings"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["scan"], ["markets"], ["settings"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
@@ -38,3 +38,24 @@ def test_markets_lists_recorded_markets_and_refuses_unknown_venues() -> None:
     unknown = runner.invoke(app, ["markets", "nowhere"])
     assert unknown.exit_code == 2
     assert "no recorded markets" in unknown.output
+
+
+def test_scan_reads_recorded_order_books_and_prints_the_opportunity(tmp_path: pytest.TempPathFactory) -> None:
+    import json
+    from pathlib import Path
+
+    at = 1_767_225_600_000
+    books = [
+        {"venue": "binance", "symbol": "BTC/USDT", "bids": [[60400.0, 0.5]], "asks": [[60410.0, 0.5]], "timestamp": at},
+        {"venue": "kraken", "symbol": "BTC/USDT", "bids": [[59900.0, 0.5]], "asks": [[59950.0, 0.4]], "timestamp": at},
+    ]
+    path = Path(str(tmp_path)) / "books.json"
+    path.write_text(json.dumps(books))
+    result = runner.invoke(app, ["scan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "kraken->binance BTC/USDT" in result.output
+    broken = Path(str(tmp_path)) / "broken.json"
+    broken.write_text(json.dumps([{**books[0], "bids": [[60400.0, -1]]}]))
+    refused = runner.invoke(app, ["scan", str(broken)])
+    assert refused.exit_code == 2
+    assert "bids.0.amount" in refused.output

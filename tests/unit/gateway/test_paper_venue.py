@@ -139,3 +139,22 @@ def test_an_outage_covers_a_window_of_calls_and_stale_books_are_served_old() -> 
         with pytest.raises(VenueUnavailableError):
             paper.fetch_balances()
     assert paper.fetch_order_book("SOL/USDT").timestamp == 1_700_000_000_000 - 5_000
+
+
+def test_fault_rates_inject_faults_at_about_their_rate_reproducibly() -> None:
+    faults = VenueFaults(fault_rates={PlaceFault.REJECT: 0.3}, seed=4)
+
+    def rejections() -> int:
+        paper, count = venue(faults, usdt="10000000"), 0
+        for n in range(200):
+            try:
+                paper.place_order(buy(amount="0.1", cid=f"r{n}"))
+            except OrderRejectedError:
+                count += 1
+        return count
+
+    first = rejections()
+    assert 40 <= first <= 80
+    assert rejections() == first
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        VenueFaults(fault_rates={PlaceFault.REJECT: 0.7, PlaceFault.NO_FILL: 0.5})

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from arbiter.cli.books import render_best_quotes
+from arbiter.cli.report import render_execution, render_opportunities, render_summary
 from arbiter.cli.tables import render_table
-from arbiter.markets import MarketDefinitionError, recorded_markets
+from arbiter.detection import BookSnapshot, Detector, FrameBooks, OrderBookSet, ScanResult
+from arbiter.local.session import ExecutionReport, LocalSession
+from arbiter.markets import MarketCatalog, MarketDefinitionError, recorded_markets
+from arbiter.models import OrderBook
 from arbiter.settings import Settings, SettingsError, load_settings
-from arbiter.simulation import MarketModel
+from arbiter.simulation import BookFrame, MarketModel
 
 app = typer.Typer(
     help="Arbiter: serverless crypto arbitrage. Local runs use simulated venues and an in-process AWS.",
@@ -35,24 +40,71 @@ def _settings(**simulation_overrides: object) -> Settings:
 
 @app.command()
 def demo(
-    ticks: Annotated[int, typer.Option(min=1, help="simulated ticks to run")] = 5,
+    ticks: Annotated[int, typer.Option(min=1, help="simulated ticks to run")] = 12,
     venues: Annotated[str | None, typer.Option(help="comma-separated venue ids (default from settings)")] = None,
     symbols: Annotated[int | None, typer.Option(min=1, help="symbols per venue")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="market model seed")] = None,
+    executions: Annotated[int, typer.Option(min=0, help="best opportunities executed per tick")] = 1,
 ) -> None:
-    """Run the platform locally on simulated venues and end with a report."""
+    """Run the platform locally: simulated venues, detection every tick, the saga on paper venues, a report."""
     venue_list = tuple(v.strip() for v in venues.split(",") if v.strip()) if venues is not None else None
     settings = _settings(venues=venue_list, symbols_per_venue=symbols, seed=seed)
-    model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
-    opened = 0
-    for _ in range(ticks):
+    session = LocalSession(settings, executions_per_tick=executions)
+
+    def show(frame: BookFrame, scan: ScanResult, reports: list[ExecutionReport]) -> None:
+        typer.echo(render_best_quotes(frame))
+        typer.echo(f"  detected {len(scan.opportunities)} opportunities")
+        for report in reports:
+            typer.echo(render_execution(report))
+        typer.echo("")
+
+    summary = session.run(ticks, show)
+    universe = session.model.universe
+    typer.echo(render_summary(summary, len(universe.venues), len(universe.catalog)))
+
+
+@app.command()
+def scan(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="order books as ccxt fetch_order_book JSON (each with a 'venue' key); none: simulate"),
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="opportunities to show")] = 10,
+) -> None:
+    """Run the detector once, on simulated venues or on recorded order books, and print the best opportunities."""
+    settings = _settings()
+    if files:
+        books, catalog = _recorded_books(files)
+        snapshot: BookSnapshot = OrderBookSet(books, catalog.venues, catalog.symbols())
+        now = max(book.timestamp for book in books)
+    else:
+        model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
         frame = model.step()
-        opened = max(opened, frame.open_dislocations)
-        typer.echo(render_best_quotes(frame) + "\n")
-    typer.echo(
-        f"report: {ticks} ticks, {len(model.universe.venues)} venues, {len(model.universe.catalog)} markets, "
-        f"most dislocations open at once: {opened}"
-    )
+        catalog, snapshot, now = model.universe.catalog, FrameBooks(frame), frame.clock_ms
+    result = Detector.for_snapshot(catalog, snapshot, settings.detection).scan(snapshot, now)
+    typer.echo(f"screened {result.pairs_screened} cross-venue pairs and {result.cycles_screened} cycles")
+    typer.echo(render_opportunities(result.opportunities, top) if result.opportunities else "no opportunity")
+    for reason in result.skipped:
+        typer.echo(f"skipped: {reason}", err=True)
+
+
+def _recorded_books(files: list[Path]) -> tuple[list[OrderBook], MarketCatalog]:
+    books: list[OrderBook] = []
+    for path in files:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            for entry in raw if isinstance(raw, list) else [raw]:
+                books.append(OrderBook.from_ccxt(str(entry.get("venue", "")), entry))
+        except (OSError, ValueError) as error:
+            typer.echo(f"{path}: {error}", err=True)
+            raise typer.Exit(code=2) from None
+    venues = sorted({book.venue for book in books})
+    try:
+        catalog = MarketCatalog(m for venue in venues for m in recorded_markets(venue))
+    except (MarketDefinitionError, ValueError) as error:
+        typer.echo(f"no recorded markets for these books: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    return books, catalog
 
 
 @app.command()

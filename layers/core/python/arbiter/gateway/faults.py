@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arbiter.models.common import Side, ValueModel
 
@@ -30,8 +30,19 @@ class FaultRule(ValueModel):
 
 class VenueFaults(ValueModel):
     place: tuple[FaultRule, ...] = ()
+    fault_rates: dict[PlaceFault, float] = Field(
+        default_factory=dict, description="chance that any placement gets each fault (seeded, after the rules)"
+    )
+    seed: int = 0
     partial_fill_ratio: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1)
     cancel_failures: int = Field(default=0, ge=-1, description="cancels that fail before one works; -1: all fail")
     outage_from_call: int | None = Field(default=None, ge=0, description="API call number the outage starts at")
     outage_calls: int | None = Field(default=None, ge=1, description="how many calls it lasts; None: forever")
     stale_book_ms: int = Field(default=0, ge=0, description="age added to every book the venue serves")
+
+    @field_validator("fault_rates")
+    @classmethod
+    def _rates_are_probabilities(cls, rates: dict[PlaceFault, float]) -> dict[PlaceFault, float]:
+        if any(not 0 <= rate <= 1 for rate in rates.values()) or sum(rates.values()) > 1:
+            raise ValueError(f"each rate must be in [0, 1] and they must add up to at most 1, got {rates}")
+        return rates

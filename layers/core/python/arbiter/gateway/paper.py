@@ -12,6 +12,7 @@ assert the saga's invariants against.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
@@ -71,6 +72,7 @@ class PaperVenue:
         self._calls = 0
         self._matched_rules: Counter[FaultRule] = Counter()
         self._cancel_failures_left = self.faults.cancel_failures
+        self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not cryptography
         self._lock = threading.RLock()
 
     # -- faults ------------------------------------------------------------------------------------------
@@ -93,6 +95,12 @@ class PaperVenue:
             if self._matched_rules[rule] == rule.nth and fired is None:
                 fired = rule.fault
             self._matched_rules[rule] += 1
+        if fired is None and self.faults.fault_rates:
+            draw, cumulative = self._random.random(), 0.0
+            for fault, rate in self.faults.fault_rates.items():
+                cumulative += rate
+                if draw < cumulative:
+                    return fault
         return fired
 
     # -- orders ------------------------------------------------------------------------------------------

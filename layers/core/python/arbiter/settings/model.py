@@ -42,7 +42,7 @@ class SimulationSettings(_Section):
     tick_ms: int = Field(default=1000, ge=1, description="simulated time between two snapshots")
     start_ms: int = Field(default=1_767_225_600_000, gt=0, description="simulated clock at tick 0 (UTC ms)")
     dislocation_probability: float = Field(
-        default=0.01, ge=0, le=1, description="chance per book and tick that a dislocation opens"
+        default=0.03, ge=0, le=1, description="chance per book and tick that a dislocation opens"
     )
     dislocation_bps: tuple[float, float] = Field(default=(25.0, 90.0), description="shock size range, bps")
     dislocation_half_life_ticks: float = Field(default=3.0, gt=0)

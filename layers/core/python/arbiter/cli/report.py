@@ -1,0 +1,63 @@
+"""Rendering of detection and execution results for the terminal."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from arbiter.cli.tables import render_table
+from arbiter.local.session import ExecutionReport, SessionSummary
+from arbiter.models import Opportunity
+
+
+def route(opportunity: Opportunity) -> str:
+    venues = dict.fromkeys(leg.venue for leg in opportunity.legs)
+    symbols = dict.fromkeys(leg.symbol for leg in opportunity.legs)
+    return f"{'->'.join(venues)} {' '.join(symbols)}"
+
+
+def render_opportunities(opportunities: Sequence[Opportunity], limit: int = 10) -> str:
+    rows = [
+        [o.kind.value, route(o), f"{o.expected_profit:.4f} {o.profit_currency}", str(len(o.legs))]
+        for o in opportunities[:limit]
+    ]
+    return render_table(["kind", "route", "expected profit", "legs"], rows)
+
+
+def render_execution(report: ExecutionReport) -> str:
+    currency = report.opportunity.profit_currency
+    realised = report.realised.get(currency, Decimal(0))
+    return (
+        f"  executed {report.opportunity.kind.value} {route(report.opportunity)}: {report.outcome}, "
+        f"expected {report.opportunity.expected_profit:.4f}, realised {realised:.4f} {currency}"
+    )
+
+
+def render_summary(summary: SessionSummary, venues: int, markets: int) -> str:
+    lines = [
+        f"report: {summary.ticks} ticks, {venues} venues, {markets} markets, "
+        f"most dislocations open at once: {summary.most_dislocations}",
+        "",
+        f"detected {len(summary.detected)} opportunities:",
+    ]
+    found: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for o in summary.detected:
+        found[(o.kind.value, route(o))].append(o.expected_profit)
+    rows = [
+        [kind, where, str(len(profits)), f"{sum(profits, Decimal(0)):.4f}"]
+        for (kind, where), profits in sorted(found.items(), key=lambda item: -sum(item[1]))
+    ]
+    lines.append(render_table(["kind", "route", "count", "expected profit"], rows) if rows else "  (none)")
+    outcomes = Counter(r.outcome for r in summary.executions)
+    pnl: dict[str, Decimal] = defaultdict(Decimal)
+    for r in summary.executions:
+        currency = r.opportunity.profit_currency
+        pnl[currency] += r.realised.get(currency, Decimal(0))
+    lines += ["", f"executed {len(summary.executions)} through the saga:"]
+    order = ["completed", "completed with slippage", "compensated by unwind", "compensated (nothing to trade)"]
+    for outcome in [*order, *sorted(set(outcomes) - set(order))]:
+        if outcomes[outcome]:
+            lines.append(f"  {outcome:<32} {outcomes[outcome]}")
+    lines.append("realised P&L: " + (", ".join(f"{v:.4f} {k}" for k, v in sorted(pnl.items())) or "0"))
+    return "\n".join(lines)

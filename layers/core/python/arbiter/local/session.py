@@ -1,0 +1,119 @@
+"""A local session: the simulated market ticks, the detector scans every tick, and the best opportunities run
+through the real saga on paper venues that inject a default profile of faults. ``make demo`` runs this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from arbiter.detection import Detector, FrameBooks, ScanResult
+from arbiter.gateway import PlaceFault, VenueFaults
+from arbiter.local.platform import ExecutionOutcome, LocalPlatform
+from arbiter.models import ExecutionStatus, Opportunity, OrderBook
+from arbiter.settings import ExecutionSettings, Settings
+from arbiter.simulation import BookFrame, MarketModel
+
+DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
+    PlaceFault.REJECT: 0.06,
+    PlaceFault.TIMEOUT_AFTER_ACCEPT: 0.04,
+    PlaceFault.TIMEOUT_BEFORE_ACCEPT: 0.03,
+    PlaceFault.PARTIAL_FILL: 0.08,
+}
+BALANCE_PER_ASSET_USD = Decimal(250_000)
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    opportunity: Opportunity
+    outcome: str
+    """completed, completed with slippage, compensated by unwind, refused or incident."""
+    realised: dict[str, Decimal]
+
+
+@dataclass
+class SessionSummary:
+    ticks: int = 0
+    detected: list[Opportunity] = field(default_factory=list)
+    executions: list[ExecutionReport] = field(default_factory=list)
+    most_dislocations: int = 0
+
+
+class LocalSession:
+    def __init__(
+        self,
+        settings: Settings,
+        fault_rates: Mapping[PlaceFault, float] = DEFAULT_FAULT_RATES,
+        executions_per_tick: int = 1,
+    ) -> None:
+        self.settings = settings
+        self.model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
+        self.executions_per_tick = executions_per_tick
+        self.frame = self.model.step()
+        self._books: dict[tuple[str, str], OrderBook] = {}
+        universe = self.model.universe
+        self.detector = Detector.for_snapshot(universe.catalog, FrameBooks(self.frame), settings.detection)
+        balances = {
+            venue: {
+                asset: (BALANCE_PER_ASSET_USD / Decimal(repr(price))).quantize(Decimal("0.00000001"))
+                for asset, price in universe.reference_prices_usd.items()
+            }
+            for venue in universe.venues
+        }
+        self.platform = LocalPlatform(
+            markets=dict(universe.catalog.items()),
+            books=self._book,
+            balances=balances,
+            clock=lambda: self.frame.clock_ms,
+            settings=ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
+            faults={
+                venue: VenueFaults(fault_rates=dict(fault_rates), seed=settings.simulation.seed + i)
+                for i, venue in enumerate(universe.venues)
+            },
+        )
+
+    def _book(self, venue: str, symbol: str) -> OrderBook:
+        key = (venue, symbol)
+        if key not in self._books:  # one validated model per book and tick, however often venues ask
+            self._books[key] = self.frame.order_book(venue, symbol)
+        return self._books[key]
+
+    def run(
+        self, ticks: int, on_tick: Callable[[BookFrame, ScanResult, list[ExecutionReport]], None] | None = None
+    ) -> SessionSummary:
+        summary = SessionSummary()
+        with self.platform:
+            for tick in range(ticks):
+                if tick:
+                    self.frame, self._books = self.model.step(), {}
+                scan = self.detector.scan(FrameBooks(self.frame), self.frame.clock_ms)
+                reports = [self._execute(o) for o in scan.opportunities[: self.executions_per_tick]]
+                summary.ticks += 1
+                summary.detected.extend(scan.opportunities)
+                summary.executions.extend(reports)
+                summary.most_dislocations = max(summary.most_dislocations, self.frame.open_dislocations)
+                if on_tick is not None:
+                    on_tick(self.frame, scan, reports)
+        return summary
+
+    def _execute(self, opportunity: Opportunity) -> ExecutionReport:
+        outcome = self.platform.execute(opportunity)
+        return ExecutionReport(
+            opportunity=opportunity,
+            outcome=self._label(outcome),
+            realised=self.platform.journal.pnl(outcome.execution_id),
+        )
+
+    def _label(self, outcome: ExecutionOutcome) -> str:
+        status = outcome.record.status
+        if status is ExecutionStatus.SETTLED:
+            return "completed"
+        if status is ExecutionStatus.COMPENSATED:
+            plans = [e for e in self.platform.journal.events(outcome.execution_id) if e.kind == "compensation_planned"]
+            strategies = {str(e.detail["strategy"]) for e in plans}
+            if "unwind" in strategies:
+                return "compensated by unwind"
+            if "complete" in strategies:
+                return "completed with slippage"
+            return "compensated (nothing to trade)"
+        return status.value
