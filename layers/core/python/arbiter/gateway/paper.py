@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -67,6 +68,8 @@ class PaperVenue:
         self.orders: dict[str, Order] = {}
         self.placements: list[str] = []
         """clientOrderIds in the order their placement reached the venue (accepted or not)."""
+        self.arrivals: list[float] = []
+        """``time.perf_counter()`` at each placement's arrival, parallel to ``placements``."""
         self.duplicate_submissions: list[str] = []
         """clientOrderIds sent again after the venue had accepted them (refused, as real venues do)."""
         self._calls = 0
@@ -109,6 +112,7 @@ class PaperVenue:
         self._call(symbol, cid)
         with self._lock:
             self.placements.append(cid)
+            self.arrivals.append(time.perf_counter())
             fault = self._place_fault(request)
             if fault is PlaceFault.TIMEOUT_BEFORE_ACCEPT:
                 raise VenueTimeoutError("request timed out (injected, never reached the venue)", venue=self.venue,

@@ -4,6 +4,8 @@ against the money-safety invariants. Used by the integration tests, the property
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -103,6 +105,8 @@ class ScenarioResult:
     scenario: Scenario
     outcome: ExecutionOutcome
     report: InvariantReport
+    seconds: float
+    """Wall time from StartExecution until the execution was terminal."""
 
     @property
     def summary(self) -> str:
@@ -183,9 +187,29 @@ class ScenarioRunner:
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
         self.platform.kill_switch.disengage("next scenario", self._now)
+        started = time.perf_counter()
         outcome = self.platform.execute(opportunity)
+        seconds = time.perf_counter() - started
         report = check_invariants(self.platform, opportunity, outcome, self.platform.aws.alerts())
-        return ScenarioResult(scenario=scenario, outcome=outcome, report=report)
+        return ScenarioResult(scenario=scenario, outcome=outcome, report=report, seconds=seconds)
+
+
+def random_scenario(rng: random.Random) -> Scenario:
+    """A fault schedule drawn from the same space the property tests explore."""
+    shape = rng.choice(["cross_venue", "triangle"])
+    legs = 2 if shape == "cross_venue" else 3
+    faults = {leg: fault for leg in range(legs) if (fault := rng.choice([None, None, *PlaceFault])) is not None}
+    return Scenario(
+        shape=shape,  # type: ignore[arg-type]
+        leg_faults=faults,
+        cancel_failures=rng.choice([0, 0, 1, 2, 5, -1]),
+        outage_venue=rng.choice([None, None, "alpha", "beta"]),
+        outage_from_call=rng.randint(0, 12),
+        outage_calls=rng.choice([None, 1, 3, 8]),
+        price_shock=rng.choice([Decimal(0), Decimal("0.002"), Decimal("-0.002"), Decimal("0.03"), Decimal("-0.03")]),
+        quote_age_ms=rng.choice([100] * 7 + [5_000]),
+        balance_factor=rng.choice([Decimal(1)] * 7 + [Decimal("0.00001")]),
+    )
 
 
 def run_scenario(scenario: Scenario, settings: ExecutionSettings | None = None) -> ScenarioResult:
