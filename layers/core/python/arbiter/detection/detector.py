@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 
 from arbiter.detection.books import BookSnapshot
-from arbiter.detection.index import DetectionIndex
+from arbiter.detection.index import DetectionIndex, IntArray
 from arbiter.detection.sizing import Sized, best_cycle_size, size_cross_venue
 from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog
@@ -18,6 +18,15 @@ from arbiter.models import Balances, Opportunity, OpportunityKind, QuoteStamp, S
 from arbiter.settings import DetectionSettings
 
 STABLE_USD = frozenset({"USD", "USDT", "USDC"})
+
+
+@dataclass(frozen=True)
+class Screening:
+    pairs: IntArray
+    """Indexes into the detection index's pairs whose top of book clears both taker fees."""
+    cycles: IntArray
+    """Indexes into its cycles whose product of rates after fees exceeds one."""
+    stale: list[tuple[int, int]]
 
 
 @dataclass
@@ -38,7 +47,8 @@ class Detector:
         index = DetectionIndex.build(catalog, books.venues, books.symbols, settings.profit_currencies)
         return cls(catalog, index, settings)
 
-    def scan(self, books: BookSnapshot, now_ms: int, balances: Mapping[str, Balances] | None = None) -> ScanResult:
+    def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
+        """Top-of-book screening of every pair and cycle, vectorised: which ones are worth sizing."""
         index = self.index
         with np.errstate(invalid="ignore", divide="ignore"):
             age = now_ms - books.timestamps
@@ -46,26 +56,29 @@ class Detector:
             fresh &= np.isfinite(books.best_bids) & np.isfinite(books.best_asks)
             sell_rate = books.best_bids * (1 - index.taker)  # quote received per base sold
             buy_cost = books.best_asks * (1 + index.taker)  # quote paid per base bought
-            result = ScanResult(
-                opportunities=[], pairs_screened=len(index.pair_symbol), cycles_screened=len(index.cycles)
-            )
-            stale = index.listed & ~fresh
-            result.skipped.extend(
-                f"{index.venues[v]} {index.symbols[s]}: book stale or missing"
-                for v, s in zip(*np.nonzero(stale), strict=True)
-            )
-
             s, a, b = index.pair_symbol, index.pair_buy, index.pair_sell
-            edge = sell_rate[b, s] - buy_cost[a, s]
-            for p in np.flatnonzero((edge > 0) & fresh[a, s] & fresh[b, s]):
-                self._size_pair(books, int(a[p]), int(b[p]), int(s[p]), now_ms, balances, result)
-
+            pairs = np.flatnonzero((sell_rate[b, s] > buy_cost[a, s]) & fresh[a, s] & fresh[b, s])
+            cycles = np.zeros(0, dtype=np.int64)
             if index.cycles:
                 v, cs, sells = index.cycle_venue, index.cycle_symbol, index.cycle_sells
                 rates = np.where(sells, sell_rate[v[:, None], cs], 1.0 / buy_cost[v[:, None], cs])
-                ok = fresh[v[:, None], cs].all(axis=1) & (rates.prod(axis=1) > 1.0)
-                for c in np.flatnonzero(ok):
-                    self._size_cycle(books, int(c), now_ms, balances, result)
+                cycles = np.flatnonzero(fresh[v[:, None], cs].all(axis=1) & (rates.prod(axis=1) > 1.0))
+        stale_v, stale_s = np.nonzero(index.listed & ~fresh)
+        return Screening(pairs=pairs, cycles=cycles, stale=list(zip(stale_v.tolist(), stale_s.tolist(), strict=True)))
+
+    def scan(self, books: BookSnapshot, now_ms: int, balances: Mapping[str, Balances] | None = None) -> ScanResult:
+        """Screen, then size every candidate exactly; opportunities ranked by expected profit."""
+        index = self.index
+        screening = self.screen(books, now_ms)
+        result = ScanResult(opportunities=[], pairs_screened=len(index.pair_symbol), cycles_screened=len(index.cycles))
+        result.skipped.extend(
+            f"{index.venues[v]} {index.symbols[s]}: book stale or missing" for v, s in screening.stale
+        )
+        for p in screening.pairs:
+            pair = (int(index.pair_buy[p]), int(index.pair_sell[p]), int(index.pair_symbol[p]))
+            self._size_pair(books, *pair, now_ms, balances, result)
+        for c in screening.cycles:
+            self._size_cycle(books, int(c), now_ms, balances, result)
         result.opportunities.sort(key=lambda o: o.expected_profit, reverse=True)
         return result
 
