@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,12 +11,9 @@ from typing import Any
 from arbiter.models import (
     Balance,
     Balances,
-    Execution,
-    ExecutionStatus,
     Fee,
     Order,
     OrderBook,
-    OrderIntent,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -34,71 +31,6 @@ class Clock:
 
     def now_ms(self) -> int:
         return self.now
-
-
-@dataclass
-class Journal:
-    executions: dict[str, Execution] = field(default_factory=dict)
-    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    intents_by_id: dict[str, OrderIntent] = field(default_factory=dict)
-    intent_recorded_at: dict[str, int] = field(default_factory=dict)
-    orders: dict[str, Order] = field(default_factory=dict)
-    pnl: dict[str, dict[str, Decimal]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def create(self, execution: Execution) -> tuple[bool, Execution]:
-        with self.lock:
-            if execution.execution_id in self.executions:
-                return False, self.executions[execution.execution_id]
-            self.executions[execution.execution_id] = execution
-            self.events.append((execution.execution_id, "created", {}))
-            return True, execution
-
-    def get(self, execution_id: str) -> Execution:
-        return self.executions[execution_id]
-
-    def set_status(self, execution_id: str, status: ExecutionStatus, at_ms: int, reason: str | None = None) -> None:
-        with self.lock:
-            current = self.executions[execution_id]
-            self.executions[execution_id] = current.model_copy(
-                update={"status": status, "updated_at": max(at_ms, current.created_at), "reason": reason}
-            )
-            self.events.append((execution_id, "status", {"status": status.value, "reason": reason}))
-
-    def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None:
-        with self.lock:
-            self.events.append((execution_id, kind, dict(detail)))
-
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> None:
-        with self.lock:
-            if intent.client_order_id not in self.intents_by_id:
-                self.intents_by_id[intent.client_order_id] = intent
-                self.intent_recorded_at[intent.client_order_id] = len(self.events)
-                self.events.append((intent.execution_id, "intent", {"client_order_id": intent.client_order_id}))
-
-    def intents(self, execution_id: str) -> Sequence[OrderIntent]:
-        return [i for i in self.intents_by_id.values() if i.execution_id == execution_id]
-
-    def record_order(self, execution_id: str, order: Order, at_ms: int) -> None:
-        with self.lock:
-            assert order.client_order_id is not None
-            self.orders[order.client_order_id] = order
-
-    def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None:
-        self.pnl[execution_id] = dict(pnl)
-
-
-@dataclass
-class KillSwitch:
-    engaged: bool = False
-    reasons: list[str] = field(default_factory=list)
-
-    def is_engaged(self) -> bool:
-        return self.engaged
-
-    def engage(self, reason: str, at_ms: int) -> None:
-        self.engaged = True
-        self.reasons.append(reason)
 
 
 @dataclass

@@ -8,7 +8,8 @@ from arbiter.execution.state import SagaState
 from arbiter.execution.steps import OrdersStillOpenError, SagaDependencies, SagaSteps
 from arbiter.models import ExecutionStatus, Leg, Opportunity, OrderStatus, QuoteStamp, Side
 from arbiter.settings import ExecutionSettings
-from tests.support.saga_fakes import Alerts, Clock, Journal, KillSwitch, ScriptedVenue
+from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
+from tests.support.saga_fakes import Alerts, Clock, ScriptedVenue
 from tests.unit.execution.conftest import book, market
 
 NOW = Clock().now
@@ -37,7 +38,8 @@ class World:
         self.beta = ScriptedVenue(
             "beta", {"SOL/USDT": book("beta", "SOL/USDT", "152", "152.1", gap="0.1")}, {"SOL": Decimal(10)}
         )
-        self.journal, self.kill_switch, self.alerts, self.clock = Journal(), KillSwitch(), Alerts(), Clock()
+        self.journal, self.kill_switch = InMemoryExecutionJournal(), InMemoryKillSwitch()
+        self.alerts, self.clock = Alerts(), Clock()
         self.steps = SagaSteps(
             SagaDependencies(
                 gateways={"alpha": self.alpha, "beta": self.beta},

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import SagaSteps
@@ -70,7 +71,15 @@ def saga_task(step: str) -> SagaHandler:
         if runner is None:  # built on first use: the persistence layer opens its AWS client then
             runner = _idempotent_runner(step, config)
         config.register_lambda_context(context)
-        state = SagaState.model_validate(event)
+        try:
+            state = SagaState.model_validate(event)
+        except ValidationError as error:
+            if step != "prepare":
+                raise  # later steps only ever see states the earlier ones produced
+            first = error.errors(include_url=False, include_input=False)[0]
+            reason = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            logger.warning("refusing an invalid execution input", extra={"reason": reason})
+            return SagaSteps(saga_dependencies()).refuse_input(str(event.get("execution_id") or "unnamed"), reason)
         result = runner(state)
         metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
         return result

@@ -53,6 +53,10 @@ class ExecutionJournal(Protocol):
 
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None: ...
 
+    def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
+        """An execution whose input could not even be read: the refusal is recorded, nothing else exists."""
+        ...
+
 
 class KillSwitch(Protocol):
     def is_engaged(self) -> bool: ...

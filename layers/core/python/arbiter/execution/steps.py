@@ -101,6 +101,11 @@ class SagaSteps:
         deps.journal.append_event(state.execution_id, "accepted", {"legs": len(state.opportunity.legs)}, now)
         return self._prepared(state, accepted=True, refusal=None, now=now)
 
+    def refuse_input(self, execution_id: str, reason: str) -> dict[str, Any]:
+        """Prepare's answer to an input that is not a valid execution: recorded and refused, nothing sent."""
+        self.deps.journal.record_invalid_input(execution_id, f"invalid_input: {reason}", self.deps.clock.now_ms())
+        return {"execution_id": execution_id, "accepted": False, "refusal": f"invalid_input: {reason}"}
+
     def _prepared(self, state: SagaState, *, accepted: bool, refusal: str | None, now: int) -> SagaState:
         settings = self.deps.settings
         return state.model_copy(

@@ -185,6 +185,18 @@ class DynamoExecutionJournal:
         )
         self.append_event(execution_id, "pnl", text, at_ms)
 
+    def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={"pk": _pk(execution_id), "sk": {"S": "REFUSED_INPUT"}, "body": {"S": json.dumps({"reason": reason})}},
+        )
+        self.append_event(execution_id, "refused", {"reason": reason}, at_ms)
+
+    def refused_input(self, execution_id: str) -> str | None:
+        key = {"pk": _pk(execution_id), "sk": {"S": "REFUSED_INPUT"}}
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return str(json.loads(item["body"]["S"])["reason"]) if item else None
+
     def pnl(self, execution_id: str) -> dict[str, Decimal]:
         item = self.client.get_item(TableName=self.table, Key={"pk": _pk(execution_id), "sk": {"S": "PNL"}}).get("Item")
         return {a: Decimal(v) for a, v in json.loads(item["body"]["S"]).items()} if item else {}

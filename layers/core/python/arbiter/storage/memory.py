@@ -21,6 +21,7 @@ class InMemoryExecutionJournal:
         self._intents: dict[str, dict[str, OrderIntent]] = defaultdict(dict)
         self.orders: dict[str, Order] = {}
         self.pnl: dict[str, dict[str, Decimal]] = {}
+        self.refused_inputs: dict[str, str] = {}
 
     def create(self, execution: Execution) -> tuple[bool, Execution]:
         with self._lock:
@@ -82,6 +83,11 @@ class InMemoryExecutionJournal:
         with self._lock:
             self.pnl[execution_id] = dict(pnl)
             self._append(execution_id, "pnl", {a: str(v) for a, v in pnl.items()}, at_ms)
+
+    def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
+        with self._lock:
+            self.refused_inputs[execution_id] = reason
+            self._append(execution_id, "refused", {"reason": reason}, at_ms)
 
 
 class InMemoryKillSwitch:
