@@ -51,6 +51,10 @@ class ExecutionJournal(Protocol):
 
     def record_order(self, execution_id: str, order: Order, at_ms: int) -> None: ...
 
+    def order(self, client_order_id: str) -> Order | None:
+        """The last state a venue reported for this order, as recorded."""
+        ...
+
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None: ...
 
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:

@@ -392,9 +392,16 @@ class SagaSteps:
     def incident(self, state: SagaState) -> SagaState:
         deps, now = self.deps, self.deps.clock.now_ms()
         reconciliation = state.reconciliation
+        # Orders whose final state no venue confirmed (it was unreachable): people must check them by hand.
+        unverified = [
+            intent.client_order_id
+            for intent in deps.journal.intents(state.execution_id)
+            if (recorded := deps.journal.order(intent.client_order_id)) is None or not recorded.status.is_final
+        ]
         detail: dict[str, Any] = {
             "execution_id": state.execution_id,
             "opportunity_id": state.opportunity.id,
+            "unverified_orders": unverified,
             "open_orders": reconciliation.open_orders if reconciliation else None,
             "residual": _text(reconciliation.residual) if reconciliation else None,
             "error": state.error.model_dump(by_alias=True) if state.error else None,

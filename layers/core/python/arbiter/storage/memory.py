@@ -79,6 +79,10 @@ class InMemoryExecutionJournal:
             if previous != order:
                 self._append(execution_id, "order_state", order.model_dump(mode="json"), at_ms)
 
+    def order(self, client_order_id: str) -> Order | None:
+        with self._lock:
+            return self.orders.get(client_order_id)
+
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None:
         with self._lock:
             self.pnl[execution_id] = dict(pnl)
