@@ -98,3 +98,21 @@ def test_replaying_every_task_with_its_recorded_input_changes_nothing_on_the_ven
     assert replayed >= 3
     after = {name: (list(v.placements), dict(v.orders)) for name, v in platform.venues.items()}
     assert after == before
+
+
+def test_a_risk_limit_refuses_in_prepare_with_its_reason_code(runner: ScenarioRunner) -> None:
+    configuration = runner.platform.configuration
+    current = configuration.current()
+    configuration.update(current.version, {"risk_limits": {"max_notional_per_execution": "10"}}, by="test", at_ms=1)
+    try:
+        result = runner.run(Scenario())
+    finally:
+        latest = configuration.current()
+        configuration.update(
+            latest.version, {"risk_limits": {"max_notional_per_execution": "5000"}}, by="test", at_ms=2
+        )
+    assert result.outcome.record.status is ExecutionStatus.REFUSED
+    assert result.outcome.record.reason is not None
+    assert result.outcome.record.reason.startswith("max_notional_per_execution: ")
+    assert runner.platform.risk_metrics.counts["max_notional_per_execution"] >= 1
+    assert list(runner.platform.journal.intents(result.outcome.execution_id)) == []

@@ -22,7 +22,9 @@ from arbiter.local.lambda_invoke import LambdaHandler
 from arbiter.local.runtime import LocalAws
 from arbiter.models import Execution, Market, Opportunity, OrderBook
 from arbiter.risk.alerts import SnsAlertPublisher
+from arbiter.risk.engine import CountingMetrics, RiskEngine
 from arbiter.settings import ExecutionSettings
+from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
@@ -65,10 +67,14 @@ class LocalPlatform:
     clock: Callable[[], int]
     settings: ExecutionSettings = field(default_factory=lambda: ExecutionSettings(poll_seconds=0))
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
+    usd_value: Callable[[str], Decimal | None] | None = None
+    """USD value of an asset; given, the risk engine checks every execution against the configured limits."""
     aws: LocalAws = field(default_factory=LocalAws)
     venues: dict[str, PaperVenue] = field(init=False, default_factory=dict)
     journal: DynamoExecutionJournal = field(init=False)
     kill_switch: DynamoKillSwitch = field(init=False)
+    configuration: DynamoConfigurationStore = field(init=False)
+    risk_metrics: CountingMetrics = field(init=False, default_factory=CountingMetrics)
     state_machine_arn: str = field(init=False, default="")
 
     def start(self) -> LocalPlatform:
@@ -78,6 +84,17 @@ class LocalPlatform:
         dynamodb = self.aws.dynamodb
         self.journal = DynamoExecutionJournal(dynamodb, self.aws.tables["executions"], self.aws.tables["orders"])
         self.kill_switch = DynamoKillSwitch(dynamodb, self.aws.tables["configuration"])
+        self.configuration = DynamoConfigurationStore(dynamodb, self.aws.tables["configuration"])
+        risk = None
+        if self.usd_value is not None:
+            risk = RiskEngine(
+                limits=lambda: self.configuration.current().risk_limits,
+                executions=self.journal,
+                pnl=self.journal,
+                kill_switch=self.kill_switch,
+                usd_value=self.usd_value,
+                metrics=self.risk_metrics,
+            )
         self.reset_venues()
         wiring.install(
             SagaDependencies(
@@ -88,6 +105,7 @@ class LocalPlatform:
                 alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
                 clock=_Clock(lambda: self.clock()),
                 settings=self.settings,
+                risk=risk,
             )
         )
         substitutions = {

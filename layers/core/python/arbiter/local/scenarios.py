@@ -158,6 +158,7 @@ class ScenarioRunner:
             balances={},
             clock=lambda: self._now,
             settings=settings or ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
+            usd_value=lambda asset: Decimal(repr(PRICES_USD[asset])) if asset in PRICES_USD else None,
         )
 
     def __enter__(self) -> ScenarioRunner:

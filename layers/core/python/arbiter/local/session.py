@@ -70,7 +70,12 @@ class LocalSession:
                 venue: VenueFaults(fault_rates=dict(fault_rates), seed=settings.simulation.seed + i)
                 for i, venue in enumerate(universe.venues)
             },
+            usd_value=self._usd_value,
         )
+
+    def _usd_value(self, asset: str) -> Decimal | None:
+        price = self.model.universe.reference_prices_usd.get(asset)
+        return Decimal(repr(price)) if price is not None else None
 
     def _book(self, venue: str, symbol: str) -> OrderBook:
         key = (venue, symbol)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
+from arbiter.risk.engine import utc_day
 from arbiter.storage.audit import AuditEvent, chain_event
 from arbiter.storage.aws import is_conditional_check_failure
 from arbiter.storage.errors import ExecutionNotFoundError, StorageConflictError
@@ -90,6 +91,11 @@ class DynamoExecutionJournal:
                 if not is_conditional_check_failure(error):
                     raise
                 continue
+            active_key = {"pk": {"S": "ACTIVE"}, "sk": {"S": execution_id}}
+            if status.is_terminal:
+                self.client.delete_item(TableName=self.table, Key=active_key)
+            else:
+                self.client.put_item(TableName=self.table, Item=active_key)
             change = {"from": current.status.value, "to": status.value, "reason": reason}
             self.append_event(execution_id, "status", change, at_ms)
             return
@@ -180,10 +186,44 @@ class DynamoExecutionJournal:
 
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None:
         text = {asset: str(amount) for asset, amount in pnl.items()}
-        self.client.put_item(
-            TableName=self.table, Item={"pk": _pk(execution_id), "sk": {"S": "PNL"}, "body": {"S": json.dumps(text)}}
-        )
+        try:  # once per execution: a retried step must not count its P&L twice in the daily aggregate
+            self.client.put_item(
+                TableName=self.table,
+                Item={"pk": _pk(execution_id), "sk": {"S": "PNL"}, "body": {"S": json.dumps(text)}},
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except Exception as error:
+            if is_conditional_check_failure(error):
+                return
+            raise
+        day = utc_day(at_ms)
+        for currency, amount in pnl.items():
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"PNL#{day}"}, "sk": {"S": currency}},
+                UpdateExpression="ADD realised :amount",
+                ExpressionAttributeValues={":amount": {"N": str(amount)}},
+            )
         self.append_event(execution_id, "pnl", text, at_ms)
+
+    def realised(self, day: str) -> Mapping[str, Decimal]:
+        page = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PNL#{day}"}},
+            ConsistentRead=True,
+        )
+        return {i["sk"]["S"]: Decimal(i["realised"]["N"]) for i in page.get("Items", [])}
+
+    def active_executions(self) -> list[Execution]:
+        """Executions not yet terminal: ``pk=ACTIVE`` holds one item each, removed when they end."""
+        page = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "ACTIVE"}},
+            ConsistentRead=True,
+        )
+        return [self.get(i["sk"]["S"]) for i in page.get("Items", [])]
 
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         self.client.put_item(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
+from arbiter.risk.engine import utc_day
 from arbiter.storage.audit import AuditEvent, chain_event
 from arbiter.storage.errors import ExecutionNotFoundError
 
@@ -22,6 +23,7 @@ class InMemoryExecutionJournal:
         self.orders: dict[str, Order] = {}
         self.pnl: dict[str, dict[str, Decimal]] = {}
         self.refused_inputs: dict[str, str] = {}
+        self._daily: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
 
     def create(self, execution: Execution) -> tuple[bool, Execution]:
         with self._lock:
@@ -85,8 +87,22 @@ class InMemoryExecutionJournal:
 
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None:
         with self._lock:
+            if execution_id in self.pnl:
+                return  # a retried step: counted once
             self.pnl[execution_id] = dict(pnl)
+            day = self._daily[utc_day(at_ms)]
+            for currency, amount in pnl.items():
+                day[currency] += amount
             self._append(execution_id, "pnl", {a: str(v) for a, v in pnl.items()}, at_ms)
+
+    def realised(self, day: str) -> Mapping[str, Decimal]:
+        with self._lock:
+            return dict(self._daily[day])
+
+    def active_executions(self) -> list[Execution]:
+        with self._lock:
+            # PENDING is an execution still in its own Prepare: not yet running, as on DynamoDB.
+            return [e for e in self.executions.values() if not e.status.is_terminal and e.status.value != "pending"]
 
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         with self._lock:
