@@ -11,6 +11,7 @@ from arbiter.settings.model import (
     VenueCredentials,
     load_settings,
 )
+from arbiter.settings.storage import StorageSettings
 
 __all__ = [
     "ENV_PREFIX",
@@ -20,6 +21,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SimulationSettings",
+    "StorageSettings",
     "VenueCredentials",
     "load_settings",
 ]

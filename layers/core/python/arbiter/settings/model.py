@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from arbiter.models.common import VenueId
 from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
+from arbiter.settings.storage import StorageSettings
 
 ENV_PREFIX = "ARBITER_"
 ENV_NESTED_DELIMITER = "__"
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     markets: MarketSettings = MarketSettings()
     execution: ExecutionSettings = ExecutionSettings()
     detection: DetectionSettings = DetectionSettings()
+    storage: StorageSettings = StorageSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
 
 
