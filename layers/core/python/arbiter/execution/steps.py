@@ -34,6 +34,7 @@ from arbiter.models import (
     Side,
     derive_client_order_id,
 )
+from arbiter.risk.balances import BalanceCache, StaleBalancesError
 from arbiter.settings import ExecutionSettings
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class SagaDependencies:
     clock: Clock
     settings: ExecutionSettings
     risk: RiskCheck | None = None
+    balances: BalanceCache | None = None
+    """Cached balances with their age; without it Prepare fetches them fresh every time."""
 
 
 class OrdersStillOpenError(Exception):
@@ -157,8 +160,11 @@ class SagaSteps:
     def _balances(self, opportunity: Opportunity, now: int) -> dict[str, Balances]:
         balances: dict[str, Balances] = {}
         for venue in dict.fromkeys(leg.venue for leg in opportunity.legs):
+            gateway = self.deps.gateways[venue]
             try:
-                fetched = self.deps.gateways[venue].fetch_balances()
+                fetched = self.deps.balances.get(gateway) if self.deps.balances else gateway.fetch_balances()
+            except StaleBalancesError as error:
+                raise RefusedError(f"stale_balances: {error}") from None
             except Exception as error:  # noqa: BLE001 - any failure to read balances refuses the trade
                 raise RefusedError(f"balances_unavailable: {venue}: {type(error).__name__}") from None
             if fetched.age_ms(now) > self.deps.settings.max_balance_age_ms:

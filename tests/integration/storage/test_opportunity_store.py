@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from arbiter.local import create_local_tables
+from arbiter.local.scenarios import cross_venue, triangle
+from arbiter.storage.opportunities import DAY_MS, DynamoOpportunityStore, InMemoryOpportunityStore
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "memory":
+        yield InMemoryOpportunityStore()
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        yield DynamoOpportunityStore(client, create_local_tables(client)["opportunities"], retention_days=3)
+
+
+def test_opportunities_are_found_by_time_across_days(store: Any) -> None:
+    first = cross_venue()
+    later = triangle().model_copy(update={"detected_at": first.detected_at + DAY_MS + 5})
+    store.put(first)
+    store.put(later)
+    store.put(first)  # the same opportunity twice is stored once
+    assert store.between(first.detected_at, later.detected_at) == [first, later]
+    assert store.between(first.detected_at + 1, later.detected_at) == [later]
