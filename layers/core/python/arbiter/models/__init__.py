@@ -17,6 +17,7 @@ from arbiter.models.order import (
     derive_client_order_id,
 )
 from arbiter.models.order_book import BookLevel, OrderBook, Sweep
+from arbiter.models.trade import OrderAck, Ticker, Trade
 
 __all__ = [
     "Asset",
@@ -31,6 +32,7 @@ __all__ = [
     "Opportunity",
     "OpportunityKind",
     "Order",
+    "OrderAck",
     "OrderBook",
     "OrderIntent",
     "OrderRequest",
@@ -41,8 +43,10 @@ __all__ = [
     "Side",
     "Sweep",
     "Symbol",
+    "Ticker",
     "TimeInForce",
     "TimestampMs",
+    "Trade",
     "VenueId",
     "derive_client_order_id",
 ]
