@@ -1,0 +1,128 @@
+"""The ccxt gateway's failure policy, against a scripted exchange that can time out at every point."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arbiter.gateway import InsufficientFundsError, VenueTimeoutError
+from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
+from arbiter.models import OrderRequest, OrderStatus, Side
+from tests.unit.execution.conftest import market
+
+SOL = market("fakex", "SOL/USDT")
+
+
+class ScriptedExchange:
+    """Faults are consumed in order per method: 'before' (timeout, nothing recorded), 'after' (recorded, then
+    timeout), 'ack' (recorded, answers without status), or an exception class to raise."""
+
+    id = "fakex"
+
+    def __init__(self, script: dict[str, list[Any]]) -> None:
+        self.script = script
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.sends = 0
+        self.duplicates = 0
+
+    def _fault(self, method: str) -> Any:
+        queue = self.script.get(method, [])
+        return queue.pop(0) if queue else None
+
+    def create_order(
+        self, symbol: str, type_: str, side: str, amount: float, price: float, params: dict[str, Any]
+    ) -> Any:
+        fault = self._fault("create_order")
+        self.sends += 1
+        if fault == "before":
+            raise ccxt.RequestTimeout("timed out before the venue saw it")
+        if isinstance(fault, type):
+            raise fault("refused")
+        cid = params["clientOrderId"]
+        if cid in self.orders:
+            self.duplicates += 1
+            raise ccxt.InvalidOrder("duplicate clientOrderId")
+        self.orders[cid] = {
+            "id": f"X{len(self.orders)}", "clientOrderId": cid, "symbol": symbol, "type": type_, "side": side,
+            "price": price, "amount": amount, "filled": amount, "remaining": 0.0, "average": price,
+            "status": "closed", "fees": [], "timestamp": 1_700_000_000_000,
+        }  # fmt: skip
+        if fault == "after":
+            raise ccxt.RequestTimeout("timed out after the venue accepted")
+        if fault == "ack":
+            return {"id": self.orders[cid]["id"], "clientOrderId": cid, "status": None}
+        return self.orders[cid]
+
+    def fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> Any:
+        fault = self._fault("fetch_order")
+        if fault == "before":
+            raise ccxt.RequestTimeout("lookup timed out")
+        cid = params["clientOrderId"]
+        if cid not in self.orders:
+            raise ccxt.OrderNotFound(cid)
+        return self.orders[cid]
+
+
+def gateway(exchange: ScriptedExchange, attempts: int = 6) -> CcxtGateway:
+    policy = RetryPolicy(attempts=attempts, initial_s=0.01, max_wait_s=0.02, budget_s=60)
+    return CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+
+
+REQUEST = OrderRequest(
+    venue="fakex",
+    symbol="SOL/USDT",
+    side=Side.BUY,
+    amount=Decimal("1.5"),
+    price=Decimal("150.01"),
+    client_order_id="cid-1",
+)
+
+POINTS = st.sampled_from(["before", "after", "ack", None])
+
+
+@given(
+    create_faults=st.lists(POINTS, max_size=4),
+    lookup_faults=st.lists(st.sampled_from(["before", None]), max_size=4),
+)
+def test_one_intent_never_becomes_two_orders_wherever_the_timeouts_fall(
+    create_faults: list[Any], lookup_faults: list[Any]
+) -> None:
+    exchange = ScriptedExchange({"create_order": list(create_faults), "fetch_order": list(lookup_faults)})
+    try:
+        order = gateway(exchange).place_order(REQUEST)
+    except VenueTimeoutError:
+        assert len(exchange.orders) <= 1  # retries ran out: at most the one order, found later by its id
+    else:
+        assert order.client_order_id == "cid-1"
+        assert order.status is OrderStatus.CLOSED
+        assert len(exchange.orders) == 1
+    assert exchange.duplicates == 0
+
+
+def test_a_timeout_after_accept_is_resolved_by_lookup_without_a_second_send() -> None:
+    exchange = ScriptedExchange({"create_order": ["after"]})
+    order = gateway(exchange).place_order(REQUEST)
+    assert order.filled == Decimal("1.5")
+    assert exchange.sends == 1
+
+
+def test_final_errors_are_never_retried_and_arrive_typed() -> None:
+    exchange = ScriptedExchange({"create_order": [ccxt.InsufficientFunds]})
+    with pytest.raises(InsufficientFundsError) as caught:
+        gateway(exchange).place_order(REQUEST)
+    assert exchange.sends == 1
+    assert (caught.value.venue, caught.value.symbol, caught.value.client_order_id) == ("fakex", "SOL/USDT", "cid-1")
+    assert not isinstance(caught.value, ccxt.BaseError)
+
+
+def test_retries_stop_at_the_budget_with_a_typed_retryable_error() -> None:
+    exchange = ScriptedExchange({"create_order": ["before"] * 10})
+    with pytest.raises(VenueTimeoutError) as caught:
+        gateway(exchange, attempts=3).place_order(REQUEST)
+    assert caught.value.retryable
+    assert exchange.sends == 3
