@@ -126,3 +126,27 @@ def test_retries_stop_at_the_budget_with_a_typed_retryable_error() -> None:
         gateway(exchange, attempts=3).place_order(REQUEST)
     assert caught.value.retryable
     assert exchange.sends == 3
+
+
+def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> None:
+    from arbiter.gateway import VenueUnavailableError
+    from arbiter.gateway.circuit_breaker import BreakerSettings, CircuitBreaker, InMemoryBreakerStore
+
+    breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000))
+    exchange = ScriptedExchange({"create_order": ["before"] * 6})
+    venue = CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=lambda: 1,
+        policy=RetryPolicy(attempts=3, initial_s=0.01, max_wait_s=0.01, budget_s=60),
+        sleep=lambda _s: None,
+        breaker=breaker,
+    )
+    for _ in range(2):
+        with pytest.raises(VenueTimeoutError):
+            venue.place_order(REQUEST)
+    assert breaker.is_open("fakex")
+    sends = exchange.sends
+    with pytest.raises(VenueUnavailableError, match="circuit breaker open"):
+        venue.place_order(REQUEST)
+    assert exchange.sends == sends  # nothing reached the venue

@@ -22,6 +22,7 @@ import ccxt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
 from arbiter.gateway.ccxt_mapping import balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
+from arbiter.gateway.circuit_breaker import CircuitBreaker
 from arbiter.gateway.errors import (
     FinalGatewayError,
     GatewayError,
@@ -83,6 +84,7 @@ class CcxtGateway:
         clock: Callable[[], int],
         policy: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.exchange = exchange  # a ccxt.Exchange (ccxt ships no type stubs)
         self.venue = str(exchange.id)
@@ -90,6 +92,7 @@ class CcxtGateway:
         self.clock = clock
         self.policy = policy
         self._sleep = sleep
+        self.breaker = breaker
 
     def _retrying(self) -> Retrying:
         return Retrying(
@@ -103,11 +106,23 @@ class CcxtGateway:
         )
 
     def _call(self, action: Callable[[], T], symbol: str | None = None, cid: str | None = None) -> T:
+        breaker, now = self.breaker, self.clock()
+        if breaker is not None and not breaker.allow(self.venue, now):
+            raise VenueUnavailableError("circuit breaker open", venue=self.venue, symbol=symbol, client_order_id=cid)
         try:
             for attempt in self._retrying():
                 with attempt:
-                    return action()
-        except ccxt.BaseError as error:
+                    result = action()
+                    if breaker is not None:
+                        breaker.record_success(self.venue, self.clock())
+                    return result
+        except ccxt.NetworkError as error:
+            if breaker is not None:  # retries ran out: one failure for the venue
+                breaker.record_failure(self.venue, self.clock())
+            raise _typed(error, self.venue, symbol, cid) from None
+        except ccxt.BaseError as error:  # the venue answered: it is up, the request was refused
+            if breaker is not None:
+                breaker.record_success(self.venue, self.clock())
             raise _typed(error, self.venue, symbol, cid) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 

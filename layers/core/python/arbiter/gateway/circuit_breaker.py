@@ -1,0 +1,131 @@
+"""A circuit breaker per venue, its state shared by every invocation through a store with conditional
+writes: closed (calls flow, failures counted), open (calls refused until ``open_ms`` has passed), half-open
+(one probe call; success closes, failure opens again). Exactly one invocation wins each transition."""
+
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import Field
+
+from arbiter.models.common import ValueModel
+from arbiter.storage.aws import is_conditional_check_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class BreakerPosition(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class BreakerState(ValueModel):
+    venue: str
+    position: BreakerPosition = BreakerPosition.CLOSED
+    failures: int = Field(default=0, ge=0)
+    changed_at_ms: int = 0
+    version: int = Field(default=0, ge=0)
+
+
+class BreakerSettings(ValueModel):
+    failure_threshold: int = Field(default=5, ge=1)
+    open_ms: int = Field(default=30_000, ge=1)
+
+
+class BreakerStore(Protocol):
+    def get(self, venue: str) -> BreakerState: ...
+
+    def replace(self, state: BreakerState) -> bool:
+        """Write ``state`` if the stored version is ``state.version - 1``; False when another writer won."""
+        ...
+
+
+class InMemoryBreakerStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, BreakerState] = {}
+
+    def get(self, venue: str) -> BreakerState:
+        with self._lock:
+            return self._states.get(venue, BreakerState(venue=venue))
+
+    def replace(self, state: BreakerState) -> bool:
+        with self._lock:
+            current = self._states.get(state.venue, BreakerState(venue=state.venue))
+            if current.version != state.version - 1:
+                return False
+            self._states[state.venue] = state
+            return True
+
+
+class DynamoBreakerStore:
+    """``venue_state`` table, ``pk = BREAKER#<venue>``."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client, self.table = client, table
+
+    def get(self, venue: str) -> BreakerState:
+        item = self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": f"BREAKER#{venue}"}}, ConsistentRead=True
+        ).get("Item")
+        return BreakerState.model_validate_json(item["body"]["S"]) if item else BreakerState(venue=venue)
+
+    def replace(self, state: BreakerState) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"BREAKER#{state.venue}"},
+                    "body": {"S": state.model_dump_json()},
+                    "version": {"N": str(state.version)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR version = :previous",
+                ExpressionAttributeValues={":previous": {"N": str(state.version - 1)}},
+            )
+        except Exception as error:
+            if is_conditional_check_failure(error):
+                return False
+            raise
+        return True
+
+
+class CircuitBreaker:
+    def __init__(self, store: BreakerStore, settings: BreakerSettings) -> None:
+        self.store, self.settings = store, settings
+
+    def _move(self, current: BreakerState, **changes: object) -> bool:
+        return self.store.replace(current.model_copy(update={**changes, "version": current.version + 1}))
+
+    def allow(self, venue: str, now_ms: int) -> bool:
+        """May this invocation call the venue now? Only the invocation that half-opens the breaker probes."""
+        state = self.store.get(venue)
+        if state.position is BreakerPosition.CLOSED:
+            return True
+        if state.position is BreakerPosition.OPEN and now_ms - state.changed_at_ms >= self.settings.open_ms:
+            return self._move(state, position=BreakerPosition.HALF_OPEN, changed_at_ms=now_ms)
+        return False
+
+    def record_success(self, venue: str, now_ms: int) -> None:
+        state = self.store.get(venue)
+        if state.position is not BreakerPosition.CLOSED or state.failures:
+            self._move(state, position=BreakerPosition.CLOSED, failures=0, changed_at_ms=now_ms)
+
+    def record_failure(self, venue: str, now_ms: int) -> None:
+        for _ in range(10):  # lost races are re-read: every failure counts
+            state = self.store.get(venue)
+            failures = state.failures + 1
+            opens = state.position is BreakerPosition.HALF_OPEN or failures >= self.settings.failure_threshold
+            position = BreakerPosition.OPEN if opens else state.position
+            changed = now_ms if opens else state.changed_at_ms
+            if self._move(state, position=position, failures=failures, changed_at_ms=changed):
+                return
+
+    def is_open(self, venue: str) -> bool:
+        return self.store.get(venue).position is not BreakerPosition.CLOSED
+
+    def health(self, venues: list[str]) -> dict[str, BreakerState]:
+        return {venue: self.store.get(venue) for venue in venues}
