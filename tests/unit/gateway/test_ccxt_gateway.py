@@ -150,3 +150,39 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
     with pytest.raises(VenueUnavailableError, match="circuit breaker open"):
         venue.place_order(REQUEST)
     assert exchange.sends == sends  # nothing reached the venue
+
+
+def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget() -> None:
+    from arbiter.gateway import RateLimitedError
+    from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
+
+    now = {"ms": 0}
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now["ms"] += int(seconds * 1000)
+
+    limiter = SharedRateLimiter(InMemoryBucketStore(), rate_per_s=2, capacity=1)
+    venue = CcxtGateway(
+        ScriptedExchange({}),
+        {"SOL/USDT": SOL},
+        clock=lambda: now["ms"],
+        policy=RetryPolicy(budget_s=1.0),
+        sleep=sleep,
+        limiter=limiter,
+    )
+    venue.place_order(REQUEST)
+    venue.place_order(REQUEST.model_copy(update={"client_order_id": "cid-2"}))
+    assert slept == [0.5]  # the second call waited for one token
+    starved = CcxtGateway(
+        ScriptedExchange({}),
+        {"SOL/USDT": SOL},
+        clock=lambda: now["ms"],
+        policy=RetryPolicy(budget_s=1.0),
+        sleep=lambda _s: None,  # time stands still: the bucket never refills
+        limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
+    )
+    starved.place_order(REQUEST)
+    with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
+        starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))

@@ -34,6 +34,7 @@ from arbiter.gateway.errors import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
+from arbiter.gateway.rate_limit import SharedRateLimiter
 from arbiter.markets import round_amount, round_price
 from arbiter.models import Balances, Market, Order, OrderBook, OrderRequest
 
@@ -85,6 +86,7 @@ class CcxtGateway:
         policy: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         breaker: CircuitBreaker | None = None,
+        limiter: SharedRateLimiter | None = None,
     ) -> None:
         self.exchange = exchange  # a ccxt.Exchange (ccxt ships no type stubs)
         self.venue = str(exchange.id)
@@ -93,6 +95,7 @@ class CcxtGateway:
         self.policy = policy
         self._sleep = sleep
         self.breaker = breaker
+        self.limiter = limiter
 
     def _retrying(self) -> Retrying:
         return Retrying(
@@ -109,6 +112,7 @@ class CcxtGateway:
         breaker, now = self.breaker, self.clock()
         if breaker is not None and not breaker.allow(self.venue, now):
             raise VenueUnavailableError("circuit breaker open", venue=self.venue, symbol=symbol, client_order_id=cid)
+        self._await_token(symbol, cid)
         try:
             for attempt in self._retrying():
                 with attempt:
@@ -125,6 +129,19 @@ class CcxtGateway:
                 breaker.record_success(self.venue, self.clock())
             raise _typed(error, self.venue, symbol, cid) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _await_token(self, symbol: str | None, cid: str | None) -> None:
+        """Wait for the venue's shared rate budget, within the retry budget; beyond it, refuse typed."""
+        if self.limiter is None:
+            return
+        waited = 0.0
+        while (wait := self.limiter.try_acquire(self.venue, self.clock())) > 0:
+            if waited + wait > self.policy.budget_s:
+                raise RateLimitedError(
+                    "shared rate budget exhausted", venue=self.venue, symbol=symbol, client_order_id=cid
+                )
+            self._sleep(wait)
+            waited += wait
 
     # -- orders ------------------------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> Order:
