@@ -158,3 +158,12 @@ def test_fault_rates_inject_faults_at_about_their_rate_reproducibly() -> None:
     assert rejections() == first
     with pytest.raises(ValueError, match="add up to at most 1"):
         VenueFaults(fault_rates={PlaceFault.REJECT: 0.7, PlaceFault.NO_FILL: 0.5})
+
+
+def test_configured_latency_delays_every_call() -> None:
+    import time
+
+    paper = venue(VenueFaults(latency_ms=30))
+    started = time.perf_counter()
+    paper.fetch_balances()
+    assert time.perf_counter() - started >= 0.03

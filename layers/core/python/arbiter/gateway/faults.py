@@ -39,6 +39,7 @@ class VenueFaults(ValueModel):
     outage_from_call: int | None = Field(default=None, ge=0, description="API call number the outage starts at")
     outage_calls: int | None = Field(default=None, ge=1, description="how many calls it lasts; None: forever")
     stale_book_ms: int = Field(default=0, ge=0, description="age added to every book the venue serves")
+    latency_ms: int = Field(default=0, ge=0, le=10_000, description="delay of every API call, as a network adds")
 
     @field_validator("fault_rates")
     @classmethod

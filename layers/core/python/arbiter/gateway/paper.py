@@ -81,6 +81,8 @@ class PaperVenue:
     # -- faults ------------------------------------------------------------------------------------------
     def _call(self, symbol: str | None = None, client_order_id: str | None = None) -> None:
         """Count an API call and fail it when the configured outage covers it."""
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
         with self._lock:
             call, self._calls = self._calls, self._calls + 1
         start, length = self.faults.outage_from_call, self.faults.outage_calls
