@@ -165,3 +165,23 @@ def _has_opportunities(frame: BookFrame) -> bool:
     return bool(
         Detector.for_snapshot(frame.universe.catalog, books, DETECTION).scan(books, frame.clock_ms).opportunities
     )
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=25))
+def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_updates(seed: int, picks: list[int]) -> None:
+    from arbiter.detection import IncrementalDetector
+
+    series = frames(seed, 8)
+    start, later = series[0], series[1:]
+    books = OrderBookSet(start.order_books(), start.universe.venues, start.universe.symbols)
+    detector = Detector.for_snapshot(start.universe.catalog, books, DETECTION)
+    incremental = IncrementalDetector(detector)
+    now = start.clock_ms
+    incremental.full(books, now)
+    keys = [(v, s) for v in start.universe.venues for s in start.universe.symbols if start.universe.listed(v, s)]
+    for n, pick in enumerate(picks):
+        venue, symbol = keys[pick % len(keys)]
+        newer = later[n % len(later)].order_book(venue, symbol).model_copy(update={"timestamp": now})
+        books.replace(newer)
+        assert incremental.update(books, now, [(venue, symbol)]) == detector.scan(books, now).opportunities

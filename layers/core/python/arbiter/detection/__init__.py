@@ -2,6 +2,15 @@
 
 from arbiter.detection.books import BookSnapshot, FrameBooks, OrderBookSet
 from arbiter.detection.detector import Detector, ScanResult
+from arbiter.detection.incremental import IncrementalDetector
 from arbiter.detection.index import DetectionIndex
 
-__all__ = ["BookSnapshot", "DetectionIndex", "Detector", "FrameBooks", "OrderBookSet", "ScanResult"]
+__all__ = [
+    "BookSnapshot",
+    "DetectionIndex",
+    "Detector",
+    "FrameBooks",
+    "IncrementalDetector",
+    "OrderBookSet",
+    "ScanResult",
+]

@@ -56,3 +56,11 @@ class OrderBookSet:
 
     def order_book(self, venue: str, symbol: str) -> OrderBook:
         return self._books[(venue, symbol)]
+
+    def replace(self, book: OrderBook) -> None:
+        """A book changed: the snapshot now shows the new one."""
+        v, s = self.venues.index(book.venue), self.symbols.index(book.symbol)
+        self._books[(book.venue, book.symbol)] = book
+        self.best_bids[v, s] = float(book.bids[0].price) if book.bids else np.nan
+        self.best_asks[v, s] = float(book.asks[0].price) if book.asks else np.nan
+        self.timestamps[v, s] = book.timestamp

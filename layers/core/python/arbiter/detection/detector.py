@@ -41,30 +41,40 @@ class ScanResult:
 class Detector:
     def __init__(self, catalog: MarketCatalog, index: DetectionIndex, settings: DetectionSettings) -> None:
         self.catalog, self.index, self.settings = catalog, index, settings
+        self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in STABLE_USD}
 
     @classmethod
     def for_snapshot(cls, catalog: MarketCatalog, books: BookSnapshot, settings: DetectionSettings) -> Detector:
         index = DetectionIndex.build(catalog, books.venues, books.symbols, settings.profit_currencies)
-        return cls(catalog, index, settings)
+        detector = cls(catalog, index, settings)
+        detector.refresh_usd_values(books)
+        return detector
 
-    def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
-        """Top-of-book screening of every pair and cycle, vectorised: which ones are worth sizing."""
+    def screen(
+        self, books: BookSnapshot, now_ms: int, pairs: IntArray | None = None, cycles: IntArray | None = None
+    ) -> Screening:
+        """Top-of-book screening, vectorised: which pairs and cycles (all, or the given subsets) are worth
+        sizing."""
         index = self.index
+        pair_subset = np.arange(len(index.pair_symbol)) if pairs is None else pairs
+        cycle_subset = np.arange(len(index.cycles)) if cycles is None else cycles
         with np.errstate(invalid="ignore", divide="ignore"):
             age = now_ms - books.timestamps
             fresh = index.listed & (books.timestamps > 0) & (age <= self.settings.max_quote_age_ms) & (age >= 0)
             fresh &= np.isfinite(books.best_bids) & np.isfinite(books.best_asks)
             sell_rate = books.best_bids * (1 - index.taker)  # quote received per base sold
             buy_cost = books.best_asks * (1 + index.taker)  # quote paid per base bought
-            s, a, b = index.pair_symbol, index.pair_buy, index.pair_sell
-            pairs = np.flatnonzero((sell_rate[b, s] > buy_cost[a, s]) & fresh[a, s] & fresh[b, s])
-            cycles = np.zeros(0, dtype=np.int64)
-            if index.cycles:
-                v, cs, sells = index.cycle_venue, index.cycle_symbol, index.cycle_sells
+            s, a, b = index.pair_symbol[pair_subset], index.pair_buy[pair_subset], index.pair_sell[pair_subset]
+            flagged_pairs = pair_subset[(sell_rate[b, s] > buy_cost[a, s]) & fresh[a, s] & fresh[b, s]]
+            flagged_cycles = np.zeros(0, dtype=np.int64)
+            if len(cycle_subset):
+                v, cs = index.cycle_venue[cycle_subset], index.cycle_symbol[cycle_subset]
+                sells = index.cycle_sells[cycle_subset]
                 rates = np.where(sells, sell_rate[v[:, None], cs], 1.0 / buy_cost[v[:, None], cs])
-                cycles = np.flatnonzero(fresh[v[:, None], cs].all(axis=1) & (rates.prod(axis=1) > 1.0))
+                flagged_cycles = cycle_subset[fresh[v[:, None], cs].all(axis=1) & (rates.prod(axis=1) > 1.0)]
         stale_v, stale_s = np.nonzero(index.listed & ~fresh)
-        return Screening(pairs=pairs, cycles=cycles, stale=list(zip(stale_v.tolist(), stale_s.tolist(), strict=True)))
+        stale = list(zip(stale_v.tolist(), stale_s.tolist(), strict=True))
+        return Screening(pairs=flagged_pairs, cycles=flagged_cycles, stale=stale)
 
     def scan(self, books: BookSnapshot, now_ms: int, balances: Mapping[str, Balances] | None = None) -> ScanResult:
         """Screen, then size every candidate exactly; opportunities ranked by expected profit."""
@@ -75,57 +85,59 @@ class Detector:
             f"{index.venues[v]} {index.symbols[s]}: book stale or missing" for v, s in screening.stale
         )
         for p in screening.pairs:
-            pair = (int(index.pair_buy[p]), int(index.pair_sell[p]), int(index.pair_symbol[p]))
-            self._size_pair(books, *pair, now_ms, balances, result)
+            found = self.size_pair(books, int(p), now_ms, balances, result.skipped)
+            if found is not None:
+                result.opportunities.append(found)
         for c in screening.cycles:
-            self._size_cycle(books, int(c), now_ms, balances, result)
-        result.opportunities.sort(key=lambda o: o.expected_profit, reverse=True)
+            found = self.size_cycle(books, int(c), now_ms, balances, result.skipped)
+            if found is not None:
+                result.opportunities.append(found)
+        result.opportunities.sort(key=lambda o: (o.expected_profit, o.id), reverse=True)
         return result
 
     def _emit(
-        self, kind: OpportunityKind, sized: Sized, currency: str, books: BookSnapshot, now_ms: int, result: ScanResult
-    ) -> None:
+        self, kind: OpportunityKind, sized: Sized, currency: str, books: BookSnapshot, now_ms: int
+    ) -> Opportunity | None:
         if sized.profit < self.settings.min_profit:
-            return
+            return None
         keys = dict.fromkeys((leg.venue, leg.symbol) for leg in sized.legs)
         quotes = tuple(
             QuoteStamp(venue=venue, symbol=symbol, timestamp=books.order_book(venue, symbol).timestamp)
             for venue, symbol in keys
         )
-        result.opportunities.append(
-            Opportunity(
-                kind=kind,
-                legs=sized.legs,
-                expected_profit=sized.profit,
-                profit_currency=currency,
-                quotes=quotes,
-                detected_at=now_ms,
-            )
+        return Opportunity(
+            kind=kind,
+            legs=sized.legs,
+            expected_profit=sized.profit,
+            profit_currency=currency,
+            quotes=quotes,
+            detected_at=now_ms,
         )
 
-    def _size_pair(
+    def size_pair(
         self,
         books: BookSnapshot,
-        buy: int,
-        sell: int,
-        symbol_index: int,
+        pair: int,
         now_ms: int,
         balances: Mapping[str, Balances] | None,
-        result: ScanResult,
-    ) -> None:
-        venues, symbol = self.index.venues, self.index.symbols[symbol_index]
+        skipped: list[str],
+    ) -> Opportunity | None:
+        """Size one screened pair exactly; None (with the reason in ``skipped`` when there is one) if nothing."""
+        index = self.index
+        buy, sell = int(index.pair_buy[pair]), int(index.pair_sell[pair])
+        venues, symbol = index.venues, index.symbols[int(index.pair_symbol[pair])]
         base, quote = base_and_quote(symbol)
-        usd = self._usd_value(quote, books)
+        usd = self.usd_values.get(quote)
         if usd is None:
-            result.skipped.append(f"{symbol}: no USD value for {quote}, cannot cap the notional")
-            return
+            skipped.append(f"{symbol}: no USD value for {quote}, cannot cap the notional")
+            return None
         spendable = sellable = None
         if balances is not None:
             spendable = _free(balances, venues[buy], quote)
             sellable = _free(balances, venues[sell], base)
             if not spendable or not sellable:
-                result.skipped.append(f"{symbol} {venues[buy]}->{venues[sell]}: no {quote} or {base} to trade")
-                return
+                skipped.append(f"{symbol} {venues[buy]}->{venues[sell]}: no {quote} or {base} to trade")
+                return None
         sized = size_cross_venue(
             books.order_book(venues[buy], symbol),
             books.order_book(venues[sell], symbol),
@@ -135,46 +147,46 @@ class Detector:
             spendable,
             sellable,
         )
-        if sized is not None:
-            self._emit(OpportunityKind.CROSS_VENUE, sized, quote, books, now_ms, result)
+        return None if sized is None else self._emit(OpportunityKind.CROSS_VENUE, sized, quote, books, now_ms)
 
-    def _size_cycle(
-        self, books: BookSnapshot, c: int, now_ms: int, balances: Mapping[str, Balances] | None, result: ScanResult
-    ) -> None:
+    def size_cycle(
+        self, books: BookSnapshot, c: int, now_ms: int, balances: Mapping[str, Balances] | None, skipped: list[str]
+    ) -> Opportunity | None:
+        """Size one screened cycle exactly through the depth of its three books."""
         cycle = self.index.cycles[c]
         venue = self.index.venues[cycle.venue]
         symbols = [self.index.symbols[s] for s, _ in cycle.hops]
-        usd = self._usd_value(cycle.start, books)
+        usd = self.usd_values.get(cycle.start)
         if usd is None:
-            result.skipped.append(f"{venue} cycle from {cycle.start}: no USD value for {cycle.start}")
-            return
+            skipped.append(f"{venue} cycle from {cycle.start}: no USD value for {cycle.start}")
+            return None
         budget = self.settings.max_notional / usd
         if balances is not None:
             budget = min(budget, _free(balances, venue, cycle.start))
             if budget <= 0:
-                result.skipped.append(f"{venue} cycle from {cycle.start}: no {cycle.start} balance")
-                return
+                skipped.append(f"{venue} cycle from {cycle.start}: no {cycle.start} balance")
+                return None
         sized = best_cycle_size(
             [books.order_book(venue, s) for s in symbols],
             [self.catalog.get_market(venue, s) for s in symbols],
             [side for _, side in cycle.hops],
             budget,
         )
-        if sized is not None:
-            self._emit(OpportunityKind.CYCLE, sized, cycle.start, books, now_ms, result)
+        return None if sized is None else self._emit(OpportunityKind.CYCLE, sized, cycle.start, books, now_ms)
 
-    def _usd_value(self, asset: str, books: BookSnapshot) -> Decimal | None:
-        if asset in STABLE_USD:
-            return Decimal(1)
-        for quote in ("USDT", "USD", "USDC"):
-            symbol = f"{asset}/{quote}"
-            if symbol in self.index.symbols:
-                s = self.index.symbols.index(symbol)
+    def refresh_usd_values(self, books: BookSnapshot) -> None:
+        """USD values of every asset from the books' mids against USD stablecoins. They only cap notionals, so
+        they are refreshed now and then, not per book: sizing then depends on the candidate's own books alone,
+        which is what lets the incremental scan re-size only the candidates a changed book touches."""
+        values = {asset: Decimal(1) for asset in STABLE_USD}
+        for s, symbol in enumerate(self.index.symbols):
+            base, quote = base_and_quote(symbol)
+            if quote in STABLE_USD and base not in values:
                 mids = (books.best_bids[:, s] + books.best_asks[:, s]) / 2
                 finite = mids[np.isfinite(mids)]
                 if finite.size:
-                    return Decimal(repr(float(finite.mean())))
-        return None
+                    values[base] = Decimal(repr(float(finite.mean())))
+        self.usd_values = values
 
 
 def _free(balances: Mapping[str, Balances], venue: str, asset: str) -> Decimal:
