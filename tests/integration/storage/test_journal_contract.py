@@ -146,3 +146,17 @@ def test_the_verifier_finds_a_tampered_dynamodb_event() -> None:
             Item={**key, "body": {"S": body.replace('"n":1', '"n":7')}},
         )
         assert first_broken_link(journal.events("e1")) == 3
+
+
+def test_daily_pnl_counts_each_execution_once_and_running_executions_are_listed(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    day_ms = 1_767_225_600_000
+    for n, pnl in enumerate((Decimal("1.5"), Decimal("-0.5"))):
+        journal.create(execution(f"e{n}").model_copy(update={"created_at": day_ms, "updated_at": day_ms}))
+        journal.set_status(f"e{n}", ExecutionStatus.PLACING, day_ms)
+        journal.record_pnl(f"e{n}", {"USDT": pnl}, day_ms)
+        journal.record_pnl(f"e{n}", {"USDT": pnl}, day_ms + 1)  # a retried step counts once
+    assert dict(journal.realised("2026-01-01")) == {"USDT": Decimal(1)}
+    assert sorted(e.execution_id for e in journal.active_executions()) == ["e0", "e1"]
+    journal.set_status("e0", ExecutionStatus.SETTLED, day_ms + 2)
+    assert [e.execution_id for e in journal.active_executions()] == ["e1"]

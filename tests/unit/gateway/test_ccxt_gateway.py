@@ -186,3 +186,20 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
     starved.place_order(REQUEST)
     with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
         starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))
+
+
+def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arbiter.gateway.circuit_breaker import BreakerSettings
+    from arbiter.settings import load_settings
+
+    monkeypatch.setenv("ARBITER_GATEWAY__RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("ARBITER_GATEWAY__BREAKER_FAILURE_THRESHOLD", "9")
+    settings = load_settings().gateway
+    assert RetryPolicy.from_settings(settings).attempts == 2
+    assert BreakerSettings.from_settings(settings).failure_threshold == 9
+    exchange = ScriptedExchange({"create_order": ["before"] * 5})
+    policy = RetryPolicy.from_settings(settings)
+    venue = CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+    with pytest.raises(VenueTimeoutError):
+        venue.place_order(REQUEST)
+    assert exchange.sends == 2

@@ -37,6 +37,7 @@ from arbiter.gateway.errors import (
 from arbiter.gateway.rate_limit import SharedRateLimiter
 from arbiter.markets import round_amount, round_price
 from arbiter.models import Balances, Market, Order, OrderBook, OrderRequest
+from arbiter.settings import GatewaySettings
 
 T = TypeVar("T")
 
@@ -47,6 +48,15 @@ class RetryPolicy:
     initial_s: float = 0.2
     max_wait_s: float = 2.0
     budget_s: float = 8.0
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> RetryPolicy:
+        return cls(
+            attempts=settings.retry_attempts,
+            initial_s=settings.retry_initial_s,
+            max_wait_s=settings.retry_max_wait_s,
+            budget_s=settings.retry_budget_s,
+        )
 
 
 class AuthenticationFailedError(FinalGatewayError):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import Field
 
 from arbiter.models.common import ValueModel
+from arbiter.settings import GatewaySettings
 from arbiter.storage.aws import is_conditional_check_failure
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ class BreakerState(ValueModel):
 class BreakerSettings(ValueModel):
     failure_threshold: int = Field(default=5, ge=1)
     open_ms: int = Field(default=30_000, ge=1)
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> BreakerSettings:
+        return cls(failure_threshold=settings.breaker_failure_threshold, open_ms=settings.breaker_open_ms)
 
 
 class BreakerStore(Protocol):

@@ -2,6 +2,7 @@
 
 from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
+from arbiter.settings.gateway import GatewaySettings
 from arbiter.settings.model import (
     ENV_PREFIX,
     MarketSettings,
@@ -17,6 +18,7 @@ __all__ = [
     "ENV_PREFIX",
     "DetectionSettings",
     "ExecutionSettings",
+    "GatewaySettings",
     "MarketSettings",
     "Settings",
     "SettingsError",

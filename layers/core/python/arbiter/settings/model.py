@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from arbiter.models.common import VenueId
 from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
+from arbiter.settings.gateway import GatewaySettings
 from arbiter.settings.storage import StorageSettings
 
 ENV_PREFIX = "ARBITER_"
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     detection: DetectionSettings = DetectionSettings()
     storage: StorageSettings = StorageSettings()
+    gateway: GatewaySettings = GatewaySettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
 
 
