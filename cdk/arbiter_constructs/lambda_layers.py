@@ -4,6 +4,7 @@ built without Docker by pip with the Lambda platform's wheels (arm64, the runtim
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,13 @@ LAYER_REQUIREMENTS = (
 )
 
 
+# Removed after install: what the Lambda runtime already provides (boto3 and botocore, pulled in by the X-Ray SDK),
+# and the parts of ccxt a sync gateway never imports (asyncio flavour, websockets, its own tests, uvloop).
+PRUNED = ("boto3", "botocore", "s3transfer", "uvloop", "ccxt/async_support", "ccxt/pro", "ccxt/test")
+# Lambda allows 250 MB unzipped for a function and its layers together; keep room for the code layer.
+MAX_LAYER_BYTES = 200 * 1024 * 1024
+
+
 @jsii.implements(ILocalBundling)
 class PipWheelsBundling:
     """Installs the requirements for the Lambda platform into ``<output>/python`` (no Docker needed)."""
@@ -36,7 +44,7 @@ class PipWheelsBundling:
     def __init__(self, requirements: tuple[str, ...]) -> None:
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, _options: Any = None) -> bool:  # jsii passes the options positionally
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--target", str(Path(output_dir) / "python"),
@@ -45,6 +53,17 @@ class PipWheelsBundling:
             *self.requirements,
         ]  # fmt: skip
         subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
+        target = Path(output_dir) / "python"
+        for relative in PRUNED:
+            shutil.rmtree(target / relative, ignore_errors=True)
+        for cache in target.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+        if size > MAX_LAYER_BYTES:
+            raise RuntimeError(
+                f"dependency layer is {size / 2**20:.0f} MB unzipped, over {MAX_LAYER_BYTES / 2**20:.0f} MB"
+            )
+        print(f"dependency layer: {size / 2**20:.0f} MB unzipped")  # noqa: T201 - synth output for the operator
         return True
 
 
@@ -69,7 +88,9 @@ class LambdaLayers(Construct):
                 asset_hash_type=AssetHashType.CUSTOM,
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry("unused-local-bundling-only"),
-                    local=PipWheelsBundling(LAYER_REQUIREMENTS),
+                    # jsii hands the bundling options over as one positional struct, not as the keywords the
+                    # generated ILocalBundling stub declares.
+                    local=PipWheelsBundling(LAYER_REQUIREMENTS),  # type: ignore[arg-type]
                 ),
             ),
             compatible_runtimes=[LAMBDA_RUNTIME],
