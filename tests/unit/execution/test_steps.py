@@ -6,10 +6,11 @@ import pytest
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import OrdersStillOpenError, SagaDependencies, SagaSteps
+from arbiter.gateway import FaultRule, PaperVenue, PlaceFault, VenueFaults
 from arbiter.models import ExecutionStatus, Leg, Opportunity, OrderStatus, QuoteStamp, Side
 from arbiter.settings import ExecutionSettings
 from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
-from tests.support.saga_fakes import Alerts, Clock, ScriptedVenue
+from tests.support.saga_fakes import Alerts, Clock
 from tests.unit.execution.conftest import book, market
 
 NOW = Clock().now
@@ -31,15 +32,25 @@ def opportunity(quote_ts: int = NOW - 100) -> Opportunity:
 
 
 class World:
-    def __init__(self, **settings: object) -> None:
-        self.alpha = ScriptedVenue(
-            "alpha", {"SOL/USDT": book("alpha", "SOL/USDT", "149.9", "150", gap="0.1")}, {"USDT": Decimal(1000)}
-        )
-        self.beta = ScriptedVenue(
-            "beta", {"SOL/USDT": book("beta", "SOL/USDT", "152", "152.1", gap="0.1")}, {"SOL": Decimal(10)}
-        )
+    def __init__(self, faults: dict[str, VenueFaults] | None = None) -> None:
+        faults = faults or {}
+        self.books = {
+            "alpha": book("alpha", "SOL/USDT", "149.9", "150", gap="0.1"),
+            "beta": book("beta", "SOL/USDT", "152", "152.1", gap="0.1"),
+        }
         self.journal, self.kill_switch = InMemoryExecutionJournal(), InMemoryKillSwitch()
         self.alerts, self.clock = Alerts(), Clock()
+        self.alpha, self.beta = (
+            PaperVenue(
+                venue,
+                {"SOL/USDT": market(venue, "SOL/USDT")},
+                lambda _symbol, venue=venue: self.books[venue],  # type: ignore[misc]
+                held,
+                clock=self.clock.now_ms,
+                faults=faults.get(venue),
+            )
+            for venue, held in (("alpha", {"USDT": Decimal(1000)}), ("beta", {"SOL": Decimal(10)}))
+        )
         self.steps = SagaSteps(
             SagaDependencies(
                 gateways={"alpha": self.alpha, "beta": self.beta},
@@ -48,7 +59,7 @@ class World:
                 kill_switch=self.kill_switch,
                 alerts=self.alerts,
                 clock=self.clock,
-                settings=ExecutionSettings(poll_seconds=0, **settings),  # type: ignore[arg-type]
+                settings=ExecutionSettings(poll_seconds=0),
             )
         )
 
@@ -59,7 +70,7 @@ class World:
         return self.journal.get("exec-1").status
 
     def open_orders(self) -> int:
-        return len(self.alpha.open_orders()) + len(self.beta.open_orders())
+        return len(self.alpha.fetch_open_orders()) + len(self.beta.fetch_open_orders())
 
 
 def test_happy_path_settles_with_profit_in_the_quote_asset() -> None:
@@ -80,9 +91,9 @@ def test_happy_path_settles_with_profit_in_the_quote_asset() -> None:
     ("arrange", "reason"),
     [
         (lambda w: setattr(w.kill_switch, "engaged", True), "kill_switch_engaged"),
-        (lambda w: w.alpha.balances.update(USDT=Decimal(100)), "insufficient_balance: alpha USDT"),
+        (lambda w: w.alpha.free.update(USDT=Decimal(100)), "insufficient_balance: alpha USDT"),
         (lambda w: setattr(w.clock, "now", NOW + 5_000), "stale_quote"),
-        (lambda w: setattr(w.beta, "down", True), "balances_unavailable: beta"),
+        (lambda w: setattr(w.beta, "faults", VenueFaults(outage_from_call=0)), "balances_unavailable: beta"),
     ],
 )
 def test_prepare_refuses_and_records_why_before_any_order(arrange: object, reason: str) -> None:
@@ -98,8 +109,7 @@ def test_prepare_refuses_and_records_why_before_any_order(arrange: object, reaso
 
 
 def test_a_rejected_leg_is_compensated_and_reconciled_flat() -> None:
-    world = World()
-    world.beta.reject_symbols.add("SOL/USDT")
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
     state = world.steps.place_legs(world.steps.prepare(world.start()))
     assert state.fills is not None
     assert state.fills.all_final
@@ -112,10 +122,9 @@ def test_a_rejected_leg_is_compensated_and_reconciled_flat() -> None:
 
 
 def test_a_timeout_after_accept_is_resolved_by_lookup_not_by_a_second_order() -> None:
-    world = World()
+    world = World({"alpha": VenueFaults(place=(FaultRule(fault=PlaceFault.TIMEOUT_AFTER_ACCEPT),))})
     state = world.steps.prepare(world.start())
     first_leg_id = world.steps._leg_intents(state)[0].client_order_id
-    world.alpha.timeout_after_accept.add(first_leg_id)
     placed = world.steps.place_legs(state)
     assert placed.fills is not None
     assert placed.fills.all_filled
@@ -125,11 +134,9 @@ def test_a_timeout_after_accept_is_resolved_by_lookup_not_by_a_second_order() ->
 
 
 def test_a_price_beyond_the_cap_ends_in_an_incident_with_alert_and_kill_switch() -> None:
-    world = World()
-    world.beta.reject_symbols.add("SOL/USDT")
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
     state = world.steps.place_legs(world.steps.prepare(world.start()))
-    crash = {"SOL/USDT": book("x", "SOL/USDT", "140", "140.1")}
-    world.alpha.books, world.beta.books = crash, dict(crash)
+    world.books = {v: book(v, "SOL/USDT", "140", "140.1") for v in ("alpha", "beta")}
     state = world.steps.reconcile(world.steps.compensate(state))
     assert state.reconciliation is not None
     assert not state.reconciliation.flat
@@ -141,11 +148,9 @@ def test_a_price_beyond_the_cap_ends_in_an_incident_with_alert_and_kill_switch()
 
 
 def test_an_order_whose_cancel_always_fails_is_reported_open() -> None:
-    world = World()
-    state = world.steps.prepare(world.start())
-    world.beta.rest_ids.add(world.steps._leg_intents(state)[1].client_order_id)
-    world.beta.cancel_failures = 10**6
-    state = world.steps.place_legs(state)
+    no_fill = FaultRule(fault=PlaceFault.NO_FILL, side=Side.SELL)
+    world = World({"beta": VenueFaults(place=(no_fill,), cancel_failures=-1)})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
     assert state.fills is not None
     assert state.fills.legs[1].status is OrderStatus.OPEN
     with pytest.raises(OrdersStillOpenError):

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from arbiter.models.common import ValueModel
 from arbiter.settings import GatewaySettings
-from arbiter.storage.aws import is_conditional_check_failure
+from arbiter.storage.aws import put_versioned
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,22 +80,8 @@ class DynamoBreakerStore:
         return BreakerState.model_validate_json(item["body"]["S"]) if item else BreakerState(venue=venue)
 
     def replace(self, state: BreakerState) -> bool:
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": {"S": f"BREAKER#{state.venue}"},
-                    "body": {"S": state.model_dump_json()},
-                    "version": {"N": str(state.version)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR version = :previous",
-                ExpressionAttributeValues={":previous": {"N": str(state.version - 1)}},
-            )
-        except Exception as error:
-            if is_conditional_check_failure(error):
-                return False
-            raise
-        return True
+        item = {"pk": {"S": f"BREAKER#{state.venue}"}, "body": {"S": state.model_dump_json()}}
+        return put_versioned(self.client, self.table, item, state.version)
 
 
 class CircuitBreaker:

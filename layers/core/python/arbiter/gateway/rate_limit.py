@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import Field
 
 from arbiter.models.common import ValueModel
-from arbiter.storage.aws import is_conditional_check_failure
+from arbiter.storage.aws import put_versioned
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,22 +58,8 @@ class DynamoBucketStore:
         return Bucket.model_validate_json(item["body"]["S"]) if item else None
 
     def replace(self, venue: str, bucket: Bucket) -> bool:
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": {"S": f"BUCKET#{venue}"},
-                    "body": {"S": bucket.model_dump_json()},
-                    "version": {"N": str(bucket.version)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR version = :previous",
-                ExpressionAttributeValues={":previous": {"N": str(bucket.version - 1)}},
-            )
-        except Exception as error:
-            if is_conditional_check_failure(error):
-                return False
-            raise
-        return True
+        item = {"pk": {"S": f"BUCKET#{venue}"}, "body": {"S": bucket.model_dump_json()}}
+        return put_versioned(self.client, self.table, item, bucket.version)
 
 
 class SharedRateLimiter:

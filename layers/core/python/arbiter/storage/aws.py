@@ -31,3 +31,19 @@ def sns_client(region: str | None = None) -> SNSClient:
 def is_conditional_check_failure(error: Exception) -> bool:
     response: Any = getattr(error, "response", None)
     return bool(response) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def put_versioned(client: DynamoDBClient, table: str, item: dict[str, Any], version: int) -> bool:
+    """Put ``item`` as ``version`` only over version ``version - 1`` (or nothing); False when another writer won."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item={**item, "version": {"N": str(version)}},
+            ConditionExpression="attribute_not_exists(pk) OR version = :previous",
+            ExpressionAttributeValues={":previous": {"N": str(version - 1)}},
+        )
+    except Exception as error:
+        if is_conditional_check_failure(error):
+            return False
+        raise
+    return True
