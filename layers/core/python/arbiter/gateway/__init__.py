@@ -1,4 +1,4 @@
-"""Venue access: one gateway interface; the paper venue (and, to come, ccxt) behind it."""
+"""Venue access: one gateway interface, over ccxt or the paper venue; failure policy, breakers, rate limits."""
 
 from arbiter.gateway.errors import (
     FinalGatewayError,

@@ -1,1 +1,1 @@
-"""Risk controls: alerts to people when money is at risk (limits and the risk engine to come)."""
+"""Risk controls: the risk engine's limits, balances cached with their age, and alerts to people (SNS)."""
