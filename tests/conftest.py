@@ -27,8 +27,10 @@ for variable in [name for name in os.environ if name.startswith("ARBITER_")]:
 # moto is not thread-safe; concurrency tests and the saga's threads need its requests serialised.
 serialise_moto_requests()
 
-settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("default")
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+# CI replays the same examples every run (a failure there is reproducible); local runs keep exploring new ones.
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 TESTS_DIR = Path(__file__).parent
 REPO_ROOT = TESTS_DIR.parent
