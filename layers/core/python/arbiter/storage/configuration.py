@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from arbiter.models.risk import RiskLimits, VersionedConfiguration
-from arbiter.storage.aws import is_conditional_check_failure
+from arbiter.storage.aws import is_lost_race, query_items
 from arbiter.storage.errors import StorageConflictError
 
 if TYPE_CHECKING:
@@ -119,16 +119,17 @@ class DynamoConfigurationStore:
                 ]
             )
         except Exception as error:
-            if is_conditional_check_failure(error) or "TransactionCanceledException" in type(error).__name__:
+            if is_lost_race(error):
                 raise StorageConflictError(f"configuration changed since version {expected_version}") from None
             raise
         return updated
 
     def history(self) -> list[VersionedConfiguration]:
-        page = self.client.query(
+        items = query_items(
+            self.client,
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
             ExpressionAttributeValues={":pk": {"S": "CONFIG"}, ":v": {"S": "v"}},
             ConsistentRead=True,
         )
-        return [VersionedConfiguration.model_validate(json.loads(i["body"]["S"])) for i in page.get("Items", [])]
+        return [VersionedConfiguration.model_validate(json.loads(i["body"]["S"])) for i in items]
