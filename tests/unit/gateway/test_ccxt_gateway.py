@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbiter.gateway import InsufficientFundsError, VenueTimeoutError
+from arbiter.gateway import InsufficientFundsError, OrderUnconfirmedError, VenueTimeoutError
 from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
+from arbiter.gateway.venues import VENUE_ORDER_IDS
 from arbiter.models import OrderRequest, OrderStatus, Side
 from tests.unit.execution.conftest import market
 
@@ -28,6 +30,7 @@ class ScriptedExchange:
         self.script = script
         self.orders: dict[str, dict[str, Any]] = {}
         self.sends = 0
+        self.reads = 0
         self.duplicates = 0
 
     def _fault(self, method: str) -> Any:
@@ -58,19 +61,37 @@ class ScriptedExchange:
             return {"id": self.orders[cid]["id"], "clientOrderId": cid, "status": None}
         return self.orders[cid]
 
-    def fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> Any:
+    def fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any] | None = None) -> Any:
+        self.reads += 1
         fault = self._fault("fetch_order")
         if fault == "before":
             raise ccxt.RequestTimeout("lookup timed out")
-        cid = params["clientOrderId"]
+        if order_id is not None:  # by the venue's id
+            found = [o for o in self.orders.values() if o["id"] == order_id]
+            if not found:
+                raise ccxt.OrderNotFound(order_id)
+            return found[0]
+        cid = (params or {})["clientOrderId"]
         if cid not in self.orders:
             raise ccxt.OrderNotFound(cid)
         return self.orders[cid]
 
 
-def gateway(exchange: ScriptedExchange, attempts: int = 6) -> CcxtGateway:
+# The scripted venue answers lookups as binance's ccxt does: fetch_order(None, symbol, {"clientOrderId": ...}).
+BINANCE_LIKE = VENUE_ORDER_IDS["binance"]
+
+
+def gateway(exchange: ScriptedExchange, attempts: int = 6, **extra: Any) -> CcxtGateway:
     policy = RetryPolicy(attempts=attempts, initial_s=0.01, max_wait_s=0.02, budget_s=60)
-    return CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+    return CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=lambda: 1,
+        policy=policy,
+        sleep=lambda _s: None,
+        order_ids=BINANCE_LIKE,
+        **extra,
+    )
 
 
 REQUEST = OrderRequest(
@@ -141,6 +162,7 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
         policy=RetryPolicy(attempts=3, initial_s=0.01, max_wait_s=0.01, budget_s=60),
         sleep=lambda _s: None,
         breaker=breaker,
+        order_ids=BINANCE_LIKE,
     )
     for _ in range(2):
         with pytest.raises(VenueTimeoutError):
@@ -154,7 +176,6 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
 
 def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget() -> None:
     from arbiter.gateway import RateLimitedError
-    from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
 
     now = {"ms": 0}
     slept: list[float] = []
@@ -171,6 +192,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
         policy=RetryPolicy(budget_s=1.0),
         sleep=sleep,
         limiter=limiter,
+        order_ids=BINANCE_LIKE,
     )
     venue.place_order(REQUEST)
     venue.place_order(REQUEST.model_copy(update={"client_order_id": "cid-2"}))
@@ -182,6 +204,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
         policy=RetryPolicy(budget_s=1.0),
         sleep=lambda _s: None,  # time stands still: the bucket never refills
         limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
+        order_ids=BINANCE_LIKE,
     )
     starved.place_order(REQUEST)
     with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
@@ -199,7 +222,40 @@ def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.Mon
     assert BreakerSettings.from_settings(settings).failure_threshold == 9
     exchange = ScriptedExchange({"create_order": ["before"] * 5})
     policy = RetryPolicy.from_settings(settings)
-    venue = CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+    venue = CcxtGateway(
+        exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None, order_ids=BINANCE_LIKE
+    )
     with pytest.raises(VenueTimeoutError):
         venue.place_order(REQUEST)
     assert exchange.sends == 2
+
+
+def test_an_acknowledged_order_whose_read_timed_out_is_read_again_never_resent() -> None:
+    exchange = ScriptedExchange({"create_order": ["ack"], "fetch_order": ["before"] * 3})
+    venue = gateway(exchange, attempts=3)
+    with pytest.raises(OrderUnconfirmedError) as caught:
+        venue.place_order(REQUEST)
+    assert caught.value.exchange_order_id == "X0"
+    order = venue.place_order(REQUEST)  # the caller retries the intent: the gateway only reads it
+    assert order.status is OrderStatus.CLOSED
+    assert (exchange.sends, exchange.duplicates) == (1, 0)
+
+
+class CountingLimiter(SharedRateLimiter):
+    def __init__(self) -> None:
+        super().__init__(InMemoryBucketStore(), rate_per_s=1_000, capacity=1_000)
+        self.granted = 0
+
+    def try_acquire(self, venue: str, now_ms: int, cost: float = 1.0) -> float:
+        wait = super().try_acquire(venue, now_ms, cost)
+        self.granted += wait == 0.0
+        return wait
+
+
+def test_every_request_retries_and_lookups_included_takes_a_rate_token() -> None:
+    exchange = ScriptedExchange({"create_order": ["before", "after"], "fetch_order": ["before"]})
+    limiter = CountingLimiter()
+    order = gateway(exchange, limiter=limiter).place_order(REQUEST)
+    assert order.status is OrderStatus.CLOSED
+    assert (exchange.sends, exchange.reads) == (2, 3)
+    assert limiter.granted == exchange.sends + exchange.reads

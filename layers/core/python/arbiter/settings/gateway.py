@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class GatewaySettings(BaseModel):
@@ -14,5 +16,19 @@ class GatewaySettings(BaseModel):
     retry_budget_s: float = Field(default=8.0, gt=0, le=60, description="total time one call may spend retrying")
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_open_ms: int = Field(default=30_000, ge=1_000)
+    breaker_probe_lease_ms: int = Field(
+        default=20_000, ge=1_000, description="how long a half-open probe may stay silent before another takes over"
+    )
     rate_per_s: float = Field(default=8.0, gt=0, description="requests per second per venue, all invocations")
     rate_burst: float = Field(default=16.0, ge=1)
+
+    @model_validator(mode="after")
+    def _probe_lease_outlasts_a_call(self) -> Self:
+        # A probe may spend the retry budget waiting for rate tokens and again retrying: a shorter lease would
+        # hand a live probe's venue to a second prober.
+        if self.breaker_probe_lease_ms < 2 * self.retry_budget_s * 1000:
+            raise ValueError(
+                f"breaker_probe_lease_ms: {self.breaker_probe_lease_ms} ms is shorter than twice retry_budget_s "
+                f"({self.retry_budget_s} s); a live probe would be overtaken"
+            )
+        return self
