@@ -51,7 +51,7 @@ class HttpVenue:
             payload = json.loads(body) if body else {}
             kind, handler = self._coinbase(method, path, query, payload)
         else:
-            form = {k: v[0] for k, v in parse_qs(body or "").items()}
+            form = {k: v[0] for k, v in parse_qs(body or parts.query).items()}
             kind, handler = self._kraken(path, form)
         fault = self._fault(kind)
         if fault == TIMEOUT_BEFORE:
@@ -115,6 +115,9 @@ class HttpVenue:
     # -- kraken spot ------------------------------------------------------------------------------------
     def _kraken(self, path: str, form: dict[str, str]) -> tuple[str, Any]:
         endpoint = path.rsplit("/", 1)[-1]
+        if endpoint == "Depth":  # public: a two-level book
+            book = {"asks": [["70.60", "5.0", 1767225600]], "bids": [["70.40", "3.0", 1767225600]]}
+            return "book", lambda: {"error": [], "result": {form.get("pair") or "LTCUSDT": book}}
         if endpoint == "AddOrder":
             return "create", lambda: self._kraken_add(form)
         if endpoint == "CancelOrder":

@@ -45,7 +45,7 @@ from arbiter.gateway.errors import (
     VenueUnavailableError,
 )
 from arbiter.gateway.rate_limit import SharedRateLimiter
-from arbiter.gateway.venues import Lookup, VenueOrderIds, order_ids_for
+from arbiter.gateway.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
 from arbiter.markets import round_amount, round_price
 from arbiter.models import Balances, Market, Order, OrderAck, OrderBook, OrderRequest
 from arbiter.settings import GatewaySettings
@@ -116,7 +116,8 @@ class CcxtGateway:
     ) -> None:
         self.exchange = exchange  # a ccxt.Exchange (ccxt ships no type stubs)
         self.venue = str(exchange.id)
-        self.order_ids = order_ids or order_ids_for(self.venue)
+        self.order_ids = order_ids or VENUE_ORDER_IDS.get(self.venue)
+        """None: market data and balances only; orders are refused (no verified clientOrderId handling)."""
         self.markets = dict(markets)
         self.clock = clock
         self.policy = policy
@@ -177,6 +178,16 @@ class CcxtGateway:
             self._sleep(wait)
             waited += wait
 
+    def _ids(self, symbol: str, cid: str) -> VenueOrderIds:
+        if self.order_ids is None:
+            raise InvalidOrderError(
+                "no verified clientOrderId handling for this venue: an uncertain placement could not be resolved",
+                venue=self.venue,
+                symbol=symbol,
+                client_order_id=cid,
+            )
+        return self.order_ids
+
     def _remember(self, cid: str, exchange_order_id: str | None) -> None:
         with self._sent_lock:
             if exchange_order_id is None and self._sent.get(cid) is not None:
@@ -193,6 +204,7 @@ class CcxtGateway:
     # -- orders ------------------------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> Order:
         cid, symbol = request.client_order_id, request.symbol
+        self._ids(symbol, cid)
         price = self._checked_price(request)
         sent, exchange_order_id = self._sent_as(cid)
         if sent and exchange_order_id is not None:  # acknowledged before: read it, never send it again
@@ -223,7 +235,7 @@ class CcxtGateway:
                 found = self._mapped(raw, "fetchOrder", cid)
                 self._remember(cid, found.exchange_order_id)
                 return found
-        params = {self.order_ids.send_param: cid, "timeInForce": request.time_in_force.value}
+        params = {self._ids(symbol, cid).send_param: cid, "timeInForce": request.time_in_force.value}
         self._await_token(symbol, cid)
         self._remember(cid, None)  # from here on the request may reach the venue even if no answer comes back
         raw = self.exchange.create_order(
@@ -281,7 +293,7 @@ class CcxtGateway:
 
     def _lookup_raw(self, cid: str, symbol: str) -> Any | None:
         """The venue's order for our clientOrderId, found the way this venue allows (see ``venues``)."""
-        ids = self.order_ids
+        ids = self._ids(symbol, cid)
         if ids.lookup is Lookup.FETCH_ORDER:
             try:
                 return self._request("fetch_order", None, symbol, {ids.lookup_param: cid}, symbol=symbol, cid=cid)

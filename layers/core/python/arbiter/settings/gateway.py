@@ -21,6 +21,14 @@ class GatewaySettings(BaseModel):
     )
     rate_per_s: float = Field(default=8.0, gt=0, description="requests per second per venue, all invocations")
     rate_burst: float = Field(default=16.0, ge=1)
+    credentials_secret_prefix: str = Field(
+        default="arbiter/venues/",
+        pattern=r"^[A-Za-z0-9/_+=.@-]*$",
+        description="Secrets Manager name of a venue's credentials: this prefix, then the venue id",
+    )
+
+    def secret_name(self, venue: str) -> str:
+        return f"{self.credentials_secret_prefix}{venue}"
 
     @model_validator(mode="after")
     def _probe_lease_outlasts_a_call(self) -> Self:
