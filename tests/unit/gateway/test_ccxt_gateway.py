@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbiter.gateway import InsufficientFundsError, OrderUnconfirmedError, VenueTimeoutError
+from arbiter.gateway import (
+    InsufficientFundsError,
+    InvalidOrderError,
+    OrderUnconfirmedError,
+    VenueTimeoutError,
+    VenueUnavailableError,
+)
 from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.ccxt_mapping import VenueResponseError
 from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
 from arbiter.gateway.venues import VENUE_ORDER_IDS
 from arbiter.models import OrderRequest, OrderStatus, Side
@@ -150,7 +157,6 @@ def test_retries_stop_at_the_budget_with_a_typed_retryable_error() -> None:
 
 
 def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> None:
-    from arbiter.gateway import VenueUnavailableError
     from arbiter.gateway.circuit_breaker import BreakerSettings, CircuitBreaker, InMemoryBreakerStore
 
     breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000))
@@ -259,3 +265,62 @@ def test_every_request_retries_and_lookups_included_takes_a_rate_token() -> None
     assert order.status is OrderStatus.CLOSED
     assert (exchange.sends, exchange.reads) == (2, 3)
     assert limiter.granted == exchange.sends + exchange.reads
+
+
+class AnsweringExchange(ScriptedExchange):
+    """Answers create_order with a fixed structure once the order is recorded (a venue that parses oddly)."""
+
+    def __init__(self, answer: dict[str, Any], open_orders: list[dict[str, Any]] | None = None) -> None:
+        super().__init__({})
+        self.answer, self.open_orders = answer, open_orders or []
+
+    def create_order(
+        self, symbol: str, type_: str, side: str, amount: float, price: float, params: dict[str, Any]
+    ) -> Any:
+        recorded = super().create_order(symbol, type_, side, amount, price, params)
+        return {**recorded, **self.answer}
+
+    def fetch_open_orders(self, symbol: str | None = None) -> Any:
+        return self.open_orders
+
+
+def test_a_venue_answer_our_models_refuse_is_raised_typed_and_logged_with_its_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    venue = gateway(AnsweringExchange({"status": "partially_filled"}))
+    with caplog.at_level("ERROR"), pytest.raises(VenueResponseError) as caught:
+        venue.place_order(REQUEST)
+    assert (caught.value.venue, caught.value.method, caught.value.field) == ("fakex", "createOrder", "status")
+    [record] = [r for r in caplog.records if r.getMessage() == "venue response refused by our models"]
+    assert (record.method, record.field, record.response_id) == ("createOrder", "status", "X0")  # type: ignore[attr-defined]
+    assert venue.place_order(REQUEST).status is OrderStatus.CLOSED  # it may have been placed: looked up, not resent
+
+
+def test_an_open_order_listed_without_state_is_refused_not_dropped() -> None:
+    venue = gateway(AnsweringExchange({}, open_orders=[{"id": "X9", "clientOrderId": "c", "status": None}]))
+    with pytest.raises(VenueResponseError, match="fetchOpenOrders: status: missing"):
+        venue.fetch_open_orders("SOL/USDT")
+
+
+def test_a_duplicate_client_order_id_answer_means_the_earlier_send_got_through() -> None:
+    exchange = ScriptedExchange({})
+    gateway(exchange).place_order(REQUEST)  # another invocation placed it
+    duplicate = ScriptedExchange({"create_order": [ccxt.DuplicateOrderId]})
+    duplicate.orders = exchange.orders
+    order = gateway(duplicate).place_order(REQUEST)
+    assert order.exchange_order_id == "X0"
+    assert len(duplicate.orders) == 1
+
+
+def test_an_unreadable_answer_to_a_placement_is_retryable_never_a_refusal() -> None:
+    exchange = ScriptedExchange({"create_order": [ccxt.BadResponse]})
+    venue = gateway(exchange)
+    with pytest.raises(VenueUnavailableError, match="outcome unknown") as caught:
+        venue.place_order(REQUEST)
+    assert caught.value.retryable
+
+
+def test_a_venue_without_verified_order_ids_serves_data_but_refuses_orders() -> None:
+    venue = CcxtGateway(ScriptedExchange({}), {"SOL/USDT": SOL}, clock=lambda: 1)
+    with pytest.raises(InvalidOrderError, match="no verified clientOrderId handling"):
+        venue.place_order(REQUEST)

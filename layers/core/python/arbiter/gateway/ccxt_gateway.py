@@ -18,6 +18,7 @@ budget. How each venue carries the clientOrderId lives in ``arbiter.gateway.venu
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +30,12 @@ from typing import Any, TypeVar
 import ccxt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from arbiter.gateway.ccxt_mapping import balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
+from arbiter.gateway.ccxt_mapping import (
+    VenueResponseError,
+    balances_from_ccxt,
+    order_book_from_ccxt,
+    order_from_ccxt,
+)
 from arbiter.gateway.circuit_breaker import CircuitBreaker
 from arbiter.gateway.errors import (
     FinalGatewayError,
@@ -51,6 +57,7 @@ from arbiter.models import Balances, Market, Order, OrderAck, OrderBook, OrderRe
 from arbiter.settings import GatewaySettings
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ def _classify(error: Exception) -> tuple[type[GatewayError], str]:
         return VenueTimeoutError, "timed out after retries"
     if isinstance(error, ccxt.NetworkError):
         return VenueUnavailableError, "unreachable after retries"
+    if isinstance(error, ccxt.BadResponse):  # the request may have been carried out: nothing is known
+        return VenueUnavailableError, "answer unreadable, outcome unknown"
     if isinstance(error, ccxt.InsufficientFunds):
         return InsufficientFundsError, "insufficient funds"
     if isinstance(error, ccxt.OrderNotFound):
@@ -150,6 +159,10 @@ class CcxtGateway:
                     if breaker is not None:
                         breaker.record_success(self.venue, self.clock())
                     return result
+        except VenueResponseError as error:  # logged with the raw response's id, then raised: never swallowed
+            where = {"venue": error.venue, "method": error.method, "field": error.field}
+            logger.error("venue response refused by our models", extra={**where, "response_id": error.response_id})
+            raise
         except ccxt.NetworkError as error:
             if breaker is not None:  # retries ran out: one failure for the venue
                 breaker.record_failure(self.venue, self.clock())
@@ -238,9 +251,22 @@ class CcxtGateway:
         params = {self._ids(symbol, cid).send_param: cid, "timeInForce": request.time_in_force.value}
         self._await_token(symbol, cid)
         self._remember(cid, None)  # from here on the request may reach the venue even if no answer comes back
-        raw = self.exchange.create_order(
-            symbol, request.type.value, request.side.value, float(request.amount), float(price), params
-        )
+        try:
+            raw = self.exchange.create_order(
+                symbol, request.type.value, request.side.value, float(request.amount), float(price), params
+            )
+        except ccxt.DuplicateOrderId:  # an earlier send got through after all: that order is the one
+            raw = self._lookup_raw(cid, symbol)
+            if raw is None:
+                raise OrderUnconfirmedError(
+                    "the venue has this clientOrderId but does not list it yet: look it up, never resend",
+                    venue=self.venue,
+                    symbol=symbol,
+                    client_order_id=cid,
+                ) from None
+            found = self._mapped(raw, "fetchOrder", cid)
+            self._remember(cid, found.exchange_order_id)
+            return found
         placed = self._mapped(raw, "createOrder", cid)
         self._remember(cid, placed.exchange_order_id)
         return placed
@@ -334,7 +360,13 @@ class CcxtGateway:
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         raw = self._call(lambda: self._request("fetch_open_orders", symbol, symbol=symbol), symbol)
-        return [o for o in (order_from_ccxt(self.venue, "fetchOpenOrders", r) for r in raw) if isinstance(o, Order)]
+        orders = []
+        for item in raw:  # an entry without a state is refused, never dropped: reconciliation counts on this list
+            mapped = order_from_ccxt(self.venue, "fetchOpenOrders", item)
+            if not isinstance(mapped, Order):
+                raise VenueResponseError(self.venue, "fetchOpenOrders", "status", "missing", mapped.exchange_order_id)
+            orders.append(mapped)
+        return orders
 
     # -- market data and balances ------------------------------------------------------------------------
     def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
