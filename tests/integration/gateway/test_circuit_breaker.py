@@ -89,5 +89,8 @@ def test_a_probe_lease_shorter_than_a_call_is_refused() -> None:
     from arbiter.settings import GatewaySettings
 
     with pytest.raises(ValidationError, match="breaker_probe_lease_ms"):
-        GatewaySettings(retry_budget_s=10, breaker_probe_lease_ms=15_000)
+        GatewaySettings(retry_budget_s=8, request_timeout_ms=3_000, breaker_probe_lease_ms=18_999)
+    with pytest.raises(ValidationError, match="request_timeout_ms"):
+        GatewaySettings(retry_budget_s=2, request_timeout_ms=2_000)
+    assert GatewaySettings(retry_budget_s=8, request_timeout_ms=3_000, breaker_probe_lease_ms=19_000)
     assert BreakerSettings.from_settings(GatewaySettings(breaker_probe_lease_ms=30_000)).probe_lease_ms == 30_000

@@ -44,9 +44,11 @@ class SpyFactory:
     def __init__(self, http: HttpVenue) -> None:
         self.http = http
         self.opened: list[tuple[str, VenueCredentials | None]] = []
+        self.timeouts: list[int] = []
 
-    def __call__(self, venue: str, credentials: VenueCredentials | None) -> Any:
+    def __call__(self, venue: str, credentials: VenueCredentials | None, timeout_ms: int) -> Any:
         self.opened.append((venue, credentials))
+        self.timeouts.append(timeout_ms)
         return self.http.exchange()
 
 
@@ -78,6 +80,7 @@ def test_a_venue_opens_with_its_secret_settings_and_shared_state(secrets: Any) -
     assert credentials.secret.get_secret_value() == SECRET_VALUE
     assert "LTC/USDT" in gateway.markets
     assert gateway.policy.budget_s == SETTINGS.retry_budget_s
+    assert spy.timeouts == [SETTINGS.request_timeout_ms]
     assert gateway.breaker is not None
     assert gateway.breaker.store is state.breakers
     order = gateway.place_order(

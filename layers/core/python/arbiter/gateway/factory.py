@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 CredentialsProvider = Callable[[str], VenueCredentials]
 """A venue's credentials by venue id; raises ``CredentialsError`` when they are missing or malformed."""
 
-ExchangeFactory = Callable[[str, VenueCredentials | None], Any]
+ExchangeFactory = Callable[[str, VenueCredentials | None, int], Any]
+"""(venue, credentials, request timeout in ms) -> a ccxt exchange."""
 
 
 def secrets_manager_credentials(settings: GatewaySettings) -> CredentialsProvider:
@@ -90,7 +91,7 @@ def open_ccxt_gateway(
     if credentials is not None:
         order_ids_for(venue)  # trading needs verified clientOrderId handling: refused before any secret is read
     secret = credentials(venue) if credentials is not None else None
-    exchange = exchange_factory(venue, secret)
+    exchange = exchange_factory(venue, secret, settings.request_timeout_ms)
     if ccxt_markets is not None:
         exchange.set_markets(dict(ccxt_markets))
     markets = {m.symbol: m for m in markets_from_exchange(exchange, symbols=symbols)}
