@@ -5,6 +5,7 @@ every request and parses every answer itself, so what these venues see is what t
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -22,8 +23,12 @@ TIMEOUT_AFTER = "after"  # the venue acted, the answer was lost
 class HttpVenue:
     """``faults`` maps an endpoint kind ("create", "read", "cancel") to the outcomes of its next calls."""
 
-    def __init__(self, venue: str, faults: dict[str, list[str | None]] | None = None) -> None:
+    def __init__(
+        self, venue: str, faults: dict[str, list[str | None]] | None = None, *, fills_after_read: bool = False
+    ) -> None:
         self.venue = venue
+        self.fills_after_read = fills_after_read
+        """Orders rest open at first and fill right after the venue answers the next read (kraken only)."""
         self.faults = {kind: list(queue) for kind, queue in (faults or {}).items()}
         self.orders: dict[str, dict[str, Any]] = {}
         """The venue's orders by its own id, in its own format."""
@@ -56,7 +61,10 @@ class HttpVenue:
         fault = self._fault(kind)
         if fault == TIMEOUT_BEFORE:
             raise ccxt.RequestTimeout(f"{self.venue} {path}: timed out before reaching the venue")
-        answer = handler()
+        answer = copy.deepcopy(handler())  # a snapshot: the venue's orders change after it answers
+        if kind == "read" and self.fills_after_read:
+            for order in self.orders.values():
+                order.update(status="closed", vol_exec=order["vol"])
         if fault == TIMEOUT_AFTER:
             raise ccxt.RequestTimeout(f"{self.venue} {path}: answer lost after the venue acted")
         return answer
@@ -136,7 +144,7 @@ class HttpVenue:
             "refid": None,
             "userref": 0,
             "cl_ord_id": form.get("cl_ord_id"),
-            "status": "closed",
+            "status": "open" if self.fills_after_read else "closed",
             "opentm": 1767225600.0,
             "starttm": 0,
             "expiretm": 0,
@@ -151,7 +159,7 @@ class HttpVenue:
                 "close": "",
             },
             "vol": str(volume),
-            "vol_exec": str(volume),
+            "vol_exec": "0" if self.fills_after_read else str(volume),
             "cost": str(volume * price),
             "fee": str(volume * price * Decimal("0.0026")),
             "price": str(price),

@@ -127,3 +127,14 @@ def test_one_intent_is_at_most_one_order_however_timeouts_and_caller_retries_fal
 def test_a_venue_without_verified_client_order_id_handling_is_refused() -> None:
     with pytest.raises(UnsupportedVenueError, match="venue: 'bitmart'"):
         order_ids_for("bitmart")
+
+
+def test_kraken_lookup_finds_an_order_that_closes_between_its_two_list_requests() -> None:
+    # Open orders are asked first: an order that fills between the two requests is then in the closed list.
+    # Asked the other way round it would be in neither, and a second order would be sent.
+    http = HttpVenue("kraken", {"create": [TIMEOUT_AFTER]}, fills_after_read=True)
+    order = gateway(http).place_order(request("kraken"))
+    assert len(http.orders) == 1
+    assert order.exchange_order_id in http.orders
+    assert http.requests[-1].endswith("/OpenOrders")  # found at the first request, still open then
+    assert order.status is OrderStatus.OPEN
