@@ -14,6 +14,7 @@ from arbiter.gateway import (
     InsufficientFundsError,
     InvalidOrderError,
     OrderUnconfirmedError,
+    RateLimitedError,
     VenueTimeoutError,
     VenueUnavailableError,
 )
@@ -181,7 +182,6 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
 
 
 def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget() -> None:
-    from arbiter.gateway import RateLimitedError
 
     now = {"ms": 0}
     slept: list[float] = []
@@ -324,3 +324,27 @@ def test_a_venue_without_verified_order_ids_serves_data_but_refuses_orders() -> 
     venue = CcxtGateway(ScriptedExchange({}), {"SOL/USDT": SOL}, clock=lambda: 1)
     with pytest.raises(InvalidOrderError, match="no verified clientOrderId handling"):
         venue.place_order(REQUEST)
+
+
+def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
+    now = {"ms": 0}
+
+    def sleep(seconds: float) -> None:
+        now["ms"] += round(seconds * 1000)
+
+    exchange = ScriptedExchange({"create_order": ["before"] * 10})
+    venue = CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=lambda: now["ms"],
+        policy=RetryPolicy(attempts=10, initial_s=0.01, max_wait_s=0.01, budget_s=2.5),
+        sleep=sleep,
+        limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=1, capacity=1),
+        order_ids=BINANCE_LIKE,
+    )
+    with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
+        venue.place_order(REQUEST)
+    # One token a second: the first send is free, each retry (and its lookup) waits; 2.5 s of waiting allow
+    # only a few requests, not the ten attempts the policy would otherwise make.
+    assert exchange.sends + exchange.reads <= 4
+    assert now["ms"] <= 2_600

@@ -136,6 +136,7 @@ class CcxtGateway:
         self._sent: OrderedDict[str, str | None] = OrderedDict()
         """clientOrderId -> the venue's order id once acknowledged; None while the outcome is unknown."""
         self._sent_lock = threading.Lock()
+        self._local = threading.local()  # per thread: the saga sends legs from threads through one gateway
 
     def _retrying(self) -> Retrying:
         return Retrying(
@@ -149,6 +150,7 @@ class CcxtGateway:
         )
 
     def _call(self, action: Callable[[], T], symbol: str | None = None, cid: str | None = None) -> T:
+        self._local.token_wait_s = 0.0  # one budget for all of this call's token waits, retries included
         breaker, now = self.breaker, self.clock()
         if breaker is not None and not breaker.allow(self.venue, now):
             raise VenueUnavailableError("circuit breaker open", venue=self.venue, symbol=symbol, client_order_id=cid)
@@ -179,10 +181,11 @@ class CcxtGateway:
         return getattr(self.exchange, method)(*args)
 
     def _await_token(self, symbol: str | None, cid: str | None) -> None:
-        """Wait for the venue's shared rate budget, within the retry budget; beyond it, refuse typed."""
+        """Wait for the venue's shared rate budget; a call's waits together stay within the retry budget (so a
+        call's length is bounded, which the breaker's probe lease relies on); beyond it, refuse typed."""
         if self.limiter is None:
             return
-        waited = 0.0
+        waited: float = getattr(self._local, "token_wait_s", 0.0)
         while (wait := self.limiter.try_acquire(self.venue, self.clock())) > 0:
             if waited + wait > self.policy.budget_s:
                 raise RateLimitedError(
@@ -190,6 +193,7 @@ class CcxtGateway:
                 )
             self._sleep(wait)
             waited += wait
+            self._local.token_wait_s = waited
 
     def _ids(self, symbol: str, cid: str) -> VenueOrderIds:
         if self.order_ids is None:
