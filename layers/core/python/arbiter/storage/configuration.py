@@ -67,6 +67,11 @@ class InMemoryConfigurationStore:
     def current(self) -> VersionedConfiguration:
         return self.versions[-1]
 
+    def history(self) -> list[VersionedConfiguration]:
+        """Every version written by an update (the defaults are not stored, as on DynamoDB)."""
+        with self._lock:
+            return self.versions[1:]
+
     def update(self, expected_version: int, changes: Mapping[str, Any], by: str, at_ms: int) -> VersionedConfiguration:
         with self._lock:
             current = self.versions[-1]

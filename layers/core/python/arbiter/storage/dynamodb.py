@@ -95,7 +95,8 @@ class DynamoExecutionJournal:
                     raise
                 continue
             return True
-        raise StorageConflictError(f"execution {execution_id}: a {kind} write lost {APPEND_ATTEMPTS} races")
+        what = kind if isinstance(kind, str) else "change"
+        raise StorageConflictError(f"execution {execution_id}: a {what} write lost {APPEND_ATTEMPTS} races")
 
     def _event_items(self, event: AuditEvent, head: ChainHead) -> list[TransactWriteItemTypeDef]:
         pk = _pk(event.execution_id)
