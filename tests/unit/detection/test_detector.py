@@ -54,7 +54,7 @@ def test_every_emitted_opportunity_earns_after_fees_and_respects_every_limit(see
             change = fill(opportunity, frame)
             profit = change.pop(opportunity.profit_currency)
             assert profit == opportunity.expected_profit or opportunity.kind is OpportunityKind.CYCLE
-            assert profit >= DETECTION.min_profit
+            assert profit * detector.usd_values[opportunity.profit_currency] >= DETECTION.min_profit  # USD
             for asset, amount in change.items():  # only rounding dust may be left in other assets, never a debt
                 assert amount >= 0, (asset, amount, opportunity)
             for leg in opportunity.legs:
@@ -97,7 +97,7 @@ def test_vectorised_screening_finds_exactly_what_a_brute_force_loop_finds(seed: 
                     catalog.get_market(sell, symbol),
                     DETECTION.max_notional / _usd(symbol, frame),
                 )
-                if sized is not None and sized.profit >= DETECTION.min_profit:
+                if sized is not None and sized.profit * _usd(symbol, frame) >= DETECTION.min_profit:
                     expected.add((buy, sell, symbol))
         assert found == expected
 
@@ -184,4 +184,6 @@ def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_update
         venue, symbol = keys[pick % len(keys)]
         newer = later[n % len(later)].order_book(venue, symbol).model_copy(update={"timestamp": now})
         books.replace(newer)
-        assert incremental.update(books, now, [(venue, symbol)]) == detector.scan(books, now).opportunities
+        assert (
+            incremental.update(books, now, [(venue, symbol)]).opportunities == detector.scan(books, now).opportunities
+        )

@@ -1,67 +1,85 @@
 """Incremental detection: after some books change, re-screen and re-size only the pairs and cycles that
-include them; every other candidate keeps its last result. Equal to a full scan of the same books (tested)."""
+include them (found through the index's book -> pairs / cycles maps); every other candidate keeps its last
+size. A candidate whose books have since gone stale is dropped at read time. Equal to a full scan of the same
+books (property-tested)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
 
 from arbiter.detection.books import BookSnapshot
-from arbiter.detection.detector import Detector
+from arbiter.detection.detector import Detector, Found, ScanResult
 from arbiter.detection.index import IntArray
-from arbiter.models import Opportunity
 
 
 class IncrementalDetector:
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
         index = detector.index
-        pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for p, (s, buy, sell) in enumerate(zip(index.pair_symbol, index.pair_buy, index.pair_sell, strict=True)):
-            pairs[(int(buy), int(s))].append(p)
-            pairs[(int(sell), int(s))].append(p)
-        cycles: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for c, (venue, symbols) in enumerate(zip(index.cycle_venue, index.cycle_symbol, strict=True)):
-            for s in set(symbols.tolist()):
-                cycles[(int(venue), s)].append(c)
-        self._pairs_of = {book: np.array(found, dtype=np.int64) for book, found in pairs.items()}
-        self._cycles_of = {book: np.array(found, dtype=np.int64) for book, found in cycles.items()}
-        self._pairs: dict[int, Opportunity] = {}
-        self._cycles: dict[int, Opportunity] = {}
+        self._pair_amount = np.zeros(len(index.pair_symbol))
+        self._pair_profit = np.full(len(index.pair_symbol), np.nan)
+        self._cycle_rung = np.zeros(len(index.cycles), dtype=np.int64)
+        self._cycle_profit = np.full(len(index.cycles), np.nan)
         self.skipped: list[str] = []
 
-    def full(self, books: BookSnapshot, now_ms: int) -> list[Opportunity]:
-        index = self.detector.index
-        self._pairs.clear()
-        self._cycles.clear()
-        return self._evaluate(books, now_ms, np.arange(len(index.pair_symbol)), np.arange(len(index.cycles)))
+    def full(self, books: BookSnapshot, now_ms: int) -> ScanResult:
+        detector = self.detector
+        self._pair_profit.fill(np.nan)
+        self._cycle_profit.fill(np.nan)
+        screening = detector.screen(books, now_ms)
+        return self._record(books, now_ms, screening.pairs, screening.cycles, detector.size(books, screening))
 
-    def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]]) -> list[Opportunity]:
+    def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]]) -> ScanResult:
         """``changed``: (venue, symbol) of the books that changed since the last evaluation."""
         index = self.detector.index
-        empty = np.zeros(0, dtype=np.int64)
-        keys = [(index.venues.index(v), index.symbols.index(s)) for v, s in changed]
-        pairs = np.unique(np.concatenate([self._pairs_of.get(k, empty) for k in keys] or [empty]))
-        cycles = np.unique(np.concatenate([self._cycles_of.get(k, empty) for k in keys] or [empty]))
-        return self._evaluate(books, now_ms, pairs, cycles)
+        flat = [b for v, s in changed if (b := index.book(v, s)) is not None]
+        if len(flat) == 1:
+            b = flat[0]
+            pairs = index.book_pairs[index.book_pairs_at[b] : index.book_pairs_at[b + 1]]
+            cycles = index.book_cycles[index.book_cycles_at[b] : index.book_cycles_at[b + 1]]
+        else:
+            pairs = np.unique(
+                np.concatenate(
+                    [index.book_pairs[index.book_pairs_at[b] : index.book_pairs_at[b + 1]] for b in flat]
+                    or [np.zeros(0, dtype=np.int64)]
+                )
+            )
+            cycles = np.unique(
+                np.concatenate(
+                    [index.book_cycles[index.book_cycles_at[b] : index.book_cycles_at[b + 1]] for b in flat]
+                    or [np.zeros(0, dtype=np.int64)]
+                )
+            )
+        screening = self.detector.screen_subset(books, now_ms, pairs, cycles)
+        self._pair_profit[pairs] = np.nan
+        self._cycle_profit[cycles] = np.nan
+        return self._record(books, now_ms, pairs, cycles, self.detector.size(books, screening))
 
-    def _evaluate(self, books: BookSnapshot, now_ms: int, pairs: IntArray, cycles: IntArray) -> list[Opportunity]:
-        detector, self.skipped = self.detector, []
-        for p in pairs.tolist():
-            self._pairs.pop(p, None)
-        for c in cycles.tolist():
-            self._cycles.pop(c, None)
-        screening = detector.screen(books, now_ms, pairs, cycles)
-        for p in screening.pairs.tolist():
-            if (found := detector.size_pair(books, p, now_ms, None, self.skipped)) is not None:
-                self._pairs[p] = found
-        for c in screening.cycles.tolist():
-            if (found := detector.size_cycle(books, c, now_ms, None, self.skipped)) is not None:
-                self._cycles[c] = found
-        return self.opportunities()
+    def _record(self, books: BookSnapshot, now_ms: int, pairs: IntArray, cycles: IntArray, found: Found) -> ScanResult:
+        self._pair_amount[found.pairs] = found.pair_amount
+        self._pair_profit[found.pairs] = found.pair_profit
+        self._cycle_rung[found.cycles] = found.cycle_rung
+        self._cycle_profit[found.cycles] = found.cycle_profit
+        return self.result(books, now_ms)
 
-    def opportunities(self) -> list[Opportunity]:
-        found = [*self._pairs.values(), *self._cycles.values()]
-        return sorted(found, key=lambda o: (o.expected_profit, o.id), reverse=True)
+    def result(self, books: BookSnapshot, now_ms: int) -> ScanResult:
+        """Everything currently found, without candidates whose books are no longer fresh."""
+        detector, index = self.detector, self.detector.index
+        _, _, fresh = detector.top_rates(books, now_ms)
+        n_s = len(index.symbols)
+        pairs = np.flatnonzero(~np.isnan(self._pair_profit))
+        s = index.pair_symbol[pairs]
+        pairs = pairs[fresh[index.pair_buy[pairs] * n_s + s] & fresh[index.pair_sell[pairs] * n_s + s]]
+        cycles = np.flatnonzero(~np.isnan(self._cycle_profit))
+        cycles = cycles[fresh[index.cycle_books[cycles]].all(axis=1)]
+        found = Found(
+            pairs,
+            self._pair_amount[pairs],
+            self._pair_profit[pairs],
+            cycles,
+            self._cycle_rung[cycles],
+            self._cycle_profit[cycles],
+        )
+        return ScanResult(detector, books, now_ms, found, fresh)
