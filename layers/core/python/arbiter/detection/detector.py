@@ -135,11 +135,9 @@ class Detector:
         self.catalog, self.index, self.settings = catalog, index, settings
         self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in STABLE_USD}
         self.usd = np.full(len(index.assets), np.nan)
-        n_v, n_s = len(index.venues), len(index.symbols)
-        valid = np.zeros((n_v, n_v, n_s), dtype=bool)  # [buy venue, sell venue, symbol]
-        valid[index.pair_buy, index.pair_sell, index.pair_symbol] = True
-        self._pair_valid = valid
-        self._rates = np.zeros(2 * n_v * n_s)
+        self._listed = index.listed.reshape(-1)
+        self._sell_fee, self._buy_fee = 1 - index.taker.reshape(-1), 1 + index.taker.reshape(-1)
+        self._rates = np.zeros(2 * index.book_count)
         self._hop = np.zeros((3, len(index.cycles)))
         self._markets = [
             [catalog.get_market(v, s) if index.listed[i, j] else None for j, s in enumerate(index.symbols)]
@@ -157,50 +155,61 @@ class Detector:
 
     def top_rates(self, books: BookSnapshot, now_ms: int) -> tuple[FloatArray, FloatArray, BoolArray]:
         """Per book: quote received per base sold and quote paid per base bought, after the taker fee, at the
-        top; NaN where the book is stale, missing or one-sided (NaN fails every comparison)."""
-        index = self.index
+        top. A stale, missing or one-sided book sells for 0 and buys at infinity, so it passes no screen."""
         ts = books.timestamps
-        fresh = index.listed.reshape(-1) & (ts > 0) & (ts >= now_ms - self.settings.max_quote_age_ms) & (ts <= now_ms)
-        fresh &= (books.bid_amounts[:, 0] > 0) & (books.ask_amounts[:, 0] > 0)
-        taker = index.taker.reshape(-1)
-        sell = np.where(fresh, books.bid_prices[:, 0] * (1 - taker), np.nan)
-        buy = np.where(fresh, books.ask_prices[:, 0] * (1 + taker), np.nan)
+        fresh = self._listed & (ts >= now_ms - self.settings.max_quote_age_ms)
+        fresh &= ts <= now_ms
+        fresh &= ts > 0
+        fresh &= books.bid_amounts[:, 0] > 0
+        fresh &= books.ask_amounts[:, 0] > 0
+        sell = np.where(fresh, books.bid_prices[:, 0] * self._sell_fee, 0.0)
+        buy = np.where(fresh, books.ask_prices[:, 0] * self._buy_fee, np.inf)
         return sell, buy, fresh
+
+    def _best_pairs(self, sell: FloatArray, buy: FloatArray, symbols: IntArray | None = None) -> IntArray:
+        """Per symbol (all, or the given ones), the pair of venues with the cheapest ask and the richest bid
+        after fees, when the bid beats the ask. Every pair of the symbol is compared, as ratios of rates."""
+        index = self.index
+        n_v, n_s = len(index.venues), len(index.symbols)
+        sells, buys = sell.reshape(n_v, n_s), buy.reshape(n_v, n_s)
+        if symbols is None:
+            cand = np.flatnonzero(sells.max(axis=0) > buys.min(axis=0))
+        else:
+            cand = symbols[sells[:, symbols].max(axis=0) > buys[:, symbols].min(axis=0)]
+        if not len(cand):
+            return _EMPTY
+        ratio = sells[:, cand][None, :, :] / buys[:, cand][:, None, :]  # [buy venue, sell venue, symbol]
+        ratio *= index.pair_valid[:, :, cand]
+        flat = ratio.reshape(n_v * n_v, len(cand))
+        best = flat.argmax(axis=0)
+        keep = flat[best, np.arange(len(cand))] > 1.0
+        best = best[keep]
+        found: IntArray = index.pair_id[cand[keep], best // n_v, best % n_v]
+        return found
 
     def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
         """Every pair and every cycle at the top of book: which are worth sizing."""
         index = self.index
         sell, buy, fresh = self.top_rates(books, now_ms)
-        n_v, n_s = len(index.venues), len(index.symbols)
-        with np.errstate(invalid="ignore"):
-            beats = sell.reshape(1, n_v, n_s) > buy.reshape(n_v, 1, n_s)  # [buy venue, sell venue, symbol]
-            a, b, s = np.nonzero(beats & self._pair_valid)
-            rates = self._rates
-            np.divide(1.0, buy, out=rates[: n_v * n_s])
-            rates[n_v * n_s :] = sell
-            np.nan_to_num(rates, copy=False, nan=0.0)
-            hop = self._hop
-            np.take(rates, index.cycle_hop_rate[0], out=hop[0])
-            np.take(rates, index.cycle_hop_rate[1], out=hop[1])
-            np.take(rates, index.cycle_hop_rate[2], out=hop[2])
-            np.multiply(hop[0], hop[1], out=hop[0])
-            np.multiply(hop[0], hop[2], out=hop[0])
-            cycles = np.flatnonzero(hop[0] > 1.0)
-        return Screening(pairs=index.pair_id[s, a, b], cycles=cycles, fresh=fresh)
+        n_b = index.book_count
+        rates, hop = self._rates, self._hop
+        np.divide(1.0, buy, out=rates[:n_b])
+        rates[n_b:] = sell
+        np.take(rates, index.cycle_hop_rate[0], out=hop[0])
+        np.take(rates, index.cycle_hop_rate[1], out=hop[1])
+        np.take(rates, index.cycle_hop_rate[2], out=hop[2])
+        np.multiply(hop[0], hop[1], out=hop[0])
+        np.multiply(hop[0], hop[2], out=hop[0])
+        return Screening(pairs=self._best_pairs(sell, buy), cycles=np.flatnonzero(hop[0] > 1.0), fresh=fresh)
 
-    def screen_subset(self, books: BookSnapshot, now_ms: int, pairs: IntArray, cycles: IntArray) -> Screening:
-        """The same screen for the given pairs and cycles only."""
+    def screen_subset(self, books: BookSnapshot, now_ms: int, symbols: IntArray, cycles: IntArray) -> Screening:
+        """The same screen for the given symbols' pairs and the given cycles only."""
         index = self.index
         sell, buy, fresh = self.top_rates(books, now_ms)
-        n_s = len(index.symbols)
-        with np.errstate(invalid="ignore"):
-            s = index.pair_symbol[pairs]
-            flagged_pairs = pairs[sell[index.pair_sell[pairs] * n_s + s] > buy[index.pair_buy[pairs] * n_s + s]]
-            hops = index.cycle_books[cycles]
-            sells = index.cycle_sells[cycles]
-            rate = np.where(sells, sell[hops], 1.0 / buy[hops])
-            flagged_cycles = cycles[rate[:, 0] * rate[:, 1] * rate[:, 2] > 1.0]
-        return Screening(pairs=flagged_pairs, cycles=flagged_cycles, fresh=fresh)
+        hops = index.cycle_books[cycles]
+        rate = np.where(index.cycle_sells[cycles], sell[hops], 1.0 / buy[hops])
+        flagged_cycles = cycles[rate[:, 0] * rate[:, 1] * rate[:, 2] > 1.0]
+        return Screening(pairs=self._best_pairs(sell, buy, symbols), cycles=flagged_cycles, fresh=fresh)
 
     # -- sizing ---------------------------------------------------------------------------------------------
 
@@ -229,10 +238,10 @@ class Detector:
                 index,
                 buy_books,
                 sell_books,
-                books.ask_prices[buy_books],
-                books.ask_amounts[buy_books],
-                books.bid_prices[sell_books],
-                books.bid_amounts[sell_books],
+                books.bid_prices,
+                books.bid_amounts,
+                books.ask_prices,
+                books.ask_amounts,
                 np.nan_to_num(budget, nan=0.0),
                 sellable,
             )
@@ -256,6 +265,7 @@ class Detector:
                 books.ask_prices,
                 books.ask_amounts,
                 np.nan_to_num(budget, nan=0.0),
+                self.usd,
             )
             keep = found.profit * usd >= min_profit_usd
             cycles, cycle_rung, cycle_profit = cycles[keep], found.rung[keep], found.profit[keep]

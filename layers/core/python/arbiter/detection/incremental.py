@@ -1,5 +1,6 @@
 """Incremental detection: after some books change, re-screen and re-size only the pairs and cycles that
-include them (found through the index's book -> pairs / cycles maps); every other candidate keeps its last
+include them: the changed book's symbol (its best pair of venues is chosen again) and the cycles through the
+book (the index's book -> cycles map); every other candidate keeps its last
 size. A candidate whose books have since gone stale is dropped at read time. Equal to a full scan of the same
 books (property-tested)."""
 
@@ -11,7 +12,6 @@ import numpy as np
 
 from arbiter.detection.books import BookSnapshot
 from arbiter.detection.detector import Detector, Found, ScanResult
-from arbiter.detection.index import IntArray
 
 
 class IncrementalDetector:
@@ -29,35 +29,34 @@ class IncrementalDetector:
         self._pair_profit.fill(np.nan)
         self._cycle_profit.fill(np.nan)
         screening = detector.screen(books, now_ms)
-        return self._record(books, now_ms, screening.pairs, screening.cycles, detector.size(books, screening))
+        return self._record(books, now_ms, detector.size(books, screening))
 
     def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]]) -> ScanResult:
-        """``changed``: (venue, symbol) of the books that changed since the last evaluation."""
+        """``changed``: (venue, symbol) of the books that changed since the last evaluation; books of unknown
+        markets are ignored (the snapshot reported them when they were added)."""
         index = self.detector.index
         flat = [b for v, s in changed if (b := index.book(v, s)) is not None]
+        n_s = len(index.symbols)
         if len(flat) == 1:
             b = flat[0]
-            pairs = index.book_pairs[index.book_pairs_at[b] : index.book_pairs_at[b + 1]]
+            symbols = np.array([b % n_s])
             cycles = index.book_cycles[index.book_cycles_at[b] : index.book_cycles_at[b + 1]]
         else:
-            pairs = np.unique(
-                np.concatenate(
-                    [index.book_pairs[index.book_pairs_at[b] : index.book_pairs_at[b + 1]] for b in flat]
-                    or [np.zeros(0, dtype=np.int64)]
-                )
-            )
+            symbols = np.unique(np.array([b % n_s for b in flat], dtype=np.int64))
             cycles = np.unique(
                 np.concatenate(
                     [index.book_cycles[index.book_cycles_at[b] : index.book_cycles_at[b + 1]] for b in flat]
                     or [np.zeros(0, dtype=np.int64)]
                 )
             )
-        screening = self.detector.screen_subset(books, now_ms, pairs, cycles)
-        self._pair_profit[pairs] = np.nan
+        screening = self.detector.screen_subset(books, now_ms, symbols, cycles)
+        # A changed book can move any of its symbol's pairs in or out of best: the symbol is screened whole.
+        for s in symbols.tolist():
+            self._pair_profit[index.symbol_pairs_at[s] : index.symbol_pairs_at[s + 1]] = np.nan
         self._cycle_profit[cycles] = np.nan
-        return self._record(books, now_ms, pairs, cycles, self.detector.size(books, screening))
+        return self._record(books, now_ms, self.detector.size(books, screening))
 
-    def _record(self, books: BookSnapshot, now_ms: int, pairs: IntArray, cycles: IntArray, found: Found) -> ScanResult:
+    def _record(self, books: BookSnapshot, now_ms: int, found: Found) -> ScanResult:
         self._pair_amount[found.pairs] = found.pair_amount
         self._pair_profit[found.pairs] = found.pair_profit
         self._cycle_rung[found.cycles] = found.cycle_rung

@@ -51,6 +51,8 @@ class DetectionIndex:
     pair_buy: IntArray
     pair_sell: IntArray
     pair_id: IntArray  # [S, V, V] -> pair index, -1 where the symbol is not listed on both venues
+    pair_valid: BoolArray  # [V, V, S] buy venue, sell venue, symbol: a pair exists
+    symbol_pairs_at: IntArray  # [S + 1] pairs of symbol s are symbol_pairs_at[s]:symbol_pairs_at[s + 1]
     cycles: tuple[Cycle, ...]
     cycle_venue: IntArray  # [C]
     cycle_symbol: IntArray  # [C, 3]
@@ -58,10 +60,8 @@ class DetectionIndex:
     cycle_books: IntArray  # [C, 3] flat book of each hop
     cycle_hop_rate: IntArray  # [3, C] index into the screening's rate vector (buy rates, then sell rates)
     cycle_start_asset: IntArray  # [C]
-    # CSR maps from a flat book to the pairs and cycles that include it: pairs of book b are
-    # book_pairs[book_pairs_at[b]:book_pairs_at[b + 1]].
-    book_pairs_at: IntArray
-    book_pairs: IntArray
+    # CSR map from a flat book to the cycles that include it: cycles of book b are
+    # book_cycles[book_cycles_at[b]:book_cycles_at[b + 1]].
     book_cycles_at: IntArray
     book_cycles: IntArray
 
@@ -130,9 +130,10 @@ class DetectionIndex:
         pair_symbol = np.array([p[0] for p in pairs], dtype=np.int64)
         pair_buy = np.array([p[1] for p in pairs], dtype=np.int64)
         pair_sell = np.array([p[2] for p in pairs], dtype=np.int64)
-        book_pairs_at, book_pairs = _csr(
-            n_v * n_s, np.concatenate([pair_buy * n_s + pair_symbol, pair_sell * n_s + pair_symbol]), len(pairs)
-        )
+        pair_valid = np.zeros((n_v, n_v, n_s), dtype=bool)
+        pair_valid[pair_buy, pair_sell, pair_symbol] = True
+        symbol_pairs_at = np.zeros(n_s + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pair_symbol, minlength=n_s), out=symbol_pairs_at[1:])
         book_cycles_at, book_cycles = _csr(n_v * n_s, cycle_books.T.reshape(-1), len(cycles))
         return cls(
             venues=tuple(venues),
@@ -151,6 +152,8 @@ class DetectionIndex:
             pair_buy=pair_buy,
             pair_sell=pair_sell,
             pair_id=pair_id,
+            pair_valid=pair_valid,
+            symbol_pairs_at=symbol_pairs_at,
             cycles=tuple(cycles),
             cycle_venue=cycle_venue,
             cycle_symbol=cycle_symbol,
@@ -158,8 +161,6 @@ class DetectionIndex:
             cycle_books=cycle_books,
             cycle_hop_rate=np.ascontiguousarray((cycle_books + cycle_sells * (n_v * n_s)).T),
             cycle_start_asset=np.array([asset_pos[c.start] for c in cycles], dtype=np.int64),
-            book_pairs_at=book_pairs_at,
-            book_pairs=book_pairs,
             book_cycles_at=book_cycles_at,
             book_cycles=book_cycles,
         )
