@@ -65,3 +65,32 @@ def test_a_success_resets_the_count_so_scattered_failures_never_open_it(
         (a if now % 2 else b).record_failure("binance", now * 10)
         (b if now % 2 else a).record_success("binance", now * 10 + 5)
     assert not a.is_open("binance")
+
+
+def test_a_probe_that_died_is_taken_over_once_its_lease_lapses(
+    two_invocations: tuple[CircuitBreaker, CircuitBreaker],
+) -> None:
+    a, b = two_invocations
+    lease = SETTINGS.probe_lease_ms
+    for now in (10, 20, 30):
+        a.record_failure("coinbase", now)
+    assert a.allow("coinbase", 1_030)  # a wins the probe, then dies without reporting anything
+    assert not b.allow("coinbase", 1_030 + lease - 1)  # the lease still holds: no second probe
+    assert b.allow("coinbase", 1_030 + lease)  # lapsed: b takes the probe over
+    assert not a.allow("coinbase", 1_030 + lease)  # and holds a fresh lease of its own
+    b.record_success("coinbase", 1_040 + lease)
+    assert a.allow("coinbase", 1_050 + lease)
+    assert not a.is_open("coinbase")
+
+
+def test_a_probe_lease_shorter_than_a_call_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from arbiter.settings import GatewaySettings
+
+    with pytest.raises(ValidationError, match="breaker_probe_lease_ms"):
+        GatewaySettings(retry_budget_s=8, request_timeout_ms=3_000, breaker_probe_lease_ms=18_999)
+    with pytest.raises(ValidationError, match="request_timeout_ms"):
+        GatewaySettings(retry_budget_s=2, request_timeout_ms=2_000)
+    assert GatewaySettings(retry_budget_s=8, request_timeout_ms=3_000, breaker_probe_lease_ms=19_000)
+    assert BreakerSettings.from_settings(GatewaySettings(breaker_probe_lease_ms=30_000)).probe_lease_ms == 30_000

@@ -23,6 +23,7 @@ def test_credentials_open_the_exchange_and_never_appear_in_errors() -> None:
     exchange = ccxt_exchange("kraken", credentials)
     assert exchange.secret == SECRET_VALUE
     assert exchange.enableRateLimit is True
+    assert exchange.timeout == 3_000  # ccxt's 10 s default would leave no retry inside the 8 s budget
 
     for name, problem in (
         ("arbiter/missing", "is not found"),

@@ -10,8 +10,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbiter.gateway import InsufficientFundsError, VenueTimeoutError
+from arbiter.gateway import (
+    InsufficientFundsError,
+    InvalidOrderError,
+    OrderUnconfirmedError,
+    RateLimitedError,
+    VenueTimeoutError,
+    VenueUnavailableError,
+)
 from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.ccxt_mapping import VenueResponseError
+from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
+from arbiter.gateway.venues import VENUE_ORDER_IDS
 from arbiter.models import OrderRequest, OrderStatus, Side
 from tests.unit.execution.conftest import market
 
@@ -28,6 +38,7 @@ class ScriptedExchange:
         self.script = script
         self.orders: dict[str, dict[str, Any]] = {}
         self.sends = 0
+        self.reads = 0
         self.duplicates = 0
 
     def _fault(self, method: str) -> Any:
@@ -58,19 +69,37 @@ class ScriptedExchange:
             return {"id": self.orders[cid]["id"], "clientOrderId": cid, "status": None}
         return self.orders[cid]
 
-    def fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> Any:
+    def fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any] | None = None) -> Any:
+        self.reads += 1
         fault = self._fault("fetch_order")
         if fault == "before":
             raise ccxt.RequestTimeout("lookup timed out")
-        cid = params["clientOrderId"]
+        if order_id is not None:  # by the venue's id
+            found = [o for o in self.orders.values() if o["id"] == order_id]
+            if not found:
+                raise ccxt.OrderNotFound(order_id)
+            return found[0]
+        cid = (params or {})["clientOrderId"]
         if cid not in self.orders:
             raise ccxt.OrderNotFound(cid)
         return self.orders[cid]
 
 
-def gateway(exchange: ScriptedExchange, attempts: int = 6) -> CcxtGateway:
+# The scripted venue answers lookups as binance's ccxt does: fetch_order(None, symbol, {"clientOrderId": ...}).
+BINANCE_LIKE = VENUE_ORDER_IDS["binance"]
+
+
+def gateway(exchange: ScriptedExchange, attempts: int = 6, **extra: Any) -> CcxtGateway:
     policy = RetryPolicy(attempts=attempts, initial_s=0.01, max_wait_s=0.02, budget_s=60)
-    return CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+    return CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=lambda: 1,
+        policy=policy,
+        sleep=lambda _s: None,
+        order_ids=BINANCE_LIKE,
+        **extra,
+    )
 
 
 REQUEST = OrderRequest(
@@ -129,7 +158,6 @@ def test_retries_stop_at_the_budget_with_a_typed_retryable_error() -> None:
 
 
 def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> None:
-    from arbiter.gateway import VenueUnavailableError
     from arbiter.gateway.circuit_breaker import BreakerSettings, CircuitBreaker, InMemoryBreakerStore
 
     breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000))
@@ -141,6 +169,7 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
         policy=RetryPolicy(attempts=3, initial_s=0.01, max_wait_s=0.01, budget_s=60),
         sleep=lambda _s: None,
         breaker=breaker,
+        order_ids=BINANCE_LIKE,
     )
     for _ in range(2):
         with pytest.raises(VenueTimeoutError):
@@ -153,8 +182,6 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
 
 
 def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget() -> None:
-    from arbiter.gateway import RateLimitedError
-    from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
 
     now = {"ms": 0}
     slept: list[float] = []
@@ -171,6 +198,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
         policy=RetryPolicy(budget_s=1.0),
         sleep=sleep,
         limiter=limiter,
+        order_ids=BINANCE_LIKE,
     )
     venue.place_order(REQUEST)
     venue.place_order(REQUEST.model_copy(update={"client_order_id": "cid-2"}))
@@ -182,6 +210,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
         policy=RetryPolicy(budget_s=1.0),
         sleep=lambda _s: None,  # time stands still: the bucket never refills
         limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
+        order_ids=BINANCE_LIKE,
     )
     starved.place_order(REQUEST)
     with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
@@ -199,7 +228,123 @@ def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.Mon
     assert BreakerSettings.from_settings(settings).failure_threshold == 9
     exchange = ScriptedExchange({"create_order": ["before"] * 5})
     policy = RetryPolicy.from_settings(settings)
-    venue = CcxtGateway(exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None)
+    venue = CcxtGateway(
+        exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None, order_ids=BINANCE_LIKE
+    )
     with pytest.raises(VenueTimeoutError):
         venue.place_order(REQUEST)
     assert exchange.sends == 2
+
+
+def test_an_acknowledged_order_whose_read_timed_out_is_read_again_never_resent() -> None:
+    exchange = ScriptedExchange({"create_order": ["ack"], "fetch_order": ["before"] * 3})
+    venue = gateway(exchange, attempts=3)
+    with pytest.raises(OrderUnconfirmedError) as caught:
+        venue.place_order(REQUEST)
+    assert caught.value.exchange_order_id == "X0"
+    order = venue.place_order(REQUEST)  # the caller retries the intent: the gateway only reads it
+    assert order.status is OrderStatus.CLOSED
+    assert (exchange.sends, exchange.duplicates) == (1, 0)
+
+
+class CountingLimiter(SharedRateLimiter):
+    def __init__(self) -> None:
+        super().__init__(InMemoryBucketStore(), rate_per_s=1_000, capacity=1_000)
+        self.granted = 0
+
+    def try_acquire(self, venue: str, now_ms: int, cost: float = 1.0) -> float:
+        wait = super().try_acquire(venue, now_ms, cost)
+        self.granted += wait == 0.0
+        return wait
+
+
+def test_every_request_retries_and_lookups_included_takes_a_rate_token() -> None:
+    exchange = ScriptedExchange({"create_order": ["before", "after"], "fetch_order": ["before"]})
+    limiter = CountingLimiter()
+    order = gateway(exchange, limiter=limiter).place_order(REQUEST)
+    assert order.status is OrderStatus.CLOSED
+    assert (exchange.sends, exchange.reads) == (2, 3)
+    assert limiter.granted == exchange.sends + exchange.reads
+
+
+class AnsweringExchange(ScriptedExchange):
+    """Answers create_order with a fixed structure once the order is recorded (a venue that parses oddly)."""
+
+    def __init__(self, answer: dict[str, Any], open_orders: list[dict[str, Any]] | None = None) -> None:
+        super().__init__({})
+        self.answer, self.open_orders = answer, open_orders or []
+
+    def create_order(
+        self, symbol: str, type_: str, side: str, amount: float, price: float, params: dict[str, Any]
+    ) -> Any:
+        recorded = super().create_order(symbol, type_, side, amount, price, params)
+        return {**recorded, **self.answer}
+
+    def fetch_open_orders(self, symbol: str | None = None) -> Any:
+        return self.open_orders
+
+
+def test_a_venue_answer_our_models_refuse_is_raised_typed_and_logged_with_its_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    venue = gateway(AnsweringExchange({"status": "partially_filled"}))
+    with caplog.at_level("ERROR"), pytest.raises(VenueResponseError) as caught:
+        venue.place_order(REQUEST)
+    assert (caught.value.venue, caught.value.method, caught.value.field) == ("fakex", "createOrder", "status")
+    [record] = [r for r in caplog.records if r.getMessage() == "venue response refused by our models"]
+    assert (record.method, record.field, record.response_id) == ("createOrder", "status", "X0")  # type: ignore[attr-defined]
+    assert venue.place_order(REQUEST).status is OrderStatus.CLOSED  # it may have been placed: looked up, not resent
+
+
+def test_an_open_order_listed_without_state_is_refused_not_dropped() -> None:
+    venue = gateway(AnsweringExchange({}, open_orders=[{"id": "X9", "clientOrderId": "c", "status": None}]))
+    with pytest.raises(VenueResponseError, match="fetchOpenOrders: status: missing"):
+        venue.fetch_open_orders("SOL/USDT")
+
+
+def test_a_duplicate_client_order_id_answer_means_the_earlier_send_got_through() -> None:
+    exchange = ScriptedExchange({})
+    gateway(exchange).place_order(REQUEST)  # another invocation placed it
+    duplicate = ScriptedExchange({"create_order": [ccxt.DuplicateOrderId]})
+    duplicate.orders = exchange.orders
+    order = gateway(duplicate).place_order(REQUEST)
+    assert order.exchange_order_id == "X0"
+    assert len(duplicate.orders) == 1
+
+
+def test_an_unreadable_answer_to_a_placement_is_retryable_never_a_refusal() -> None:
+    exchange = ScriptedExchange({"create_order": [ccxt.BadResponse]})
+    venue = gateway(exchange)
+    with pytest.raises(VenueUnavailableError, match="outcome unknown") as caught:
+        venue.place_order(REQUEST)
+    assert caught.value.retryable
+
+
+def test_a_venue_without_verified_order_ids_serves_data_but_refuses_orders() -> None:
+    venue = CcxtGateway(ScriptedExchange({}), {"SOL/USDT": SOL}, clock=lambda: 1)
+    with pytest.raises(InvalidOrderError, match="no verified clientOrderId handling"):
+        venue.place_order(REQUEST)
+
+
+def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
+    now = {"ms": 0}
+
+    def sleep(seconds: float) -> None:
+        now["ms"] += round(seconds * 1000)
+
+    exchange = ScriptedExchange({"create_order": ["before"] * 10})
+    venue = CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=lambda: now["ms"],
+        policy=RetryPolicy(attempts=10, initial_s=0.01, max_wait_s=0.01, budget_s=2.5),
+        sleep=sleep,
+        limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=1, capacity=1),
+        order_ids=BINANCE_LIKE,
+    )
+    with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
+        venue.place_order(REQUEST)
+    # One token a second: the first send is free, each retry (and its lookup) waits; 2.5 s of waiting allow
+    # only a few requests, not the ten attempts the policy would otherwise make.
+    assert exchange.sends + exchange.reads <= 4
+    assert now["ms"] <= 2_600

@@ -7,31 +7,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
-from arbiter.models import (
-    Balances,
-    Execution,
-    ExecutionStatus,
-    Order,
-    OrderBook,
-    OrderIntent,
-    OrderRequest,
-)
+from arbiter.gateway.interface import VenueGateway
+from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
 
-
-class VenueGateway(Protocol):
-    venue: str
-
-    def place_order(self, request: OrderRequest) -> Order: ...
-
-    def cancel_order(self, client_order_id: str, symbol: str) -> Order: ...
-
-    def fetch_order(self, client_order_id: str, symbol: str) -> Order: ...
-
-    def find_order(self, client_order_id: str, symbol: str) -> Order | None: ...
-
-    def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook: ...
-
-    def fetch_balances(self) -> Balances: ...
+__all__ = ["AlertPublisher", "Clock", "ExecutionJournal", "KillSwitch", "VenueGateway"]
 
 
 class ExecutionJournal(Protocol):

@@ -1,4 +1,15 @@
-"""Venue access: one gateway interface, over ccxt or the paper venue; failure policy, breakers, rate limits."""
+"""Venue access: one gateway interface (``interface.VenueGateway``), over ccxt or the paper venue; failure
+policy, breakers, rate limits; ``factory`` opens a venue in one call.
+
+- ccxt flavour: sync. A Lambda invocation handles one event and the saga sends its legs from threads; the sync
+  exchanges keep ccxt's per-process rate limiter and need no event loop living across our synchronous domain
+  code. Fetching many books concurrently is the scanner's concern (threads over sync exchanges).
+- Retry budget (``GatewaySettings``): ccxt's NetworkError family only, up to 4 attempts and 8 s per call,
+  exponential backoff from 0.2 s capped at 2 s with up to 0.2 s jitter; every attempt takes a shared rate token.
+- One intent, one order: the clientOrderId goes in the parameter each venue's ccxt code forwards (``venues``),
+  an uncertain placement is looked up before any resend, and an acknowledged order is only ever read again.
+- Breaker: opens after 5 consecutive failed calls, half-opens after 30 s; the probe holds a 20 s lease.
+"""
 
 from arbiter.gateway.errors import (
     FinalGatewayError,
@@ -7,12 +18,14 @@ from arbiter.gateway.errors import (
     InvalidOrderError,
     OrderNotFoundError,
     OrderRejectedError,
+    OrderUnconfirmedError,
     RateLimitedError,
     RetryableGatewayError,
     VenueTimeoutError,
     VenueUnavailableError,
 )
 from arbiter.gateway.faults import FaultRule, PlaceFault, VenueFaults
+from arbiter.gateway.interface import VenueGateway
 from arbiter.gateway.paper import BookSource, PaperVenue
 
 __all__ = [
@@ -24,11 +37,13 @@ __all__ = [
     "InvalidOrderError",
     "OrderNotFoundError",
     "OrderRejectedError",
+    "OrderUnconfirmedError",
     "PaperVenue",
     "PlaceFault",
     "RateLimitedError",
     "RetryableGatewayError",
     "VenueFaults",
+    "VenueGateway",
     "VenueTimeoutError",
     "VenueUnavailableError",
 ]

@@ -37,11 +37,12 @@ def load_credentials(venue: str, secret_name: str) -> VenueCredentials:
         raise CredentialsError(f"{venue}: secret {secret_name!r} lacks or has invalid: {fields}") from None
 
 
-def ccxt_exchange(venue: str, credentials: VenueCredentials | None) -> Any:
-    """A sync ccxt exchange with ccxt's own rate limiter on (public data only without credentials)."""
+def ccxt_exchange(venue: str, credentials: VenueCredentials | None, timeout_ms: int = 3_000) -> Any:
+    """A sync ccxt exchange with ccxt's own rate limiter on (public data only without credentials). Its
+    request timeout stays well inside the gateway's retry budget, so a timed-out attempt leaves room to retry."""
     if not hasattr(ccxt, venue):
         raise CredentialsError(f"{venue}: not a ccxt exchange id")
-    config: dict[str, Any] = {"enableRateLimit": True}
+    config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms}
     if credentials is not None:
         config |= {"apiKey": credentials.api_key.get_secret_value(), "secret": credentials.secret.get_secret_value()}
         if credentials.password is not None:

@@ -27,6 +27,23 @@ class VenueTimeoutError(RetryableGatewayError):
     """The request may or may not have reached the venue: look the order up before sending it again."""
 
 
+class OrderUnconfirmedError(VenueTimeoutError):
+    """The venue acknowledged the order (``exchange_order_id``) but its state could not be read. Look it up
+    later; never send it again."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        venue: str,
+        symbol: str | None = None,
+        client_order_id: str | None = None,
+        exchange_order_id: str | None = None,
+    ) -> None:
+        self.exchange_order_id = exchange_order_id
+        super().__init__(message, venue=venue, symbol=symbol, client_order_id=client_order_id)
+
+
 class RateLimitedError(RetryableGatewayError):
     pass
 

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 from arbiter.gateway.errors import (
@@ -268,6 +268,9 @@ class PaperVenue:
         if limit is not None:
             book = book.model_copy(update={"bids": book.bids[:limit], "asks": book.asks[:limit]})
         return book
+
+    def fetch_order_books(self, symbols: Iterable[str], limit: int | None = None) -> dict[str, OrderBook]:
+        return {symbol: self.fetch_order_book(symbol, limit) for symbol in symbols}
 
     def fetch_balances(self) -> Balances:
         self._call()

@@ -1,0 +1,57 @@
+"""How each venue's ccxt implementation carries our clientOrderId and finds an order by it (ccxt 4.5.90, read
+in its source; the HTTP-level tests in tests/integration/gateway/test_venue_order_ids.py run real ccxt against them).
+
+- binance: ``clientOrderId`` becomes ``newClientOrderId`` on create; ``fetch_order(None, symbol,
+  {"clientOrderId": ...})`` asks for ``origClientOrderId``.
+- coinbase: ``create_order`` omits ``clientOrderId`` and sends its own ``client_order_id`` ("ccxt-<uuid>");
+  only a ``client_order_id`` param overrides it (the request is extended with the remaining params). Get Order
+  needs the venue's order id, so an order is found by its id in the recent order list.
+- kraken: ``clientOrderId`` becomes ``cl_ord_id`` on create, but ``fetch_order`` sends it as ``userref`` (an
+  integer field) next to a ``txid`` of None; the open and closed order lists filter by ``cl_ord_id``.
+
+A venue missing here has no verified clientOrderId handling, so the gateway refuses to trade on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Lookup(StrEnum):
+    FETCH_ORDER = "fetch_order"
+    """``fetch_order(None, symbol, {lookup_param: cid})``: the venue answers for one clientOrderId."""
+    OPEN_THEN_CLOSED = "open_then_closed"
+    """``fetch_open_orders`` then ``fetch_closed_orders`` with ``{lookup_param: cid}``, matched on clientOrderId."""
+    RECENT_ORDERS = "recent_orders"
+    """``fetch_orders(symbol, limit=recent_limit)``, matched on clientOrderId: the venue filters by nothing better."""
+
+
+@dataclass(frozen=True)
+class VenueOrderIds:
+    send_param: str
+    """The ``create_order`` param that reaches the venue as its client order id."""
+    lookup: Lookup
+    lookup_param: str | None = None
+    recent_limit: int = 100
+
+
+VENUE_ORDER_IDS: Mapping[str, VenueOrderIds] = {
+    "binance": VenueOrderIds(send_param="clientOrderId", lookup=Lookup.FETCH_ORDER, lookup_param="clientOrderId"),
+    "coinbase": VenueOrderIds(send_param="client_order_id", lookup=Lookup.RECENT_ORDERS),
+    "kraken": VenueOrderIds(send_param="clientOrderId", lookup=Lookup.OPEN_THEN_CLOSED, lookup_param="clientOrderId"),
+}
+
+
+class UnsupportedVenueError(ValueError):
+    pass
+
+
+def order_ids_for(venue: str) -> VenueOrderIds:
+    try:
+        return VENUE_ORDER_IDS[venue]
+    except KeyError:
+        raise UnsupportedVenueError(
+            f"venue: {venue!r} has no verified clientOrderId handling (known: {', '.join(sorted(VENUE_ORDER_IDS))})"
+        ) from None
