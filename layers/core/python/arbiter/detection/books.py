@@ -18,10 +18,14 @@ NO_ASK = 1e300
 
 class BookSnapshot(Protocol):
     """Flat book = venue * len(symbols) + symbol. Levels beyond a book's depth have amount 0 (and price 0 for
-    bids, ``NO_ASK`` for asks)."""
+    bids, ``NO_ASK`` for asks). ``prices`` and ``amounts`` hold both sides, asks in rows [0, B) and bids in
+    [B, 2B), so that one gather serves candidates that take from either side; the per-side arrays are views on
+    them."""
 
     venues: tuple[str, ...]
     symbols: tuple[str, ...]
+    prices: FloatArray  # [2B, L]
+    amounts: FloatArray  # [2B, L]
     bid_prices: FloatArray  # [B, L], descending
     bid_amounts: FloatArray
     ask_prices: FloatArray  # [B, L], ascending
@@ -49,10 +53,11 @@ class FrameBooks:
         self.frame = frame
         self.venues, self.symbols = frame.universe.venues, frame.universe.symbols
         levels = frame.bid_ticks.shape[-1]
-        self.bid_prices = frame.bid_prices.reshape(-1, levels)
-        self.ask_prices = frame.ask_prices.reshape(-1, levels)
-        self.bid_amounts = frame.bid_sizes.reshape(-1, levels)
-        self.ask_amounts = frame.ask_sizes.reshape(-1, levels)
+        self.prices = np.concatenate([frame.ask_prices.reshape(-1, levels), frame.bid_prices.reshape(-1, levels)])
+        self.amounts = np.concatenate([frame.ask_sizes.reshape(-1, levels), frame.bid_sizes.reshape(-1, levels)])
+        count = len(self.prices) // 2
+        self.ask_prices, self.bid_prices = self.prices[:count], self.prices[count:]
+        self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
         self.timestamps = np.where(frame.listed, frame.timestamps, 0).reshape(-1)
         self.rejected: list[str] = []
 
@@ -74,8 +79,10 @@ class OrderBookSet:
         self._venue_pos = {v: i for i, v in enumerate(self.venues)}
         self._symbol_pos = {s: i for i, s in enumerate(self.symbols)}
         count, depth = len(self.venues) * len(self.symbols), max(levels, 1)
-        self.bid_prices, self.bid_amounts = np.zeros((count, depth)), np.zeros((count, depth))
-        self.ask_prices, self.ask_amounts = np.full((count, depth), NO_ASK), np.zeros((count, depth))
+        self.prices, self.amounts = np.zeros((2 * count, depth)), np.zeros((2 * count, depth))
+        self.prices[:count] = NO_ASK
+        self.ask_prices, self.bid_prices = self.prices[:count], self.prices[count:]
+        self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
         self.timestamps = np.zeros(count, dtype=np.int64)
         self.rejected: list[str] = []
         self._books: dict[tuple[str, str], OrderBook] = {}

@@ -238,10 +238,8 @@ class Detector:
                 index,
                 buy_books,
                 sell_books,
-                books.bid_prices,
-                books.bid_amounts,
-                books.ask_prices,
-                books.ask_amounts,
+                books.prices,
+                books.amounts,
                 np.nan_to_num(budget, nan=0.0),
                 sellable,
             )
@@ -260,10 +258,8 @@ class Detector:
             found = size_cycles(
                 index,
                 cycles,
-                books.bid_prices,
-                books.bid_amounts,
-                books.ask_prices,
-                books.ask_amounts,
+                books.prices,
+                books.amounts,
                 np.nan_to_num(budget, nan=0.0),
                 self.usd,
             )

@@ -15,6 +15,8 @@ from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog
 from arbiter.models import PrecisionMode, Side
 
+TAKER, STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT = range(5)
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,6 +47,11 @@ class DetectionIndex:
     min_amount: FloatArray
     max_amount: FloatArray
     min_cost: FloatArray
+    params: FloatArray
+    """[PARAMS, B] the same per book, stacked so that one gather serves a whole candidate set: rows TAKER,
+    STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT."""
+    any_significant: bool
+    any_max_amount: bool
     base_asset: IntArray  # index into ``assets``
     quote_asset: IntArray
     pair_symbol: IntArray  # [P] cross-venue: buy on pair_buy, sell on pair_sell
@@ -58,6 +65,7 @@ class DetectionIndex:
     cycle_symbol: IntArray  # [C, 3]
     cycle_sells: BoolArray  # [C, 3]
     cycle_books: IntArray  # [C, 3] flat book of each hop
+    cycle_rows: IntArray  # [C, 3] row of the side each hop takes, in a snapshot's [2B, L] arrays
     cycle_hop_rate: IntArray  # [3, C] index into the screening's rate vector (buy rates, then sell rates)
     cycle_start_asset: IntArray  # [C]
     # CSR map from a flat book to the cycles that include it: cycles of book b are
@@ -146,6 +154,9 @@ class DetectionIndex:
             min_amount=min_amount,
             max_amount=max_amount,
             min_cost=min_cost,
+            params=np.stack([taker.reshape(-1), step, min_amount, min_cost, max_amount]),
+            any_significant=bool(significant.any()),
+            any_max_amount=bool(np.isfinite(max_amount[listed.reshape(-1)]).any()),
             base_asset=base_asset,
             quote_asset=quote_asset,
             pair_symbol=pair_symbol,
@@ -159,6 +170,7 @@ class DetectionIndex:
             cycle_symbol=cycle_symbol,
             cycle_sells=cycle_sells,
             cycle_books=cycle_books,
+            cycle_rows=cycle_books + cycle_sells * (n_v * n_s),
             cycle_hop_rate=np.ascontiguousarray((cycle_books + cycle_sells * (n_v * n_s)).T),
             cycle_start_asset=np.array([asset_pos[c.start] for c in cycles], dtype=np.int64),
             book_cycles_at=book_cycles_at,
