@@ -65,7 +65,7 @@ class ScanResult:
         books: BookSnapshot,
         now_ms: int,
         found: Found,
-        fresh: BoolArray,
+        fresh: BoolArray | None = None,
         balances: Mapping[str, Balances] | None = None,
         skipped: list[str] | None = None,
     ) -> None:
@@ -74,35 +74,42 @@ class ScanResult:
         self._skipped = skipped or []
         self.pairs_screened = len(detector.index.pair_symbol)
         self.cycles_screened = len(detector.index.cycles)
-        usd = detector.usd
-        index = detector.index
+        self._emitted: list[Opportunity] = []
+        self._next = 0
+
+    @cached_property
+    def _order(self) -> IntArray:
+        """Candidates by expected profit in USD, best first (pairs numbered first, then cycles)."""
+        usd, index, found = self.detector.usd, self.detector.index, self.found
         # quote_asset repeats per venue: the first venue's row serves every pair of the symbol.
         pair_usd = found.pair_profit * usd[index.quote_asset[index.pair_symbol[found.pairs]]]
         cycle_usd = found.cycle_profit * usd[index.cycle_start_asset[found.cycles]]
-        ranked = np.concatenate([pair_usd, cycle_usd])
-        self._order = np.argsort(-ranked, kind="stable")
-        self._pair_count = len(found.pairs)
-        self._emitted: list[Opportunity] = []
-        self._next = 0
+        order: IntArray = np.argsort(-np.concatenate([pair_usd, cycle_usd]), kind="stable")
+        return order
 
     @property
     def candidates(self) -> int:
         """Sized candidates (before the exact Decimal check that may still drop a few)."""
-        return len(self._order)
+        return len(self.found.pairs) + len(self.found.cycles)
 
     @cached_property
-    def skipped(self) -> list[str]:
-        """Why books or candidates were left out (stale, unknown market, no USD value, no balance), one line
-        each."""
+    def _book_reasons(self) -> list[str]:
         index, books = self.detector.index, self.books
+        fresh = self._fresh if self._fresh is not None else self.detector.top_rates(books, self.now_ms)[2]
         n_s = len(index.symbols)
         listed = index.listed.reshape(-1)
         lines = list(books.rejected)
-        for b in np.flatnonzero(listed & ~self._fresh).tolist():
+        for b in np.flatnonzero(listed & ~fresh).tolist():
             lines.append(f"{index.venues[b // n_s]} {index.symbols[b % n_s]}: book stale or missing")
         for b in np.flatnonzero(~listed & (books.timestamps > 0)).tolist():
             lines.append(f"{index.venues[b // n_s]} {index.symbols[b % n_s]}: no market definition, book ignored")
-        return lines + self._skipped
+        return lines
+
+    @property
+    def skipped(self) -> list[str]:
+        """Why books or candidates were left out (stale, unknown market, no USD value, no balance), one line
+        each; emitting opportunities may add reasons (a candidate the exact check refused)."""
+        return self._book_reasons + self._skipped
 
     def top(self, n: int) -> list[Opportunity]:
         """The ``n`` best opportunities (fewer if there are not that many), exact and ranked."""
@@ -122,9 +129,9 @@ class ScanResult:
 
     def _emit(self, rank: int) -> Opportunity | None:
         detector, found = self.detector, self.found
-        if rank < self._pair_count:
+        if rank < len(found.pairs):
             return detector.emit_pair(self.books, int(found.pairs[rank]), self.now_ms, self.balances, self._skipped)
-        rank -= self._pair_count
+        rank -= len(found.pairs)
         return detector.emit_cycle(
             self.books, int(found.cycles[rank]), int(found.cycle_rung[rank]), self.now_ms, self.balances, self._skipped
         )
@@ -166,25 +173,36 @@ class Detector:
         buy = np.where(fresh, books.ask_prices[:, 0] * self._buy_fee, np.inf)
         return sell, buy, fresh
 
-    def _best_pairs(self, sell: FloatArray, buy: FloatArray, symbols: IntArray | None = None) -> IntArray:
-        """Per symbol (all, or the given ones), the pair of venues with the cheapest ask and the richest bid
-        after fees, when the bid beats the ask. Every pair of the symbol is compared, as ratios of rates."""
+    def rates_at(self, books: BookSnapshot, now_ms: int, flat: IntArray) -> tuple[FloatArray, FloatArray]:
+        """``top_rates`` for the given flat books only."""
+        ts = books.timestamps[flat]
+        bid_row = flat + self.index.book_count
+        fresh = self._listed[flat] & (ts >= now_ms - self.settings.max_quote_age_ms)
+        fresh &= ts <= now_ms
+        fresh &= ts > 0
+        fresh &= books.amounts[flat, 0] > 0
+        fresh &= books.amounts[bid_row, 0] > 0
+        sell = np.where(fresh, books.prices[bid_row, 0] * self._sell_fee[flat], 0.0)
+        buy = np.where(fresh, books.prices[flat, 0] * self._buy_fee[flat], np.inf)
+        return sell, buy
+
+    def _best_pairs(self, sells: FloatArray, buys: FloatArray, symbols: IntArray | None = None) -> IntArray:
+        """Per symbol (columns of the [V, S] or [V, len(symbols)] rates), the pair of venues with the cheapest
+        ask and the richest bid after fees, when the bid beats the ask. Every pair of the symbol is compared,
+        as ratios of rates."""
         index = self.index
-        n_v, n_s = len(index.venues), len(index.symbols)
-        sells, buys = sell.reshape(n_v, n_s), buy.reshape(n_v, n_s)
-        if symbols is None:
-            cand = np.flatnonzero(sells.max(axis=0) > buys.min(axis=0))
-        else:
-            cand = symbols[sells[:, symbols].max(axis=0) > buys[:, symbols].min(axis=0)]
+        n_v = len(index.venues)
+        cand = np.flatnonzero(sells.max(axis=0) > buys.min(axis=0))
         if not len(cand):
             return _EMPTY
+        symbol = cand if symbols is None else symbols[cand]
         ratio = sells[:, cand][None, :, :] / buys[:, cand][:, None, :]  # [buy venue, sell venue, symbol]
-        ratio *= index.pair_valid[:, :, cand]
+        ratio *= index.pair_valid[:, :, symbol]
         flat = ratio.reshape(n_v * n_v, len(cand))
         best = flat.argmax(axis=0)
         keep = flat[best, np.arange(len(cand))] > 1.0
         best = best[keep]
-        found: IntArray = index.pair_id[cand[keep], best // n_v, best % n_v]
+        found: IntArray = index.pair_id[symbol[keep], best // n_v, best % n_v]
         return found
 
     def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
@@ -200,16 +218,22 @@ class Detector:
         np.take(rates, index.cycle_hop_rate[2], out=hop[2])
         np.multiply(hop[0], hop[1], out=hop[0])
         np.multiply(hop[0], hop[2], out=hop[0])
-        return Screening(pairs=self._best_pairs(sell, buy), cycles=np.flatnonzero(hop[0] > 1.0), fresh=fresh)
+        n_v, n_s = len(index.venues), len(index.symbols)
+        pairs = self._best_pairs(sell.reshape(n_v, n_s), buy.reshape(n_v, n_s))
+        return Screening(pairs=pairs, cycles=np.flatnonzero(hop[0] > 1.0), fresh=fresh)
 
     def screen_subset(self, books: BookSnapshot, now_ms: int, symbols: IntArray, cycles: IntArray) -> Screening:
-        """The same screen for the given symbols' pairs and the given cycles only."""
+        """The same screen for the given symbols' pairs and the given cycles only (``fresh`` is left empty)."""
         index = self.index
-        sell, buy, fresh = self.top_rates(books, now_ms)
-        hops = index.cycle_books[cycles]
-        rate = np.where(index.cycle_sells[cycles], sell[hops], 1.0 / buy[hops])
+        n_v, n_s = len(index.venues), len(index.symbols)
+        columns = (np.arange(n_v)[:, None] * n_s + symbols[None, :]).reshape(-1)
+        hops = index.cycle_books[cycles].reshape(-1)
+        sell, buy = self.rates_at(books, now_ms, np.concatenate([columns, hops]))
+        pairs = self._best_pairs(sell[: len(columns)].reshape(n_v, -1), buy[: len(columns)].reshape(n_v, -1), symbols)
+        rate = np.where(index.cycle_sells[cycles].reshape(-1), sell[len(columns) :], 1.0 / buy[len(columns) :])
+        rate = rate.reshape(-1, 3)
         flagged_cycles = cycles[rate[:, 0] * rate[:, 1] * rate[:, 2] > 1.0]
-        return Screening(pairs=self._best_pairs(sell, buy, symbols), cycles=flagged_cycles, fresh=fresh)
+        return Screening(pairs=pairs, cycles=flagged_cycles, fresh=np.zeros(0, dtype=bool))
 
     # -- sizing ---------------------------------------------------------------------------------------------
 

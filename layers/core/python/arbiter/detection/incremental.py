@@ -1,8 +1,8 @@
-"""Incremental detection: after some books change, re-screen and re-size only the pairs and cycles that
-include them: the changed book's symbol (its best pair of venues is chosen again) and the cycles through the
-book (the index's book -> cycles map); every other candidate keeps its last
-size. A candidate whose books have since gone stale is dropped at read time. Equal to a full scan of the same
-books (property-tested)."""
+"""Incremental detection: after some books change, re-screen and re-size only what includes them: the changed
+book's symbol (its best pair of venues is chosen again among all of the symbol's pairs) and the cycles through
+the book (the index's book -> cycles map). Every other candidate keeps its last size, with the timestamp of
+its oldest quote: when that grows older than the maximum quote age, the candidate is left out of the result,
+as a full scan would leave it out. Equal to a full scan of the same books (property-tested)."""
 
 from __future__ import annotations
 
@@ -12,24 +12,33 @@ import numpy as np
 
 from arbiter.detection.books import BookSnapshot
 from arbiter.detection.detector import Detector, Found, ScanResult
+from arbiter.detection.index import IntArray
+
+_NONE = np.iinfo(np.int64).min
+"""Oldest-quote timestamp of a symbol or cycle with nothing found: older than any maximum age allows."""
 
 
 class IncrementalDetector:
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
         index = detector.index
-        self._pair_amount = np.zeros(len(index.pair_symbol))
-        self._pair_profit = np.full(len(index.pair_symbol), np.nan)
+        n_s = len(index.symbols)
+        # At most one pair per symbol is found (its best), so pair state is kept per symbol.
+        self._pair = np.zeros(n_s, dtype=np.int64)
+        self._pair_amount = np.zeros(n_s)
+        self._pair_profit = np.zeros(n_s)
+        self._pair_oldest = np.full(n_s, _NONE)
         self._cycle_rung = np.zeros(len(index.cycles), dtype=np.int64)
-        self._cycle_profit = np.full(len(index.cycles), np.nan)
-        self.skipped: list[str] = []
+        self._cycle_profit = np.zeros(len(index.cycles))
+        self._cycle_oldest = np.full(len(index.cycles), _NONE)
 
     def full(self, books: BookSnapshot, now_ms: int) -> ScanResult:
         detector = self.detector
-        self._pair_profit.fill(np.nan)
-        self._cycle_profit.fill(np.nan)
+        self._pair_oldest.fill(_NONE)
+        self._cycle_oldest.fill(_NONE)
         screening = detector.screen(books, now_ms)
-        return self._record(books, now_ms, detector.size(books, screening))
+        self._record(books, detector.size(books, screening))
+        return self.result(books, now_ms)
 
     def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]]) -> ScanResult:
         """``changed``: (venue, symbol) of the books that changed since the last evaluation; books of unknown
@@ -50,35 +59,37 @@ class IncrementalDetector:
                 )
             )
         screening = self.detector.screen_subset(books, now_ms, symbols, cycles)
-        # A changed book can move any of its symbol's pairs in or out of best: the symbol is screened whole.
-        for s in symbols.tolist():
-            self._pair_profit[index.symbol_pairs_at[s] : index.symbol_pairs_at[s + 1]] = np.nan
-        self._cycle_profit[cycles] = np.nan
-        return self._record(books, now_ms, self.detector.size(books, screening))
-
-    def _record(self, books: BookSnapshot, now_ms: int, found: Found) -> ScanResult:
-        self._pair_amount[found.pairs] = found.pair_amount
-        self._pair_profit[found.pairs] = found.pair_profit
-        self._cycle_rung[found.cycles] = found.cycle_rung
-        self._cycle_profit[found.cycles] = found.cycle_profit
+        self._pair_oldest[symbols] = _NONE
+        self._cycle_oldest[cycles] = _NONE
+        self._record(books, self.detector.size(books, screening))
         return self.result(books, now_ms)
 
-    def result(self, books: BookSnapshot, now_ms: int) -> ScanResult:
-        """Everything currently found, without candidates whose books are no longer fresh."""
-        detector, index = self.detector, self.detector.index
-        _, _, fresh = detector.top_rates(books, now_ms)
+    def _record(self, books: BookSnapshot, found: Found) -> None:
+        index, ts = self.detector.index, books.timestamps
         n_s = len(index.symbols)
-        pairs = np.flatnonzero(~np.isnan(self._pair_profit))
-        s = index.pair_symbol[pairs]
-        pairs = pairs[fresh[index.pair_buy[pairs] * n_s + s] & fresh[index.pair_sell[pairs] * n_s + s]]
-        cycles = np.flatnonzero(~np.isnan(self._cycle_profit))
-        cycles = cycles[fresh[index.cycle_books[cycles]].all(axis=1)]
+        pairs, cycles = found.pairs, found.cycles
+        if len(pairs):
+            s = index.pair_symbol[pairs]
+            self._pair[s] = pairs
+            self._pair_amount[s] = found.pair_amount
+            self._pair_profit[s] = found.pair_profit
+            self._pair_oldest[s] = np.minimum(ts[index.pair_buy[pairs] * n_s + s], ts[index.pair_sell[pairs] * n_s + s])
+        if len(cycles):
+            self._cycle_rung[cycles] = found.cycle_rung
+            self._cycle_profit[cycles] = found.cycle_profit
+            self._cycle_oldest[cycles] = ts[index.cycle_books[cycles]].min(axis=1)
+
+    def result(self, books: BookSnapshot, now_ms: int) -> ScanResult:
+        """Everything currently found whose quotes are all still young enough."""
+        oldest_allowed = now_ms - self.detector.settings.max_quote_age_ms
+        symbols: IntArray = np.flatnonzero(self._pair_oldest >= oldest_allowed)
+        cycles: IntArray = np.flatnonzero(self._cycle_oldest >= oldest_allowed)
         found = Found(
-            pairs,
-            self._pair_amount[pairs],
-            self._pair_profit[pairs],
+            self._pair[symbols],
+            self._pair_amount[symbols],
+            self._pair_profit[symbols],
             cycles,
             self._cycle_rung[cycles],
             self._cycle_profit[cycles],
         )
-        return ScanResult(detector, books, now_ms, found, fresh)
+        return ScanResult(self.detector, books, now_ms, found)

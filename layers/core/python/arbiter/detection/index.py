@@ -38,6 +38,8 @@ class DetectionIndex:
 
     venues: tuple[str, ...]
     symbols: tuple[str, ...]
+    venue_pos: dict[str, int]
+    symbol_pos: dict[str, int]
     assets: tuple[str, ...]
     listed: BoolArray  # [V, S]
     taker: FloatArray  # [V, S]
@@ -79,9 +81,8 @@ class DetectionIndex:
 
     def book(self, venue: str, symbol: str) -> int | None:
         """The flat book of a venue and symbol, None if the universe has no such market."""
-        try:
-            v, s = self.venues.index(venue), self.symbols.index(symbol)
-        except ValueError:
+        v, s = self.venue_pos.get(venue), self.symbol_pos.get(symbol)
+        if v is None or s is None:
             return None
         return v * len(self.symbols) + s if self.listed[v, s] else None
 
@@ -146,6 +147,8 @@ class DetectionIndex:
         return cls(
             venues=tuple(venues),
             symbols=tuple(symbols),
+            venue_pos=venue_pos,
+            symbol_pos=symbol_pos,
             assets=assets,
             listed=listed,
             taker=taker,
