@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from arbiter.detection import Detector, FrameBooks, OrderBookSet
 from arbiter.detection.sizing import Sized, best_cycle_size, size_cross_venue
 from arbiter.execution.exposure import base_and_quote
-from arbiter.markets import amount_step, round_amount
+from arbiter.markets import MarketCatalog, amount_step, round_amount
 from arbiter.models import Balance, Balances, Opportunity, OpportunityKind, QuoteStamp, Side
 from arbiter.settings import DetectionSettings, SimulationSettings
 from arbiter.simulation import BookFrame, MarketModel
@@ -211,7 +211,7 @@ def test_greedy_cross_venue_size_is_as_good_as_any_amount_on_a_grid() -> None:
                 assert profit <= opportunity.expected_profit
 
 
-def test_a_stale_book_is_never_used() -> None:
+def test_a_book_older_than_the_maximum_age_is_never_used() -> None:
     frame = frames(3, 40)[-1]
     books = FrameBooks(frame)
     detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
@@ -222,31 +222,115 @@ def test_a_stale_book_is_never_used() -> None:
     assert all("stale" in reason for reason in result.skipped)
 
 
-def test_unknown_books_and_empty_balances_are_skipped_with_a_reason() -> None:
-    frame = next(f for f in frames(3, 40) if _has_opportunities(f))
+def test_one_stale_book_is_left_out_of_every_opportunity_the_rest_is_still_scanned() -> None:
+    frame = next(f for f in frames(3, 40) if len(_opportunities(f)) >= 2)
+    used = _opportunities(frame)[0].legs[0]
+    now = frame.clock_ms
+    old = frame.order_book(used.venue, used.symbol).model_copy(
+        update={"timestamp": now - DETECTION.max_quote_age_ms - 1}
+    )
+    books = OrderBookSet(
+        [old if (b.venue, b.symbol) == (used.venue, used.symbol) else b for b in frame.order_books()],
+        frame.universe.venues,
+        frame.universe.symbols,
+    )
+    detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
+    result = detector.scan(books, now)
+    assert result.opportunities
+    for opportunity in result.opportunities:
+        assert all((q.venue, q.symbol) != (used.venue, used.symbol) for q in opportunity.quotes)
+        assert all(q.timestamp >= now - DETECTION.max_quote_age_ms for q in opportunity.quotes)
+    assert f"{used.venue} {used.symbol}: book stale or missing" in result.skipped
+    # The incremental detector drops what it found once its quotes age past the limit, without any update.
+    from arbiter.detection import IncrementalDetector
+
+    fresh_books = OrderBookSet(frame.order_books(), frame.universe.venues, frame.universe.symbols)
+    incremental = IncrementalDetector(detector)
+    assert incremental.full(fresh_books, now).opportunities
+    assert incremental.result(fresh_books, now + DETECTION.max_quote_age_ms + 1).opportunities == []
+
+
+def _opportunities(frame: BookFrame) -> list[Opportunity]:
+    books = FrameBooks(frame)
+    return Detector.for_snapshot(frame.universe.catalog, books, DETECTION).scan(books, frame.clock_ms).opportunities
+
+
+def test_bad_input_is_skipped_with_a_reason_and_the_rest_is_scanned() -> None:
+    frame = next(f for f in frames(3, 40) if len(_opportunities(f)) >= 2)
     stray = frame.order_book("binance", "BTC/USDT").model_copy(update={"venue": "nowhere"})
     books = OrderBookSet([*frame.order_books(), stray], frame.universe.venues, frame.universe.symbols)
+    # A market the catalog does not define (a venue's listing with no usable precision, say).
+    first = _opportunities(frame)[0].legs[0]
+    catalog = MarketCatalog(m for key, m in frame.universe.catalog.items() if key != (first.venue, first.symbol))
+    detector = Detector.for_snapshot(catalog, books, DETECTION)
+    result = detector.scan(books, frame.clock_ms)
+    assert result.opportunities  # the rest is scanned
+    assert all(
+        (first.venue, first.symbol) not in {(leg.venue, leg.symbol) for leg in o.legs} for o in result.opportunities
+    )
+    assert "nowhere BTC/USDT: unknown market, book ignored" in result.skipped
+    assert f"{first.venue} {first.symbol}: no market definition, book ignored" in result.skipped
+
+
+def test_zero_balances_are_skipped_with_a_reason() -> None:
+    both = {OpportunityKind.CROSS_VENUE, OpportunityKind.CYCLE}
+    frame = next(f for f in frames(3, 40) if {o.kind for o in _opportunities(f)} == both)
+    books = FrameBooks(frame)
     detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
-    assert detector.scan(books, frame.clock_ms).opportunities  # the stray book is ignored, the rest scanned
-    empty = {
-        v: Balances(venue=v, balances={"USDT": Balance(asset="USDT", free=Decimal(0))}, timestamp=1)
-        for v in frame.universe.venues
-    }
+    empty = {v: Balances(venue=v, balances={}, timestamp=1) for v in frame.universe.venues}
     result = detector.scan(books, frame.clock_ms, balances=empty)
     assert result.opportunities == []
-    assert any(reason.endswith("balance") or "no USDT" in reason for reason in result.skipped)
-
-
-def _has_opportunities(frame: BookFrame) -> bool:
-    books = FrameBooks(frame)
-    return bool(
-        Detector.for_snapshot(frame.universe.catalog, books, DETECTION).scan(books, frame.clock_ms).opportunities
-    )
+    assert any("to trade (zero balance)" in reason for reason in result.skipped)
+    assert any("cycle from" in reason and reason.endswith("balance") for reason in result.skipped)
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=25))
-def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_updates(seed: int, picks: list[int]) -> None:
+@given(seed=st.integers(0, 10_000), fraction=st.sampled_from(["0.0001", "0.01", "0.3", "1"]))
+def test_emitted_opportunities_never_spend_more_than_the_balances_hold(seed: int, fraction: str) -> None:
+    for frame in frames(seed, 10):
+        books = FrameBooks(frame)
+        detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
+        held = {
+            v: Balances(
+                venue=v,
+                balances={
+                    a: Balance(asset=a, free=(Decimal(1000) / usd * Decimal(fraction)).quantize(Decimal("1e-8")))
+                    for a, usd in detector.usd_values.items()
+                },
+                timestamp=1,
+            )
+            for v in frame.universe.venues
+        }
+        for opportunity in detector.scan(books, frame.clock_ms, balances=held).opportunities:
+            first = opportunity.legs[0]
+            market = frame.universe.catalog.get_market(first.venue, first.symbol)
+            base, quote = base_and_quote(first.symbol)
+            if opportunity.kind is OpportunityKind.CROSS_VENUE:
+                buy, sell = opportunity.legs
+                cost = frame.order_book(buy.venue, buy.symbol).sweep(Side.BUY, buy.amount).cost
+                assert cost * (1 + market.taker_fee) <= held[buy.venue].free(quote)
+                assert sell.amount <= held[sell.venue].free(base)
+            else:
+                start = opportunity.profit_currency
+                swept = frame.order_book(first.venue, first.symbol).sweep(first.side, first.amount)
+                spent = swept.cost * (1 + market.taker_fee) if first.side is Side.BUY else first.amount
+                assert spent <= held[first.venue].free(start)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    steps=st.lists(
+        st.tuples(st.lists(st.integers(0, 10_000), min_size=1, max_size=3), st.integers(0, 900)),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_updates(
+    seed: int, steps: list[tuple[list[int], int]]
+) -> None:
+    """Each step: one to three books change (stamped with the current time), then time moves on by up to
+    0.9 s, so that books nobody updates grow stale along the way."""
     from arbiter.detection import IncrementalDetector
 
     series = frames(seed, 8)
@@ -257,10 +341,10 @@ def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_update
     now = start.clock_ms
     incremental.full(books, now)
     keys = [(v, s) for v in start.universe.venues for s in start.universe.symbols if start.universe.listed(v, s)]
-    for n, pick in enumerate(picks):
-        venue, symbol = keys[pick % len(keys)]
-        newer = later[n % len(later)].order_book(venue, symbol).model_copy(update={"timestamp": now})
-        books.replace(newer)
-        assert (
-            incremental.update(books, now, [(venue, symbol)]).opportunities == detector.scan(books, now).opportunities
-        )
+    for n, (picks, advance) in enumerate(steps):
+        changed = [keys[pick % len(keys)] for pick in picks]
+        for venue, symbol in changed:
+            books.replace(later[n % len(later)].order_book(venue, symbol).model_copy(update={"timestamp": now}))
+        assert incremental.update(books, now, changed).opportunities == detector.scan(books, now).opportunities
+        now += advance
+        assert incremental.result(books, now).opportunities == detector.scan(books, now).opportunities
