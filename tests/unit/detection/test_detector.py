@@ -247,7 +247,7 @@ def test_one_stale_book_is_left_out_of_every_opportunity_the_rest_is_still_scann
     fresh_books = OrderBookSet(frame.order_books(), frame.universe.venues, frame.universe.symbols)
     incremental = IncrementalDetector(detector)
     assert incremental.full(fresh_books, now).opportunities
-    assert incremental.result(fresh_books, now + DETECTION.max_quote_age_ms + 1).opportunities == []
+    assert incremental.update(fresh_books, now + DETECTION.max_quote_age_ms + 1).opportunities == []
 
 
 def _opportunities(frame: BookFrame) -> list[Opportunity]:
@@ -347,4 +347,4 @@ def test_incremental_and_full_evaluation_agree_after_any_sequence_of_book_update
             books.replace(later[n % len(later)].order_book(venue, symbol).model_copy(update={"timestamp": now}))
         assert incremental.update(books, now, changed).opportunities == detector.scan(books, now).opportunities
         now += advance
-        assert incremental.result(books, now).opportunities == detector.scan(books, now).opportunities
+        assert incremental.update(books, now).opportunities == detector.scan(books, now).opportunities

@@ -31,6 +31,7 @@ class IncrementalDetector:
         self._cycle_rung = np.zeros(len(index.cycles), dtype=np.int64)
         self._cycle_profit = np.zeros(len(index.cycles))
         self._cycle_oldest = np.full(len(index.cycles), _NONE)
+        self._now = 0
 
     def full(self, books: BookSnapshot, now_ms: int) -> ScanResult:
         detector = self.detector
@@ -38,13 +39,17 @@ class IncrementalDetector:
         self._cycle_oldest.fill(_NONE)
         screening = detector.screen(books, now_ms)
         self._record(books, detector.size(books, screening))
+        self._now = now_ms
         return self.result(books, now_ms)
 
-    def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]]) -> ScanResult:
+    def update(self, books: BookSnapshot, now_ms: int, changed: Iterable[tuple[str, str]] = ()) -> ScanResult:
         """``changed``: (venue, symbol) of the books that changed since the last evaluation; books of unknown
-        markets are ignored (the snapshot reported them when they were added)."""
+        markets are ignored (the snapshot reported them when they were added). Books whose age crossed the
+        maximum since then count as changed too: a symbol's best pair may move to another venue."""
         index = self.detector.index
         flat = [b for v, s in changed if (b := index.book(v, s)) is not None]
+        flat.extend(self._crossed(books, now_ms).tolist())
+        self._now = now_ms
         n_s = len(index.symbols)
         if len(flat) == 1:
             b = flat[0]
@@ -63,6 +68,18 @@ class IncrementalDetector:
         self._cycle_oldest[cycles] = _NONE
         self._record(books, self.detector.size(books, screening))
         return self.result(books, now_ms)
+
+    def _crossed(self, books: BookSnapshot, now_ms: int) -> IntArray:
+        """Books that went stale, or whose (future) timestamp came due, between the last evaluation and now."""
+        if now_ms == self._now:
+            return np.zeros(0, dtype=np.int64)
+        ts, age = books.timestamps, self.detector.settings.max_quote_age_ms
+        early, late = min(self._now, now_ms), max(self._now, now_ms)
+        expired = (ts + age >= early) & (ts + age < late)
+        expired |= (ts > early) & (ts <= late)
+        expired &= ts > 0
+        found: IntArray = np.flatnonzero(expired)
+        return found
 
     def _record(self, books: BookSnapshot, found: Found) -> None:
         index, ts = self.detector.index, books.timestamps
