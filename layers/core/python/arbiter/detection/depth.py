@@ -198,7 +198,7 @@ def size_cycles(
 ) -> CycleSizes:
     """Every cycle at every rung of the start-amount ladder at once ([rung, K]): each hop converts what the
     previous one returned through its book's depth, rounded to its precision, fee charged, limits checked.
-    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. ``usd`` (per asset, NaN where
+    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. ``usd`` (per asset, 0 where
     unknown) only bounds how many levels the walk needs to look at."""
     k = len(cycles)
     books = index.cycle_books[cycles].T.reshape(-1)  # [3K], hop-major
@@ -211,11 +211,14 @@ def size_cycles(
     np.multiply(levels[:, 2], levels[:, 0], out=levels[:, 1])
     nodes = Nodes(levels, cumulated=2)
     # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any rung
-    # can reach (an unknown USD value counts as zero, so its book is walked whole). A rung that still walks
-    # past the bound (a rate far from one) sends the walk round again on the whole depth.
-    budget_usd = np.tile(2 * np.nan_to_num(budget * usd[index.cycle_start_asset[cycles]], nan=np.inf), 3)
-    hop_usd = np.nan_to_num(usd[index.quote_asset[books]], nan=0.0)
-    if not nodes.complete and not (nodes.sums[nodes.filled, 1] * hop_usd >= budget_usd).all():
+    # can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole; a start
+    # without one has no budget). A rung that still walks past the bound (a rate far from one) sends the walk
+    # round again on the whole depth.
+    budget_usd = budget * usd[index.cycle_start_asset[cycles]]
+    budget_usd *= 2
+    hop_usd = usd[index.quote_asset[books]]
+    reached = nodes.sums[nodes.filled, 1] * hop_usd
+    if not nodes.complete and not (reached.reshape(3, k) >= budget_usd).all():
         nodes.fill(depth)
     walked = _walk_cycles(index, books, sells, nodes, budget)
     if walked is None:

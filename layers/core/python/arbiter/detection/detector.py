@@ -142,6 +142,8 @@ class Detector:
         self.catalog, self.index, self.settings = catalog, index, settings
         self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in STABLE_USD}
         self.usd = np.full(len(index.assets), np.nan)
+        self._known = np.zeros(len(index.assets), dtype=bool)
+        self._usd_or_zero = self._budget = np.zeros(len(index.assets))
         self._listed = index.listed.reshape(-1)
         self._sell_fee, self._buy_fee = 1 - index.taker.reshape(-1), 1 + index.taker.reshape(-1)
         self._rates = np.zeros(2 * index.book_count)
@@ -245,49 +247,32 @@ class Detector:
         skipped: list[str] | None = None,
     ) -> Found:
         """Walk the depth of every screened candidate at once; keep those that earn at least ``min_profit``."""
-        index, settings = self.index, self.settings
-        n_s = len(index.symbols)
-        min_profit_usd = float(settings.min_profit)
-        max_usd = float(settings.max_notional)
+        index = self.index
+        min_profit_usd = float(self.settings.min_profit)
         pairs = screening.pairs
         if len(pairs):
-            s = index.pair_symbol[pairs]
-            buy_books, sell_books = index.pair_buy[pairs] * n_s + s, index.pair_sell[pairs] * n_s + s
-            usd = self.usd[index.quote_asset[buy_books]]
-            budget = max_usd / usd
+            buy_books, sell_books = index.pair_buy_book[pairs], index.pair_sell_book[pairs]
+            quote = index.quote_asset[sell_books]
+            budget = self._budget[quote]
             sellable = None
             if balances is not None:
                 budget, sellable = self._pair_balances(balances, buy_books, sell_books, budget, skipped)
-            sized = size_pairs(
-                index,
-                buy_books,
-                sell_books,
-                books.prices,
-                books.amounts,
-                np.nan_to_num(budget, nan=0.0),
-                sellable,
-            )
-            keep = sized.profit * usd >= min_profit_usd
-            if skipped is not None and np.isnan(usd).any():
-                skipped.extend(self._no_usd(pairs[np.isnan(usd)], index.quote_asset[buy_books[np.isnan(usd)]]))
+            sized = size_pairs(index, buy_books, sell_books, books.prices, books.amounts, budget, sellable)
+            keep = sized.profit * self.usd[quote] >= min_profit_usd
+            if skipped is not None and not self._known[quote].all():
+                unknown = ~self._known[quote]
+                skipped.extend(self._no_usd(pairs[unknown], quote[unknown]))
             pairs, pair_amount, pair_profit = pairs[keep], sized.amount[keep], sized.profit[keep]
         else:
             pair_amount = pair_profit = np.zeros(0)
         cycles = screening.cycles
         if len(cycles):
-            usd = self.usd[index.cycle_start_asset[cycles]]
-            budget = max_usd / usd
+            start = index.cycle_start_asset[cycles]
+            budget = self._budget[start]
             if balances is not None:
                 budget = self._cycle_balances(balances, cycles, budget, skipped)
-            found = size_cycles(
-                index,
-                cycles,
-                books.prices,
-                books.amounts,
-                np.nan_to_num(budget, nan=0.0),
-                self.usd,
-            )
-            keep = found.profit * usd >= min_profit_usd
+            found = size_cycles(index, cycles, books.prices, books.amounts, budget, self._usd_or_zero)
+            keep = found.profit * self.usd[start] >= min_profit_usd
             cycles, cycle_rung, cycle_profit = cycles[keep], found.rung[keep], found.profit[keep]
         else:
             cycle_rung, cycle_profit = _EMPTY, np.zeros(0)
@@ -471,6 +456,12 @@ class Detector:
                     values[base] = Decimal(repr(float(finite.mean())))
         self.usd_values = values
         self.usd = np.array([float(values[a]) if a in values else np.nan for a in self.index.assets])
+        self._known = ~np.isnan(self.usd)
+        self._usd_or_zero = np.where(self._known, self.usd, 0.0)
+        # What max_notional (USD) is worth in each asset; zero where the asset has no USD value, which sizes
+        # nothing.
+        with np.errstate(divide="ignore"):
+            self._budget = np.where(self._known, float(self.settings.max_notional) / self._usd_or_zero, 0.0)
 
 
 def _free(balances: Mapping[str, Balances], venue: str, asset: str) -> Decimal:

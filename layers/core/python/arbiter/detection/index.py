@@ -59,6 +59,8 @@ class DetectionIndex:
     pair_symbol: IntArray  # [P] cross-venue: buy on pair_buy, sell on pair_sell
     pair_buy: IntArray
     pair_sell: IntArray
+    pair_buy_book: IntArray  # [P] flat books of the two sides
+    pair_sell_book: IntArray
     pair_id: IntArray  # [S, V, V] -> pair index, -1 where the symbol is not listed on both venues
     pair_valid: BoolArray  # [V, V, S] buy venue, sell venue, symbol: a pair exists
     symbol_pairs_at: IntArray  # [S + 1] pairs of symbol s are symbol_pairs_at[s]:symbol_pairs_at[s + 1]
@@ -165,6 +167,8 @@ class DetectionIndex:
             pair_symbol=pair_symbol,
             pair_buy=pair_buy,
             pair_sell=pair_sell,
+            pair_buy_book=pair_buy * n_s + pair_symbol,
+            pair_sell_book=pair_sell * n_s + pair_symbol,
             pair_id=pair_id,
             pair_valid=pair_valid,
             symbol_pairs_at=symbol_pairs_at,
