@@ -26,6 +26,8 @@ class BookSnapshot(Protocol):
     symbols: tuple[str, ...]
     prices: FloatArray  # [2B, L]
     amounts: FloatArray  # [2B, L]
+    top_prices: FloatArray  # [2B] level 0 of ``prices``, kept contiguous for the screen
+    top_amounts: FloatArray
     bid_prices: FloatArray  # [B, L], descending
     bid_amounts: FloatArray
     ask_prices: FloatArray  # [B, L], ascending
@@ -56,6 +58,7 @@ class FrameBooks:
         self.prices = np.concatenate([frame.ask_prices.reshape(-1, levels), frame.bid_prices.reshape(-1, levels)])
         self.amounts = np.concatenate([frame.ask_sizes.reshape(-1, levels), frame.bid_sizes.reshape(-1, levels)])
         count = len(self.prices) // 2
+        self.top_prices, self.top_amounts = self.prices[:, 0].copy(), self.amounts[:, 0].copy()
         self.ask_prices, self.bid_prices = self.prices[:count], self.prices[count:]
         self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
         self.timestamps = np.where(frame.listed, frame.timestamps, 0).reshape(-1)
@@ -81,6 +84,7 @@ class OrderBookSet:
         count, depth = len(self.venues) * len(self.symbols), max(levels, 1)
         self.prices, self.amounts = np.zeros((2 * count, depth)), np.zeros((2 * count, depth))
         self.prices[:count] = NO_ASK
+        self.top_prices, self.top_amounts = self.prices[:, 0].copy(), self.amounts[:, 0].copy()
         self.ask_prices, self.bid_prices = self.prices[:count], self.prices[count:]
         self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
         self.timestamps = np.zeros(count, dtype=np.int64)
@@ -99,7 +103,7 @@ class OrderBookSet:
         if v is None or s is None:
             self.rejected.append(f"{book.venue} {book.symbol}: unknown market, book ignored")
             return False
-        b, depth = v * len(self.symbols) + s, self.bid_prices.shape[1]
+        b, depth, count = v * len(self.symbols) + s, self.bid_prices.shape[1], len(self.timestamps)
         self._books[(book.venue, book.symbol)] = book
         bids, asks = book.bids[:depth], book.asks[:depth]
         self.bid_prices[b] = 0.0
@@ -113,4 +117,6 @@ class OrderBookSet:
             self.ask_prices[b, : len(asks)] = [float(level.price) for level in asks]
             self.ask_amounts[b, : len(asks)] = [float(level.amount) for level in asks]
         self.timestamps[b] = book.timestamp
+        for row in (b, b + count):
+            self.top_prices[row], self.top_amounts[row] = self.prices[row, 0], self.amounts[row, 0]
         return True

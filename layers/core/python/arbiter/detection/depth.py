@@ -246,42 +246,42 @@ def _walk_cycles(
         cols = np.arange(hop * k, (hop + 1) * k)
         hop_sells, hop_params, total = sells[part], params[:, part], end[0, part]
         fee = hop_params[TAKER]
-        buying = not hop_sells.any()
-        amount = held
-        if not hop_sells.all():  # buying: what the held quote buys, the fee set aside first
+        buying, selling = not hop_sells.any(), bool(hop_sells.all())
+        amount, bought_at = held, None
+        if not selling:  # buying: what the held quote buys, the fee set aside first
             budget_q = held / (1 + fee)
             if truncated and ((budget_q > end[1, part]) & ~hop_sells).any():
                 return None
-            at = nodes.ending(1, budget_q, cols, part)
-            bought = (budget_q - flat[at + width]) / flat[at + 2 * width]
-            bought += flat[at]
+            bought_at = nodes.ending(1, budget_q, cols, part)
+            bought = (budget_q - flat[bought_at + width]) / flat[bought_at + 2 * width]
+            bought += flat[bought_at]
             np.minimum(bought, total, out=bought)
             amount = bought if buying else np.where(hop_sells, held, bought)
         amount = _floor(amount, hop_params[STEP], None if significant is None else significant[part])
         if truncated and (amount > total).any():
             return None
-        at = nodes.ending(0, amount, cols, part)
+        at = nodes.ending(0, amount, cols, part) if bought_at is None or not buying else bought_at
+        if at is bought_at:
+            level_start = flat[at]
+            if not ((amount > level_start) | (level_start == 0)).all():  # rounding left the level: walk again
+                at = nodes.ending(0, amount, cols, part)
         worst = flat[at + 2 * width]
         quote = (amount - flat[at]) * worst
         quote += flat[at + width]
         ok &= amount > 0
         ok &= amount <= total
         ok &= _limits(hop_params, amount, worst, index.any_max_amount)
+        if buying:
+            after = amount
+        elif selling:
+            after = quote * (1 - fee)
+        else:
+            after = np.where(hop_sells, quote * (1 - fee), amount)
         if hop == 0:
             spent = (
-                amount
-                if hop_sells.all()
-                else quote * (1 + fee)
-                if buying
-                else np.where(hop_sells, amount, quote * (1 + fee))
+                amount if selling else quote * (1 + fee) if buying else np.where(hop_sells, amount, quote * (1 + fee))
             )
-        held = (
-            amount
-            if buying
-            else quote * (1 - fee)
-            if hop_sells.all()
-            else np.where(hop_sells, quote * (1 - fee), amount)
-        )
+        held = after
     profit = np.where(ok, held - spent, -np.inf)
     rung = profit.argmax(axis=0)
     best = profit[rung, np.arange(k)]

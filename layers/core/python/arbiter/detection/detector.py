@@ -165,14 +165,14 @@ class Detector:
     def top_rates(self, books: BookSnapshot, now_ms: int) -> tuple[FloatArray, FloatArray, BoolArray]:
         """Per book: quote received per base sold and quote paid per base bought, after the taker fee, at the
         top. A stale, missing or one-sided book sells for 0 and buys at infinity, so it passes no screen."""
-        ts = books.timestamps
+        ts, n_b = books.timestamps, self.index.book_count
         fresh = self._listed & (ts >= now_ms - self.settings.max_quote_age_ms)
         fresh &= ts <= now_ms
         fresh &= ts > 0
-        fresh &= books.bid_amounts[:, 0] > 0
-        fresh &= books.ask_amounts[:, 0] > 0
-        sell = np.where(fresh, books.bid_prices[:, 0] * self._sell_fee, 0.0)
-        buy = np.where(fresh, books.ask_prices[:, 0] * self._buy_fee, np.inf)
+        fresh &= books.top_amounts[:n_b] > 0
+        fresh &= books.top_amounts[n_b:] > 0
+        sell = np.where(fresh, books.top_prices[n_b:] * self._sell_fee, 0.0)
+        buy = np.where(fresh, books.top_prices[:n_b] * self._buy_fee, np.inf)
         return sell, buy, fresh
 
     def rates_at(self, books: BookSnapshot, now_ms: int, flat: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -182,10 +182,10 @@ class Detector:
         fresh = self._listed[flat] & (ts >= now_ms - self.settings.max_quote_age_ms)
         fresh &= ts <= now_ms
         fresh &= ts > 0
-        fresh &= books.amounts[flat, 0] > 0
-        fresh &= books.amounts[bid_row, 0] > 0
-        sell = np.where(fresh, books.prices[bid_row, 0] * self._sell_fee[flat], 0.0)
-        buy = np.where(fresh, books.prices[flat, 0] * self._buy_fee[flat], np.inf)
+        fresh &= books.top_amounts[flat] > 0
+        fresh &= books.top_amounts[bid_row] > 0
+        sell = np.where(fresh, books.top_prices[bid_row] * self._sell_fee[flat], 0.0)
+        buy = np.where(fresh, books.top_prices[flat] * self._buy_fee[flat], np.inf)
         return sell, buy
 
     def _best_pairs(self, sells: FloatArray, buys: FloatArray, symbols: IntArray | None = None) -> IntArray:
@@ -198,13 +198,19 @@ class Detector:
         if not len(cand):
             return _EMPTY
         symbol = cand if symbols is None else symbols[cand]
-        ratio = sells[:, cand][None, :, :] / buys[:, cand][:, None, :]  # [buy venue, sell venue, symbol]
-        ratio *= index.pair_valid[:, :, symbol]
-        flat = ratio.reshape(n_v * n_v, len(cand))
-        best = flat.argmax(axis=0)
-        keep = flat[best, np.arange(len(cand))] > 1.0
-        best = best[keep]
-        found: IntArray = index.pair_id[symbol[keep], best // n_v, best % n_v]
+        sell_at, buy_at = sells[:, cand].argmax(axis=0), buys[:, cand].argmin(axis=0)
+        found: IntArray = index.pair_id[symbol, buy_at, sell_at]
+        crossed = buy_at == sell_at
+        if crossed.any():
+            # One venue holds both the richest bid and the cheapest ask (a crossed book): the best pair of two
+            # different venues, from the ratios of every pair.
+            cand, symbol = cand[crossed], symbol[crossed]
+            ratio = sells[:, cand][None, :, :] / buys[:, cand][:, None, :]  # [buy venue, sell venue, symbol]
+            ratio *= index.pair_valid[:, :, symbol]
+            flat = ratio.reshape(n_v * n_v, len(cand))
+            best = flat.argmax(axis=0)
+            keep = flat[best, np.arange(len(cand))] > 1.0
+            found = np.concatenate([found[~crossed], index.pair_id[symbol[keep], best[keep] // n_v, best[keep] % n_v]])
         return found
 
     def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
