@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from arbiter.detection import Detector, FrameBooks, OrderBookSet
 from arbiter.detection.sizing import Sized, best_cycle_size, size_cross_venue
 from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog, amount_step, round_amount
-from arbiter.models import Balance, Balances, Opportunity, OpportunityKind, QuoteStamp, Side
+from arbiter.models import Balance, Balances, Opportunity, OpportunityKind, OrderBook, QuoteStamp, Side
 from arbiter.settings import DetectionSettings, SimulationSettings
 from arbiter.simulation import BookFrame, MarketModel
 
@@ -78,10 +79,21 @@ def _rate(book_bid: Decimal, book_ask: Decimal, fee_sell: Decimal, fee_buy: Deci
     return book_bid * (1 - fee_sell) / (book_ask * (1 + fee_buy))
 
 
-def brute_force(frame: BookFrame, settings: DetectionSettings = DETECTION) -> dict[tuple[object, ...], Opportunity]:
+def brute_force(
+    frame: BookFrame, settings: DetectionSettings = DETECTION, replaced: Sequence[OrderBook] = ()
+) -> dict[tuple[object, ...], Opportunity]:
     """Every opportunity by plain loops in Decimal, independent of the index and the numpy code: per symbol the
-    venue pair with the best top-of-book rate after fees; every triangle of every venue in both directions."""
+    venue pair with the best top-of-book rate after fees; every triangle of every venue in both directions.
+    ``replaced``: books that stand in for the frame's."""
     catalog, universe = frame.universe.catalog, frame.universe
+    stand_ins = {(b.venue, b.symbol): b for b in replaced}
+
+    class _Frame:
+        @staticmethod
+        def order_book(venue: str, symbol: str) -> OrderBook:
+            return stand_ins.get((venue, symbol)) or frame.order_book(venue, symbol)
+
+    books = _Frame()
     usd = {a: Decimal(1) for a in ("USDT", "USD", "USDC")}
     for symbol in universe.symbols:
         base, quote = base_and_quote(symbol)
@@ -112,15 +124,15 @@ def brute_force(frame: BookFrame, settings: DetectionSettings = DETECTION) -> di
         for buy, sell in itertools.permutations(universe.venues, 2):
             if (buy, symbol) not in catalog or (sell, symbol) not in catalog:
                 continue
-            ask, bid = frame.order_book(buy, symbol).asks[0].price, frame.order_book(sell, symbol).bids[0].price
+            ask, bid = books.order_book(buy, symbol).asks[0].price, books.order_book(sell, symbol).bids[0].price
             rate = _rate(bid, ask, catalog[(sell, symbol)].taker_fee, catalog[(buy, symbol)].taker_fee)
             if rate > best_rate:
                 best, best_rate = (buy, sell), rate
         if best is not None:
             buy, sell = best
             sized = size_cross_venue(
-                frame.order_book(buy, symbol),
-                frame.order_book(sell, symbol),
+                books.order_book(buy, symbol),
+                books.order_book(sell, symbol),
                 catalog[(buy, symbol)],
                 catalog[(sell, symbol)],
                 settings.max_notional / usd[quote],
@@ -141,7 +153,7 @@ def brute_force(frame: BookFrame, settings: DetectionSettings = DETECTION) -> di
                 symbols, sides, rate = [], [], Decimal(1)
                 for spend, receive in itertools.pairwise((start, middle, last, start)):
                     symbol = markets[frozenset((spend, receive))]
-                    book, fee = frame.order_book(venue, symbol), catalog[(venue, symbol)].taker_fee
+                    book, fee = books.order_book(venue, symbol), catalog[(venue, symbol)].taker_fee
                     side = Side.BUY if base_and_quote(symbol)[0] == receive else Side.SELL
                     rate *= 1 / (book.asks[0].price * (1 + fee)) if side is Side.BUY else book.bids[0].price * (1 - fee)
                     symbols.append(symbol)
@@ -149,7 +161,7 @@ def brute_force(frame: BookFrame, settings: DetectionSettings = DETECTION) -> di
                 if rate <= 1:
                     continue
                 sized = best_cycle_size(
-                    [frame.order_book(venue, s) for s in symbols],
+                    [books.order_book(venue, s) for s in symbols],
                     [catalog[(venue, s)] for s in symbols],
                     sides,
                     settings.max_notional / usd[start],
@@ -282,6 +294,41 @@ def test_zero_balances_are_skipped_with_a_reason() -> None:
     assert result.opportunities == []
     assert any("to trade (zero balance)" in reason for reason in result.skipped)
     assert any("cycle from" in reason and reason.endswith("balance") for reason in result.skipped)
+
+
+def test_a_crossed_book_does_not_pair_a_venue_with_itself() -> None:
+    """One venue whose bid beats every ask and whose ask undercuts every bid (a crossed book): the pair chosen
+    is the best one between two different venues, as the brute force chooses it."""
+    frame = frames(4, 1)[0]
+    venue, symbol = "kraken", "ETH/USDT"
+    book = frame.order_book(venue, symbol)
+    crossed = book.model_copy(
+        update={
+            "bids": tuple(level.model_copy(update={"price": level.price * Decimal("1.02")}) for level in book.bids),
+            "asks": tuple(level.model_copy(update={"price": level.price * Decimal("0.98")}) for level in book.asks),
+        }
+    )
+    books = OrderBookSet(
+        [crossed if (b.venue, b.symbol) == (venue, symbol) else b for b in frame.order_books()],
+        frame.universe.venues,
+        frame.universe.symbols,
+    )
+    detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
+    ours = {
+        tuple((leg.venue, leg.symbol, leg.side) for leg in o.legs)
+        for o in detector.scan(books, frame.clock_ms).opportunities
+        if o.kind is OpportunityKind.CROSS_VENUE and o.legs[0].symbol == symbol
+    }
+    expected = {
+        key
+        for key, o in brute_force(frame, replaced=[crossed]).items()
+        if o.kind is OpportunityKind.CROSS_VENUE and o.legs[0].symbol == symbol
+    }
+    assert ours == expected
+    assert len(ours) == 1
+    ((buy, _, _), (sell, _, _)) = next(iter(ours))
+    assert buy != sell
+    assert venue in (buy, sell)
 
 
 @settings(max_examples=15, deadline=None)
