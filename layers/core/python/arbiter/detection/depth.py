@@ -241,12 +241,14 @@ def _walk_cycles(
     held = budget * HALVINGS[:, None]  # [rung, K]
     spent = held
     ok = held > 0
+    hop_sides = sells.reshape(3, k)
+    all_sell, any_sell = hop_sides.all(axis=1).tolist(), hop_sides.any(axis=1).tolist()
     for hop in range(3):
         part = slice(hop * k, (hop + 1) * k)
         cols = np.arange(hop * k, (hop + 1) * k)
-        hop_sells, hop_params, total = sells[part], params[:, part], end[0, part]
+        hop_sells, hop_params, total = hop_sides[hop], params[:, part], end[0, part]
         fee = hop_params[TAKER]
-        buying, selling = not hop_sells.any(), bool(hop_sells.all())
+        buying, selling = not any_sell[hop], all_sell[hop]
         amount, bought_at = held, None
         if not selling:  # buying: what the held quote buys, the fee set aside first
             budget_q = held / (1 + fee)
@@ -258,7 +260,8 @@ def _walk_cycles(
             np.minimum(bought, total, out=bought)
             amount = bought if buying else np.where(hop_sells, held, bought)
         amount = _floor(amount, hop_params[STEP], None if significant is None else significant[part])
-        if truncated and (amount > total).any():
+        within = amount <= total
+        if truncated and not within.all():
             return None
         at = nodes.ending(0, amount, cols, part) if bought_at is None or not buying else bought_at
         if at is bought_at:
@@ -269,7 +272,7 @@ def _walk_cycles(
         quote = (amount - flat[at]) * worst
         quote += flat[at + width]
         ok &= amount > 0
-        ok &= amount <= total
+        ok &= within
         ok &= _limits(hop_params, amount, worst, index.any_max_amount)
         if buying:
             after = amount
