@@ -242,8 +242,8 @@ def _walk_cycles(
     spent = held
     ok = held > 0
     hop_sides = sells.reshape(3, k)
-    all_sell: list[bool] = hop_sides.all(axis=1).tolist()
-    any_sell: list[bool] = hop_sides.any(axis=1).tolist()
+    all_sell = [bool(side.all()) for side in hop_sides]
+    any_sell = [bool(side.any()) for side in hop_sides]
     for hop in range(3):
         part = slice(hop * k, (hop + 1) * k)
         cols = np.arange(hop * k, (hop + 1) * k)
