@@ -63,9 +63,14 @@ class FrameBooks:
         self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
         self.timestamps = np.where(frame.listed, frame.timestamps, 0).reshape(-1)
         self.rejected: list[str] = []
+        self._books: dict[tuple[str, str], OrderBook] = {}
 
     def order_book(self, venue: str, symbol: str) -> OrderBook:
-        return self.frame.order_book(venue, symbol)
+        """The exact book, built once per frame (several opportunities may read the same book)."""
+        key = (venue, symbol)
+        if key not in self._books:
+            self._books[key] = self.frame.order_book(venue, symbol)
+        return self._books[key]
 
 
 class OrderBookSet:

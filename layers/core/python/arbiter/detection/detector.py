@@ -359,8 +359,9 @@ class Detector:
         if sized.profit <= 0 or usd is None or sized.profit * usd < self.settings.min_profit:
             return None
         keys = dict.fromkeys((leg.venue, leg.symbol) for leg in sized.legs)
+        index = self.index
         quotes = tuple(
-            QuoteStamp(venue=venue, symbol=symbol, timestamp=books.order_book(venue, symbol).timestamp)
+            QuoteStamp(venue=venue, symbol=symbol, timestamp=int(books.timestamps[index.flat_book(venue, symbol)]))
             for venue, symbol in keys
         )
         return Opportunity(

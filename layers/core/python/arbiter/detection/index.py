@@ -88,6 +88,10 @@ class DetectionIndex:
             return None
         return v * len(self.symbols) + s if self.listed[v, s] else None
 
+    def flat_book(self, venue: str, symbol: str) -> int:
+        """The flat book of a known venue and symbol."""
+        return self.venue_pos[venue] * len(self.symbols) + self.symbol_pos[symbol]
+
     @classmethod
     def build(
         cls,
