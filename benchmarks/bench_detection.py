@@ -13,7 +13,9 @@ detection.baseline_ratio = baseline_ms / full_scan_ms.
 detection.baseline_agreement: 1 when every profitable cycle (after fees, top of book) the baseline finds with
 at most ``max_cycle_length`` hops is among the cycles our screening flags (same venue, same assets, same
 direction), else 0 and the missing ones printed. Longer baseline cycles are outside what we search: they are
-counted in detection.baseline_longer_cycles (over all ticks), not held against the agreement."""
+counted in detection.baseline_longer_cycles (over all ticks), not held against the agreement.
+detection.pairs: directed (buy venue, sell venue, symbol) pairs compared at the top of book on every scan (the
+best one per symbol is sized); detection.cycles: triangles screened (every triangle per venue, both ways)."""
 
 from __future__ import annotations
 
