@@ -149,16 +149,13 @@ def size_pairs(
         nodes.fill(depth)
     depth = nodes.filled
     ask_eff, bid_eff = ap[:depth] * buy_fee, bp[:depth] * sell_fee
-    # Only levels that beat the other side's best can take part.
-    deep_a = max(int((ask_eff < bid_eff[0]).sum(axis=0).max(initial=0)), 1)
-    deep_b = max(int((bid_eff > ask_eff[0]).sum(axis=0).max(initial=0)), 1)
     # Marginal profit falls with size: the best size is the furthest point where some ask level still has a
     # bid level beating it, i.e. max over ask levels i of min(ask depth through i, bid depth that beats i).
-    beats = bid_eff[:deep_b, None, :] > ask_eff[None, :deep_a, :]  # [bid level, ask level, K]
+    beats = bid_eff[:, None, :] > ask_eff[None, :, :]  # [bid level, ask level, K]
     n_beat = np.add.reduce(beats.view(np.int8), axis=0, dtype=np.int64)  # bid levels beating each ask level
     n_beat *= nodes.stride
     n_beat += cols + k
-    reach = np.minimum(nodes.sums[1 : deep_a + 1, 0], nodes.flat[n_beat]).max(axis=0)
+    reach = np.minimum(nodes.sums[1 : depth + 1, 0], nodes.flat[n_beat]).max(axis=0)
     # The budget caps the quote spent: the amount it buys.
     at = nodes.ending(2, budget, cols, everything)
     affordable = (budget - nodes.flat[at + 2 * k]) / nodes.flat[at + 4 * k]
