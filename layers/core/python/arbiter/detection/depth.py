@@ -97,10 +97,6 @@ def _floor(amount: FloatArray, step: FloatArray, significant: BoolArray | None) 
     return units
 
 
-def floor_to_step(amount: FloatArray, step: FloatArray, significant: BoolArray) -> FloatArray:
-    return _floor(amount, step, significant if significant.any() else None)
-
-
 def _limits(params: FloatArray, amount: FloatArray, worst: FloatArray, with_max: bool) -> BoolArray:
     """Min amount, min cost (at the worst price walked) and, where any market sets one, max amount."""
     ok: BoolArray = amount >= params[MIN_AMOUNT]

@@ -43,15 +43,11 @@ class DetectionIndex:
     assets: tuple[str, ...]
     listed: BoolArray  # [V, S]
     taker: FloatArray  # [V, S]
-    # Per flat book [B]: precision and limits as floats (0 / inf where the market sets none).
-    amount_step: FloatArray  # the step for fixed-step markets; the digits for significant-digit ones
-    significant: BoolArray  # True where the amount precision counts significant digits
-    min_amount: FloatArray
-    max_amount: FloatArray
-    min_cost: FloatArray
+    significant: BoolArray  # [B] True where the amount precision counts significant digits
     params: FloatArray
-    """[PARAMS, B] the same per book, stacked so that one gather serves a whole candidate set: rows TAKER,
-    STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT."""
+    """[5, B] per flat book, stacked so that one gather serves a whole candidate set: rows TAKER, STEP (the
+    amount step; the digits where ``significant``), MIN_AMOUNT and MIN_COST (0 where the market sets none),
+    MAX_AMOUNT (inf where none)."""
     any_significant: bool
     any_max_amount: bool
     base_asset: IntArray  # index into ``assets``
@@ -158,11 +154,7 @@ class DetectionIndex:
             assets=assets,
             listed=listed,
             taker=taker,
-            amount_step=step,
             significant=significant,
-            min_amount=min_amount,
-            max_amount=max_amount,
-            min_cost=min_cost,
             params=np.stack([taker.reshape(-1), step, min_amount, min_cost, max_amount]),
             any_significant=bool(significant.any()),
             any_max_amount=bool(np.isfinite(max_amount[listed.reshape(-1)]).any()),
