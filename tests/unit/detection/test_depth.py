@@ -36,7 +36,7 @@ def _market(mode: PrecisionMode, precision: str) -> Market:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     mode=st.sampled_from(list(MODES)),
     which=st.integers(0, 3),
@@ -54,5 +54,7 @@ def test_float_rounding_matches_the_markets_decimal_rounding_within_a_step(
     )[0]
     exact = round_amount(market, amount)
     step = amount_step(market, amount)
-    # The same number of steps: the two differ by float noise only.
-    assert abs(Decimal(repr(float(floored))) - exact) <= step * Decimal("1e-6"), (floored, exact)
+    # The same number of steps: the two differ by float noise only (the floats only choose sizes; what is
+    # emitted is rounded again in Decimal).
+    noise = max(step * Decimal("1e-6"), exact * Decimal("1e-13"))
+    assert abs(Decimal(repr(float(floored))) - exact) <= noise, (floored, exact)

@@ -27,8 +27,10 @@ from arbiter.detection.index import (
 LADDER = 12
 """Start amounts tried per cycle: the budget, then halved each time (as ``sizing.best_cycle_size`` does)."""
 HALVINGS = 0.5 ** np.arange(LADDER)
-# Amounts are multiples of a step computed in floats: a hair of slack keeps 3 * 0.1 from flooring to 0.2.
-_STEP_SLACK = 1e-9
+# Amounts are multiples of a step computed in floats: a relative slack of a few ulps (above the error of
+# amount / step, below the precision of any real amount) keeps 0.3 / 0.1 = 2.9999999999999996 from flooring
+# to 2.
+_STEP_SLACK = 1 + 1e-15
 SHALLOW = 4
 """Levels cumulated first; most candidates' budgets end within them, and the rest of the depth is cumulated
 only when some candidate needs it."""
@@ -91,7 +93,7 @@ def _floor(amount: FloatArray, step: FloatArray, significant: BoolArray | None) 
             magnitude = np.floor(np.log10(np.where(amount > 0, amount, 1.0)))
         step = np.where(significant, 10.0 ** (magnitude - step + 1), step)
     units = amount / step
-    units += _STEP_SLACK
+    units *= _STEP_SLACK
     np.floor(units, out=units)
     units *= step
     return units
