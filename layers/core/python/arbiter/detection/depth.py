@@ -44,11 +44,12 @@ def _count_below(cumulative: FloatArray, x: FloatArray) -> IntArray:
 
 
 class Nodes:
-    """Per-level values of K candidates as [L, C, K], turned into the level boundaries [L + 1, C, K]: the first
-    ``cumulated`` channels become running sums with a leading zero row (``sums[l, c, k]``: channel c of
-    candidate k through its first l levels), the others keep the value of level l (the level a walk that has
-    consumed l levels is in). Filled ``SHALLOW`` levels first and the rest on demand (a loop of contiguous row
-    adds beats ``np.cumsum`` on these shapes)."""
+    """Per-level values of K candidates as [L, C, K] (``levels``, contiguous), with the running sums of the
+    first ``cumulated`` channels over levels as [L + 1, C, K] (``sums[l, c, k]``: channel c of candidate k
+    through its first l levels, a leading zero row). Both share one flat layout, so the position ``ending``
+    returns reads the sums through ``flat`` and the level's own values (its price) through ``values``. Filled
+    ``SHALLOW`` levels first and the rest on demand (a loop of contiguous row adds beats ``np.cumsum`` on these
+    shapes)."""
 
     def __init__(self, levels: FloatArray, cumulated: int) -> None:
         self.levels, self.cumulated = levels, cumulated
@@ -56,9 +57,7 @@ class Nodes:
         self.width, self.stride = width, channels * width
         self.sums = np.empty((depth + 1, channels, width))
         self.sums[0, :cumulated] = 0.0
-        self.sums[:depth, cumulated:] = levels[:, cumulated:]
-        self.sums[depth, cumulated:] = levels[depth - 1, cumulated:]
-        self.flat = self.sums.reshape(-1)
+        self.flat, self.values = self.sums.reshape(-1), levels.reshape(-1)
         self.filled = 0
         self.fill(min(SHALLOW, depth))
 
@@ -156,7 +155,7 @@ def size_pairs(
     reach = np.minimum(nodes.sums[1 : depth + 1, 0], nodes.flat[n_beat]).max(axis=0)
     # The budget caps the quote spent: the amount it buys.
     at = nodes.ending(2, budget, cols, everything)
-    affordable = (budget - nodes.flat[at + 2 * k]) / nodes.flat[at + 4 * k]
+    affordable = (budget - nodes.flat[at + 2 * k]) / nodes.values[at + 4 * k]
     affordable += nodes.flat[at]
     amount = np.minimum(reach, affordable)
     if sellable is not None:
@@ -165,7 +164,7 @@ def size_pairs(
     amount = _floor(amount, at_buy[STEP], None if significant is None else significant[buy_books])
     amount = _floor(amount, at_sell[STEP], None if significant is None else significant[sell_books])
     at_a, at_b = nodes.ending(0, amount, cols, everything), nodes.ending(1, amount, cols, everything)
-    worst_a, worst_b = nodes.flat[at_a + 4 * k], nodes.flat[at_b + 5 * k]
+    worst_a, worst_b = nodes.values[at_a + 4 * k], nodes.values[at_b + 5 * k]
     cost = (amount - nodes.flat[at_a]) * worst_a
     cost += nodes.flat[at_a + 2 * k]
     proceeds = (amount - nodes.flat[at_b + k]) * worst_b
@@ -230,7 +229,7 @@ def _walk_cycles(
     k = len(books) // 3
     width = 3 * k
     truncated = not nodes.complete
-    flat, end = nodes.flat, nodes.sums[nodes.filled]
+    flat, values, end = nodes.flat, nodes.values, nodes.sums[nodes.filled]
     params = np.take(index.params, books, axis=1)
     significant = index.significant[books] if index.any_significant else None
     held = budget * HALVINGS[:, None]  # [rung, K]
@@ -239,19 +238,21 @@ def _walk_cycles(
     hop_sides = sells.reshape(3, k)
     all_sell = [bool(side.all()) for side in hop_sides]
     any_sell = [bool(side.any()) for side in hop_sides]
+    columns = np.arange(width)
     for hop in range(3):
         part = slice(hop * k, (hop + 1) * k)
-        cols = np.arange(hop * k, (hop + 1) * k)
+        cols = columns[part]
         hop_sells, hop_params, total = hop_sides[hop], params[:, part], end[0, part]
         fee = hop_params[TAKER]
         buying, selling = not any_sell[hop], all_sell[hop]
         amount, bought_at = held, None
         if not selling:  # buying: what the held quote buys, the fee set aside first
             budget_q = held / (1 + fee)
-            if truncated and ((budget_q > end[1, part]) & ~hop_sells).any():
+            # (The first hop spends at most the budget, which the shallow levels cover by construction.)
+            if truncated and hop and ((budget_q > end[1, part]) & ~hop_sells).any():
                 return None
             bought_at = nodes.ending(1, budget_q, cols, part)
-            bought = (budget_q - flat[bought_at + width]) / flat[bought_at + 2 * width]
+            bought = (budget_q - flat[bought_at + width]) / values[bought_at + 2 * width]
             bought += flat[bought_at]
             np.minimum(bought, total, out=bought)
             amount = bought if buying else np.where(hop_sells, held, bought)
@@ -264,7 +265,7 @@ def _walk_cycles(
             level_start = flat[at]
             if not ((amount > level_start) | (level_start == 0)).all():  # rounding left the level: walk again
                 at = nodes.ending(0, amount, cols, part)
-        worst = flat[at + 2 * width]
+        worst = values[at + 2 * width]
         quote = (amount - flat[at]) * worst
         quote += flat[at + width]
         ok &= amount > 0
