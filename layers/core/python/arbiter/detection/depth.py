@@ -75,10 +75,10 @@ class Nodes:
         """Flat position in ``sums`` of the boundary where a walk of ``x`` along cumulated ``channel`` stands
         (the start of the level it ends in, at most the last filled one), channel 0; add ``c * width`` for
         channel c. ``cols`` are the candidates' columns, ``part`` the same as a slice."""
-        depth = self.filled
-        rows = self.sums[1 : depth + 1, channel, part]
+        # Counting only the inner boundaries (1 .. filled - 1) clamps a walk past the filled depth to its last
+        # level.
+        rows = self.sums[1 : self.filled, channel, part]
         level = _count_below(rows if x.ndim == 1 else rows[:, None, :], x)
-        np.minimum(level, depth - 1, out=level)
         level *= self.stride
         level += cols
         return level
