@@ -99,7 +99,8 @@ def _floor(amount: FloatArray, step: FloatArray, significant: BoolArray | None) 
 
 
 def _limits(params: FloatArray, amount: FloatArray, worst: FloatArray, with_max: bool) -> BoolArray:
-    """Min amount, min cost (at the worst price walked) and, where any market sets one, max amount."""
+    """A positive amount (MIN_AMOUNT is never below the smallest positive float), min amount, min cost (at the
+    worst price walked) and, where any market sets one, max amount."""
     ok: BoolArray = amount >= params[MIN_AMOUNT]
     ok &= amount * worst >= params[MIN_COST]
     if with_max:
@@ -170,8 +171,7 @@ def size_pairs(
     proceeds = (amount - nodes.flat[at_b + k]) * worst_b
     proceeds += nodes.flat[at_b + 3 * k]
     profit = proceeds * sell_fee - cost * buy_fee
-    ok = amount > 0
-    ok &= _limits(at_buy, amount, worst_a, index.any_max_amount)
+    ok = _limits(at_buy, amount, worst_a, index.any_max_amount)
     ok &= _limits(at_sell, amount, worst_b, index.any_max_amount)
     return PairSizes(amount=np.where(ok, amount, 0.0), profit=np.where(ok, profit, np.nan))
 
@@ -236,8 +236,8 @@ def _walk_cycles(
     spent = held
     ok = held > 0
     hop_sides = sells.reshape(3, k)
-    all_sell = [bool(side.all()) for side in hop_sides]
-    any_sell = [bool(side.any()) for side in hop_sides]
+    all_sell = [bool(side) for side in hop_sides.all(axis=1).tolist()]
+    any_sell = [bool(side) for side in hop_sides.any(axis=1).tolist()]
     columns = np.arange(width)
     for hop in range(3):
         part = slice(hop * k, (hop + 1) * k)
@@ -268,7 +268,6 @@ def _walk_cycles(
         worst = values[at + 2 * width]
         quote = (amount - flat[at]) * worst
         quote += flat[at + width]
-        ok &= amount > 0
         ok &= within
         ok &= _limits(hop_params, amount, worst, index.any_max_amount)
         if buying:

@@ -16,6 +16,7 @@ from arbiter.markets import MarketCatalog
 from arbiter.models import PrecisionMode, Side
 
 TAKER, STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT = range(5)
+_TINY = float(np.nextafter(0.0, 1.0))
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -46,8 +47,8 @@ class DetectionIndex:
     significant: BoolArray  # [B] True where the amount precision counts significant digits
     params: FloatArray
     """[5, B] per flat book, stacked so that one gather serves a whole candidate set: rows TAKER, STEP (the
-    amount step; the digits where ``significant``), MIN_AMOUNT and MIN_COST (0 where the market sets none),
-    MAX_AMOUNT (inf where none)."""
+    amount step; the digits where ``significant``), MIN_AMOUNT (the smallest positive float where the market
+    sets none), MIN_COST (0 where none), MAX_AMOUNT (inf where none)."""
     any_significant: bool
     any_max_amount: bool
     base_asset: IntArray  # index into ``assets``
@@ -117,7 +118,8 @@ class DetectionIndex:
                     step[b] = 10.0 ** -int(market.amount_precision)
                 else:
                     step[b], significant[b] = float(market.amount_precision), True
-                min_amount[b] = float(market.min_amount or 0)
+                # Never below the smallest positive float: "at least the minimum" then also means "more than 0".
+                min_amount[b] = max(float(market.min_amount or 0), _TINY)
                 max_amount[b] = float(market.max_amount) if market.max_amount is not None else np.inf
                 min_cost[b] = float(market.min_cost or 0)
         base_asset = np.array([asset_pos[base_and_quote(s)[0]] for s in symbols] * n_v, dtype=np.int64)
