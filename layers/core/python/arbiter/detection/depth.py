@@ -236,8 +236,9 @@ def _walk_cycles(
     spent = held
     ok = held > 0
     hop_sides = sells.reshape(3, k)
-    all_sell = [bool(side) for side in hop_sides.all(axis=1).tolist()]
-    any_sell = [bool(side) for side in hop_sides.any(axis=1).tolist()]
+    sides_all: BoolArray = np.all(hop_sides, axis=1)
+    sides_any: BoolArray = np.any(hop_sides, axis=1)
+    all_sell, any_sell = [bool(side) for side in sides_all], [bool(side) for side in sides_any]
     columns = np.arange(width)
     for hop in range(3):
         part = slice(hop * k, (hop + 1) * k)
