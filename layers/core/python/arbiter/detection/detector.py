@@ -112,7 +112,8 @@ class ScanResult:
         return self._book_reasons + self._skipped
 
     def top(self, n: int) -> list[Opportunity]:
-        """The ``n`` best opportunities (fewer if there are not that many), exact and ranked."""
+        """The ``n`` best opportunities (fewer if there are not that many), exact, in the order of the float
+        ranking (``opportunities`` sorts by the exact profits, which may swap near-ties)."""
         while len(self._emitted) < n and self._next < len(self._order):
             rank = int(self._order[self._next])
             self._next += 1
@@ -138,6 +139,9 @@ class ScanResult:
 
 
 class Detector:
+    """One per universe (venues x symbols x markets). It keeps scratch buffers between scans: one detector per
+    thread."""
+
     def __init__(self, catalog: MarketCatalog, index: DetectionIndex, settings: DetectionSettings) -> None:
         self.catalog, self.index, self.settings = catalog, index, settings
         self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in STABLE_USD}
