@@ -19,13 +19,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from arbiter.execution.exposure import base_and_quote
-from arbiter.markets import round_amount
+from arbiter.markets import USD_STABLE, UsdValue, round_amount
 from arbiter.models import Balances, Execution, Leg, Market, Opportunity, Side
 from arbiter.models.risk import RiskLimits
 from arbiter.risk.balances import StaleBalancesError
 from arbiter.settings import ExecutionSettings
-
-USD_STABLE = frozenset({"USD", "USDT", "USDC"})
 
 
 class ActiveExecutions(Protocol):
@@ -99,7 +97,7 @@ class PortfolioLimits:
     """The limits in force (read from the versioned configuration store on each assessment)."""
     executions: ActiveExecutions
     pnl: DailyPnl
-    usd_value: Callable[[str], Decimal | None]
+    usd_value: UsdValue
 
 
 def spend(leg: Leg, market: Market) -> tuple[str, Decimal]:
@@ -268,13 +266,11 @@ def _leg_problem(leg: Leg, markets: Mapping[tuple[str, str], Market], connected:
     return None
 
 
-def _usd(asset: str, usd_value: Callable[[str], Decimal | None]) -> Decimal | None:
+def _usd(asset: str, usd_value: UsdValue) -> Decimal | None:
     return usd_value(asset) or (Decimal(1) if asset in USD_STABLE else None)
 
 
-def _leg_notionals(
-    opportunity: Opportunity, usd_value: Callable[[str], Decimal | None]
-) -> dict[tuple[str, int], Decimal] | None:
+def _leg_notionals(opportunity: Opportunity, usd_value: UsdValue) -> dict[tuple[str, int], Decimal] | None:
     values: dict[tuple[str, int], Decimal] = {}
     for index, leg in enumerate(opportunity.legs):
         rate = usd_value(base_and_quote(leg.symbol)[1])
@@ -284,7 +280,7 @@ def _leg_notionals(
     return values
 
 
-def _venue_notionals(active: Sequence[Execution], usd_value: Callable[[str], Decimal | None]) -> dict[str, Decimal]:
+def _venue_notionals(active: Sequence[Execution], usd_value: UsdValue) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for execution in active:
         for (venue, _), value in (_leg_notionals(execution.opportunity, usd_value) or {}).items():
@@ -307,7 +303,7 @@ def _worst_exposure(opportunities: Sequence[Opportunity]) -> dict[str, Decimal]:
 
 
 def _profit_refusals(
-    opportunity: Opportunity, limits: RiskLimits, usd_value: Callable[[str], Decimal | None], largest: Decimal
+    opportunity: Opportunity, limits: RiskLimits, usd_value: UsdValue, largest: Decimal
 ) -> list[Refusal]:
     rate = usd_value(opportunity.profit_currency)
     if rate is None:
