@@ -30,6 +30,7 @@ from arbiter.local.platform import QUIET_POWERTOOLS, load_handler
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts
 from arbiter.models import ExecutionStatus, Leg, Opportunity, OpportunityKind, OrderStatus, QuoteStamp, Side
 from arbiter.settings import VenueCredentials
+from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.dynamodb import DynamoExecutionJournal
 
 REGION = "eu-west-1"
@@ -48,6 +49,7 @@ class StubExchanges:
 
     opened: list[tuple[str, VenueCredentials | None]] = field(default_factory=list)
     book_requests: list[tuple[str, str]] = field(default_factory=list)
+    books: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: dict(BOOKS))
 
     def __call__(self, venue: str, credentials: VenueCredentials | None, timeout_ms: int) -> Any:
         self.opened.append((venue, credentials))
@@ -58,7 +60,12 @@ class StubExchanges:
 
         def fetch_order_book(symbol: str, limit: int | None = None, params: Any = None) -> dict[str, Any]:
             self.book_requests.append((venue, symbol))
-            return {**BOOKS[(venue, symbol)], "symbol": symbol, "timestamp": int(time.time() * 1000), "nonce": None}
+            return {
+                **self.books[(venue, symbol)],
+                "symbol": symbol,
+                "timestamp": int(time.time() * 1000),
+                "nonce": None,
+            }
 
         exchange.fetch_order_book = fetch_order_book
         return exchange
@@ -158,6 +165,28 @@ def test_paper_saga_steps_in_separate_lambdas_share_the_venue_through_dynamodb(d
     assert ("kraken", "BTC/USDT") in deployed.exchanges.book_requests
 
 
+def test_a_leg_that_missed_is_compensated_by_later_lambdas_from_the_shared_state(deployed: Deployed) -> None:
+    # binance's bid fell below the sell leg's limit before the legs went out: the buy fills, the sell does not.
+    deployed.exchanges.books[("binance", "BTC/USDT")] = {"bids": [[60_050.0, 1.0]], "asks": [[60_060.0, 1.0]]}
+    start = SagaState(execution_id="exec-wired-2", opportunity=opportunity()).model_dump(mode="json")
+    placed = invoke("saga_place_legs", invoke("saga_prepare", start))
+    assert [leg["status"] for leg in placed["fills"]["legs"]] == [OrderStatus.CLOSED, OrderStatus.CANCELED]
+    compensated = invoke("saga_compensate", placed)  # a new container finds the filled buy in DynamoDB
+    reconciled = invoke("saga_reconcile", compensated)
+    assert reconciled["reconciliation"]["flat"] is True, reconciled["reconciliation"]
+    assert reconciled["reconciliation"]["open_orders"] == 0
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    journal = DynamoExecutionJournal(dynamodb, deployed.tables["executions"], deployed.tables["orders"])
+    assert journal.get("exec-wired-2").status is ExecutionStatus.COMPENSATED
+    accounts = [
+        DynamoPaperLedger(dynamodb, deployed.tables["venue_state"], v).account({}) for v in ("kraken", "binance")
+    ]
+    # Flat across venues (the missing sell completed, or the buy unwound): the BTC held is what was there before.
+    assert sum(account.free.get("BTC", Decimal(0)) for account in accounts) == Decimal("0.05")
+    assert all(account.resting == {} and account.used == {} for account in accounts)
+
+
 def test_a_container_builds_its_dependencies_once_and_a_new_one_reads_the_same_state(deployed: Deployed) -> None:
     first = wiring.saga_dependencies()
     assert wiring.saga_dependencies() is first  # later invocations of one container reuse it
@@ -170,6 +199,23 @@ def test_a_container_builds_its_dependencies_once_and_a_new_one_reads_the_same_s
     kraken.set_free({"USDT": Decimal(5)})
     wiring.forget_built()
     assert wiring.saga_dependencies().gateways["kraken"].fetch_balances().free("USDT") == Decimal(5)
+
+
+def test_deployed_prepare_enforces_the_configured_risk_limits(deployed: Deployed) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    configuration = DynamoConfigurationStore(dynamodb, deployed.tables["configuration"])
+    configuration.update(1, {"risk_limits": {"max_notional_per_execution": "500"}}, by="test", at_ms=1)
+    start = SagaState(execution_id="exec-too-big", opportunity=opportunity()).model_dump(mode="json")
+    prepared = invoke("saga_prepare", start)
+    assert prepared["accepted"] is False
+    assert prepared["refusal"] == "max_notional_per_execution: 601.00 USD, limit 500"  # the larger leg
+
+
+def test_assets_are_valued_in_usd_from_the_venues_books(deployed: Deployed) -> None:
+    usd_value = wiring.saga_dependencies().risk.usd_value  # type: ignore[union-attr]
+    assert usd_value("USDT") == 1
+    assert usd_value("BTC") == Decimal(59_995)  # the mid of kraken's BTC/USDT, the first venue listing it
+    assert usd_value("DOGE") is None  # no venue lists it against a USD stablecoin: the risk engine refuses
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import ccxt
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from arbiter.execution.ports import VenueGateway
 from arbiter.execution.steps import SagaDependencies
+from arbiter.gateway.circuit_breaker import BreakerSettings, CircuitBreaker
 from arbiter.gateway.credentials import CredentialsError, ccxt_exchange
+from arbiter.gateway.errors import GatewayError
 from arbiter.gateway.factory import (
     CredentialsProvider,
     ExchangeFactory,
@@ -35,8 +40,10 @@ from arbiter.gateway.paper_ledger import DynamoPaperLedger
 from arbiter.gateway.venues import UnsupportedVenueError, order_ids_for
 from arbiter.models import Market
 from arbiter.risk.alerts import SnsAlertPublisher
+from arbiter.risk.engine import USD_STABLE, RiskEngine
 from arbiter.settings import Mode, Settings, SettingsError, VenueCredentials, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
+from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
 
 if TYPE_CHECKING:
@@ -63,6 +70,40 @@ class WiringError(RuntimeError):
 class WallClock:
     def now_ms(self) -> int:
         return wall_clock_ms()
+
+
+@dataclass(frozen=True)
+class BookUsdValues:
+    """An asset's USD value for the risk limits: USD stablecoins count one for one (as the limits do); another
+    asset is valued at the mid of its pair against one of them on the first venue listing it. An unreachable
+    book values nothing (the risk engine then refuses), it does not fail the step."""
+
+    gateways: Mapping[str, VenueGateway]
+    markets: Mapping[tuple[str, str], Market]
+
+    def __call__(self, asset: str) -> Decimal | None:
+        if asset in USD_STABLE:
+            return Decimal(1)
+        for (venue, symbol), market in self.markets.items():
+            if market.base != asset or market.quote not in USD_STABLE:
+                continue
+            try:
+                book = self.gateways[venue].fetch_order_book(symbol, limit=1)
+            except GatewayError:
+                continue
+            if book.best_bid is not None and book.best_ask is not None:
+                return (book.best_bid.price + book.best_ask.price) / 2
+        return None
+
+
+class PowertoolsRefusalMetrics:
+    """Risk refusals as EMF metrics (``RiskRefused.<code>``), flushed with the task's other metrics."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics(namespace="Arbiter")
+
+    def refused(self, code: str) -> None:
+        self.metrics.add_metric(name=f"RiskRefused.{code}", unit=MetricUnit.Count, value=1)
 
 
 def install(dependencies: SagaDependencies | None) -> None:
@@ -142,14 +183,30 @@ def build_dependencies(
             ledger=DynamoPaperLedger(dynamodb, tables["venue_state"], venue),
         )
         opened[venue] = (paper, paper.markets)
+    gateways = {venue: gateway for venue, (gateway, _) in opened.items()}
+    markets = {
+        (venue, symbol): m for venue, (_, venue_markets) in opened.items() for symbol, m in venue_markets.items()
+    }
+    journal = DynamoExecutionJournal(dynamodb, tables["executions"], tables["orders"])
+    kill_switch = DynamoKillSwitch(dynamodb, tables["configuration"])
+    configuration = DynamoConfigurationStore(dynamodb, tables["configuration"])
     return SagaDependencies(
-        gateways={venue: gateway for venue, (gateway, _) in opened.items()},
-        markets={(venue, symbol): m for venue, (_, markets) in opened.items() for symbol, m in markets.items()},
-        journal=DynamoExecutionJournal(dynamodb, tables["executions"], tables["orders"]),
-        kill_switch=DynamoKillSwitch(dynamodb, tables["configuration"]),
+        gateways=gateways,
+        markets=markets,
+        journal=journal,
+        kill_switch=kill_switch,
         alerts=SnsAlertPublisher(sns, settings.alert_topic_arn),
         clock=WallClock(),
         settings=settings.execution,
+        risk=RiskEngine(
+            limits=lambda: configuration.current().risk_limits,
+            executions=journal,
+            pnl=journal,
+            kill_switch=kill_switch,
+            usd_value=BookUsdValues(gateways, markets),
+            metrics=PowertoolsRefusalMetrics(),
+            breakers=CircuitBreaker(shared.breakers, BreakerSettings.from_settings(settings.gateway)),
+        ),
     )
 
 
