@@ -5,6 +5,7 @@ Every test runs on the in-memory ledger and on DynamoDB (moto)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,9 +13,17 @@ from decimal import Decimal
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
-from arbiter.gateway import InsufficientFundsError, InvalidOrderError, PaperVenue, RetryableGatewayError
+from arbiter.gateway import (
+    InsufficientFundsError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    PaperVenue,
+    RetryableGatewayError,
+)
 from arbiter.gateway.paper_ledger import (
     DynamoPaperLedger,
     InMemoryPaperLedger,
@@ -184,3 +193,64 @@ def test_opening_balances_hold_until_the_first_commit_then_the_ledger_does(ledge
     )
     assert later.fetch_balances().free("USDT") == 500
     assert later.free["SOL"] == OPENING["SOL"]
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["buy", "sell", "cancel"]),
+        st.integers(min_value=0, max_value=1),  # which invocation sends it
+        st.integers(min_value=0, max_value=5),  # clientOrderId: repeats are duplicates or cancels of earlier orders
+        st.sampled_from(["0.5", "2", "7"]),  # amount: some rest, some exceed the balance
+        st.sampled_from(["149.8", "149.9", "150", "150.2"]),  # limit price: inside or outside the book
+    ),
+    max_size=12,
+)
+
+
+@pytest.fixture(scope="module")
+def fresh_venue_state() -> Iterator[Callable[[], str]]:
+    """A new, empty venue_state table per call, on one moto for the whole module (starting moto is slow)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        names = itertools.count()
+        yield lambda: create_local_tables(client, f"arbiter-example-{next(names)}")["venue_state"]
+
+
+@settings(max_examples=40)
+@given(operations=OPERATIONS)
+def test_two_invocations_on_dynamodb_end_where_one_process_would(
+    fresh_venue_state: Callable[[], str], operations: list[tuple[str, int, int, str, str]]
+) -> None:
+    """The persisted ledger changes nothing about what the venue does: any sequence of requests sent through
+    two invocations on DynamoDB leaves the same orders and balances as one in-memory venue."""
+    reference = invocation(InMemoryPaperLedger())
+    table = fresh_venue_state()
+    shared = [
+        invocation(DynamoPaperLedger(boto3.client("dynamodb", region_name="eu-west-1"), table, "paper"))
+        for _ in range(2)
+    ]
+    for kind, sender, cid_number, amount, price in operations:
+        outcomes = [_send(venue, kind, f"c-{cid_number}", amount, price) for venue in (reference, shared[sender])]
+        assert outcomes[0] == outcomes[1]
+    assert shared[0].orders == reference.orders
+    assert shared[1].fetch_balances() == reference.fetch_balances()
+    assert shared[0].fetch_open_orders() == reference.fetch_open_orders()
+
+
+def _send(venue: PaperVenue, kind: str, cid: str, amount: str, price: str) -> object:
+    try:
+        if kind == "cancel":
+            return venue.cancel_order(cid, "SOL/USDT")
+        side = Side.BUY if kind == "buy" else Side.SELL
+        request = OrderRequest(
+            venue="paper",
+            symbol="SOL/USDT",
+            side=side,
+            amount=Decimal(amount),
+            price=Decimal(price),
+            client_order_id=cid,
+            time_in_force=TimeInForce.GTC,
+        )
+        return venue.place_order(request)
+    except (InsufficientFundsError, InvalidOrderError, OrderNotFoundError) as refused:
+        return type(refused).__name__

@@ -88,7 +88,7 @@ class BookUsdValues:
             if market.base != asset or market.quote not in USD_STABLE:
                 continue
             try:
-                book = self.gateways[venue].fetch_order_book(symbol, limit=1)
+                book = self.gateways[venue].fetch_order_book(symbol, limit=5)  # a depth every venue accepts
             except GatewayError:
                 continue
             if book.best_bid is not None and book.best_ask is not None:
