@@ -1,6 +1,8 @@
 """The baseline the detector is compared with: what common open-source detectors do. One networkx graph per
 venue with an edge per market direction weighted -log(rate after taker fee) at the top of book, and a
-Bellman-Ford negative-cycle search from a virtual source linked to every asset."""
+Bellman-Ford negative-cycle search (``networkx.find_negative_cycle``) from a virtual source linked to every
+asset. It reports at most one cycle per venue (the one Bellman-Ford stumbles on), of any length, and sees
+neither depth, precision nor minimums; it is not made to enumerate more."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import math
 
 import networkx as nx
 
-from arbiter.detection.books import BookSnapshot
+from arbiter.detection.books import BookSnapshot, best_prices
 from arbiter.detection.index import DetectionIndex
 from arbiter.execution.exposure import base_and_quote
 
@@ -16,12 +18,14 @@ SOURCE = "__source__"
 
 
 def negative_cycles(index: DetectionIndex, books: BookSnapshot) -> dict[int, list[str]]:
-    """Per venue, the negative cycle Bellman-Ford finds (assets in order), if any."""
+    """Per venue, the negative cycle Bellman-Ford finds (assets in trading order, a -> b meaning a is spent
+    for b), if any."""
+    best_bids, best_asks = best_prices(books)
     found: dict[int, list[str]] = {}
     for v in range(len(index.venues)):
         graph = nx.DiGraph()
         for s, symbol in enumerate(index.symbols):
-            bid, ask = float(books.best_bids[v, s]), float(books.best_asks[v, s])
+            bid, ask = float(best_bids[v, s]), float(best_asks[v, s])
             if not index.listed[v, s] or not (math.isfinite(bid) and math.isfinite(ask)):
                 continue
             base, quote = base_and_quote(symbol)

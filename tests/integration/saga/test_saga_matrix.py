@@ -22,7 +22,7 @@ PLACEMENT_FAULTS = [
 def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
     found: list[tuple[Scenario, set[ExecutionStatus]]] = []
     closed = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}
-    for shape, legs in (("cross_venue", 2), ("triangle", 3)):
+    for shape, legs in (("cross_venue", 2), ("cross_venue_btc", 2), ("triangle", 3)):
         found.append((Scenario(shape=shape), {ExecutionStatus.SETTLED}))
         for leg in range(legs):
             for fault in PLACEMENT_FAULTS:
@@ -32,7 +32,7 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
             found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=2), closed))
             found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=-1), {ExecutionStatus.INCIDENT}))
             reject = {leg: PlaceFault.REJECT}
-            if shape == "cross_venue":  # the price runs 3 % against the position the rejection left
+            if shape.startswith("cross_venue"):  # the price runs 3 % against the position the rejection left
                 against = Decimal("0.03") if leg == 0 else Decimal("-0.03")
                 found.append(
                     (Scenario(shape=shape, leg_faults=reject, price_shock=against), {ExecutionStatus.INCIDENT})
@@ -41,7 +41,7 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
                 for shock in (Decimal("0.03"), Decimal("-0.03")):
                     shocked = Scenario(shape=shape, leg_faults=reject, price_shock=shock)
                     found.append((shocked, {ExecutionStatus.INCIDENT, *closed}))
-            other = "beta" if shape == "cross_venue" and leg == 0 else "alpha"
+            other = "beta" if shape.startswith("cross_venue") and leg == 0 else "alpha"
             found.append(
                 (
                     Scenario(shape=shape, leg_faults=reject, outage_venue=other, outage_from_call=3),

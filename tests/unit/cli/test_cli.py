@@ -59,3 +59,21 @@ def test_scan_reads_recorded_order_books_and_prints_the_opportunity(tmp_path: py
     refused = runner.invoke(app, ["scan", str(broken)])
     assert refused.exit_code == 2
     assert "bids.0.amount" in refused.output
+
+
+def test_scan_skips_a_book_without_a_recorded_market_and_says_why(tmp_path: pytest.TempPathFactory) -> None:
+    import json
+    from pathlib import Path
+
+    at = 1_767_225_600_000
+    books = [
+        {"venue": "binance", "symbol": "BTC/USDT", "bids": [[60400.0, 0.5]], "asks": [[60410.0, 0.5]], "timestamp": at},
+        {"venue": "kraken", "symbol": "BTC/USDT", "bids": [[59900.0, 0.5]], "asks": [[59950.0, 0.4]], "timestamp": at},
+        {"venue": "kraken", "symbol": "NOPE/USDT", "bids": [[1.0, 5.0]], "asks": [[1.1, 5.0]], "timestamp": at},
+    ]
+    path = Path(str(tmp_path)) / "books.json"
+    path.write_text(json.dumps(books))
+    result = runner.invoke(app, ["scan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "kraken->binance BTC/USDT" in result.output
+    assert "skipped: kraken NOPE/USDT: no recorded market, book ignored" in result.output

@@ -6,7 +6,7 @@ from arbiter.markets import market_from_ccxt
 from arbiter.models import Market, OrderBook, PrecisionMode
 from arbiter.simulation import generated_market_dict
 
-PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0}
+PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0, "ETH": 3_000.0, "XRP": 0.55}
 
 
 def market(venue: str, symbol: str, taker: float = 0.001) -> Market:

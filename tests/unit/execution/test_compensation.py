@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
 from hypothesis import given
@@ -12,8 +13,9 @@ from arbiter.execution.compensation import (
     exposure_tolerance,
     plan_compensation,
 )
-from arbiter.execution.exposure import apply_trade
-from arbiter.models import Leg, Opportunity, OrderBook, QuoteStamp, Side
+from arbiter.execution.exposure import apply_trade, residual_exposure
+from arbiter.markets import amount_step
+from arbiter.models import Leg, Market, Opportunity, OrderBook, QuoteStamp, Side
 from tests.unit.execution.conftest import book, market
 
 CAP = Decimal("0.005")
@@ -151,3 +153,52 @@ def test_plans_respect_the_cap_and_minimums_and_prefer_flattening(
     within = any((bid >= reference[venue] * (1 - CAP)) for venue, bid in (("alpha", alpha_bid), ("beta", beta_bid)))
     if surplus > Decimal("0.05") and within:
         assert plan.flattens, plan
+
+
+def xrp_eth(amount: str = "3656.6") -> tuple[Opportunity, dict[tuple[str, str], Market]]:
+    legs = (
+        Leg(venue="alpha", symbol="XRP/ETH", side=Side.BUY, amount=Decimal(amount), limit_price=Decimal("0.00018231")),
+        Leg(venue="beta", symbol="XRP/ETH", side=Side.SELL, amount=Decimal(amount), limit_price=Decimal("0.00018324")),
+    )
+    quotes = tuple(QuoteStamp(venue=leg.venue, symbol=leg.symbol, timestamp=1) for leg in legs)
+    opportunity = Opportunity(
+        kind="cross_venue",
+        legs=legs,
+        expected_profit=Decimal("0.001"),
+        profit_currency="ETH",
+        quotes=quotes,
+        detected_at=1,
+    )
+    return opportunity, {(leg.venue, leg.symbol): market(leg.venue, leg.symbol) for leg in legs}
+
+
+def smallest_order(opportunity: Opportunity, markets: dict[tuple[str, str], Market]) -> Decimal:
+    return max(
+        max(m.min_amount or Decimal(0), amount_step(m), (m.min_cost or Decimal(0)) / leg.limit_price)
+        for leg in opportunity.legs
+        for m in [markets[(leg.venue, leg.symbol)]]
+    )
+
+
+def test_the_dust_allowance_is_in_dollars_whatever_the_profit_currency() -> None:
+    # Found in the demo: a one-unit allowance in the profit currency let 3,656 XRP (2,000 USD) pass as dust
+    # when the profit currency was ETH. One dollar of ETH is 1/3000 ETH, about 1.8 XRP.
+    opportunity, markets = xrp_eth()
+    tolerance = exposure_tolerance(opportunity, markets, Decimal(1), {"ETH": Decimal(3000)}.get)
+    one_dollar = (Decimal(1) / Decimal(3000)) / Decimal("0.00018231")
+    assert tolerance["XRP"] == max(one_dollar, smallest_order(opportunity, markets))
+    assert tolerance["XRP"] < Decimal(20)  # a few dollars at most, whatever the market's minimum order
+
+
+def test_an_unvalued_profit_currency_tolerates_only_untradeable_dust() -> None:
+    opportunity, markets = xrp_eth()
+    tolerance = exposure_tolerance(opportunity, markets, Decimal(1), lambda asset: None)
+    assert tolerance["XRP"] == smallest_order(opportunity, markets)
+
+
+def test_a_filled_buy_in_an_eth_quoted_market_is_residual_exposure() -> None:
+    opportunity, markets = xrp_eth()
+    exposure: dict[str, Decimal] = defaultdict(Decimal)
+    apply_trade(exposure, "XRP/ETH", Side.BUY, Decimal("3656.6"), Decimal("0.6666"))
+    tolerance = exposure_tolerance(opportunity, markets, Decimal(1), {"ETH": Decimal(3000)}.get)
+    assert residual_exposure(exposure, "ETH", tolerance) == {"XRP": Decimal("3656.6")}

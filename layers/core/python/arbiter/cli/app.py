@@ -13,8 +13,15 @@ from arbiter.cli.report import render_execution, render_opportunities, render_su
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, FrameBooks, OrderBookSet, ScanResult
 from arbiter.local.session import ExecutionReport, LocalSession
-from arbiter.markets import MarketCatalog, MarketDefinitionError, recorded_markets
-from arbiter.models import OrderBook
+from arbiter.markets import (
+    RECORDED_PRECISION_MODES,
+    MarketCatalog,
+    MarketDefinitionError,
+    market_from_ccxt,
+    recorded_market_dicts,
+    recorded_markets,
+)
+from arbiter.models import Market, OrderBook
 from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.simulation import BookFrame, MarketModel
 
@@ -73,8 +80,9 @@ def scan(
 ) -> None:
     """Run the detector once, on simulated venues or on recorded order books, and print the best opportunities."""
     settings = _settings()
+    reasons: list[str] = []
     if files:
-        books, catalog = _recorded_books(files)
+        books, catalog, reasons = _recorded_books(files)
         snapshot: BookSnapshot = OrderBookSet(books, catalog.venues, catalog.symbols())
         now = max(book.timestamp for book in books)
     else:
@@ -82,13 +90,19 @@ def scan(
         frame = model.step()
         catalog, snapshot, now = model.universe.catalog, FrameBooks(frame), frame.clock_ms
     result = Detector.for_snapshot(catalog, snapshot, settings.detection).scan(snapshot, now)
-    typer.echo(f"screened {result.pairs_screened} cross-venue pairs and {result.cycles_screened} cycles")
-    typer.echo(render_opportunities(result.opportunities, top) if result.opportunities else "no opportunity")
-    for reason in result.skipped:
+    best = result.top(top)
+    typer.echo(
+        f"screened {result.pairs_screened} cross-venue pairs and {result.cycles_screened} cycles, "
+        f"{result.candidates} sized through depth"
+    )
+    typer.echo(render_opportunities(best, top) if best else "no opportunity")
+    for reason in [*reasons, *result.skipped]:
         typer.echo(f"skipped: {reason}", err=True)
 
 
-def _recorded_books(files: list[Path]) -> tuple[list[OrderBook], MarketCatalog]:
+def _recorded_books(files: list[Path]) -> tuple[list[OrderBook], MarketCatalog, list[str]]:
+    """The books in ``files`` and the recorded markets they trade on. A book whose market is unknown or badly
+    defined (a missing precision, say) is left out with the reason; a file that does not parse stops the run."""
     books: list[OrderBook] = []
     for path in files:
         try:
@@ -98,13 +112,26 @@ def _recorded_books(files: list[Path]) -> tuple[list[OrderBook], MarketCatalog]:
         except (OSError, ValueError) as error:
             typer.echo(f"{path}: {error}", err=True)
             raise typer.Exit(code=2) from None
-    venues = sorted({book.venue for book in books})
-    try:
-        catalog = MarketCatalog(m for venue in venues for m in recorded_markets(venue))
-    except (MarketDefinitionError, ValueError) as error:
-        typer.echo(f"no recorded markets for these books: {error}", err=True)
-        raise typer.Exit(code=2) from None
-    return books, catalog
+    markets: dict[tuple[str, str], Market] = {}
+    reasons: list[str] = []
+    for book in books:
+        key = (book.venue, book.symbol)
+        if key in markets:
+            continue
+        try:
+            raw_market = recorded_market_dicts(book.venue).get(book.symbol)
+            if raw_market is None:
+                reasons.append(f"{book.venue} {book.symbol}: no recorded market, book ignored")
+                continue
+            mode = RECORDED_PRECISION_MODES[book.venue]
+            markets[key] = market_from_ccxt(book.venue, raw_market, mode)
+        except MarketDefinitionError as error:
+            reasons.append(f"{book.venue} {book.symbol}: {error}, book ignored")
+    if not markets:
+        typer.echo("no recorded markets for these books: " + "; ".join(reasons), err=True)
+        raise typer.Exit(code=2)
+    known = [book for book in books if (book.venue, book.symbol) in markets]
+    return known, MarketCatalog(markets.values()), reasons
 
 
 @app.command()

@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from arbiter.execution.exposure import apply_trade, base_and_quote, residual_exposure
-from arbiter.markets import amount_step, price_step, round_amount, round_price
+from arbiter.markets import USD_STABLE, UsdValue, amount_step, price_step, round_amount, round_price
 from arbiter.models import Leg, Market, Opportunity, OrderBook, Side
 from arbiter.models.common import PositiveDecimal, Symbol, ValueModel, VenueId
 
@@ -195,10 +195,21 @@ def plan_compensation(inputs: CompensationInputs) -> CompensationPlan:
 
 
 def exposure_tolerance(
-    opportunity: Opportunity, markets: Mapping[tuple[str, str], Market], quote_tolerance: Decimal
+    opportunity: Opportunity,
+    markets: Mapping[tuple[str, str], Market],
+    usd_tolerance: Decimal,
+    usd_value: UsdValue | None = None,
 ) -> dict[str, Decimal]:
     """Per asset, what counts as dust: below the smallest order any of the legs' markets would accept for it
-    (so it could not be traded away anyway), or worth less than ``quote_tolerance`` of the profit currency."""
+    (so it could not be traded away anyway), or worth less than ``usd_tolerance`` US dollars.
+
+    The dollar allowance needs the profit currency's USD value: USD stablecoins count one for one, any other
+    currency is asked of ``usd_value``. When it cannot be valued only untradeable dust is tolerated: a fixed
+    allowance in units of the profit currency would be worth a thousand times more in BTC than in USDT."""
+    profit_rate = Decimal(1) if opportunity.profit_currency in USD_STABLE else None
+    if profit_rate is None and usd_value is not None:
+        profit_rate = usd_value(opportunity.profit_currency)
+    profit_allowance = usd_tolerance / profit_rate if profit_rate else Decimal(0)
     tolerance: dict[str, Decimal] = defaultdict(Decimal)
     for leg in opportunity.legs:
         market = markets[(leg.venue, leg.symbol)]
@@ -207,7 +218,7 @@ def exposure_tolerance(
         if market.min_cost is not None:
             smallest = max(smallest, market.min_cost / leg.limit_price)
         if quote == opportunity.profit_currency:
-            smallest = max(smallest, quote_tolerance / leg.limit_price)
+            smallest = max(smallest, profit_allowance / leg.limit_price)
         tolerance[base] = max(tolerance[base], smallest)
     return dict(tolerance)
 

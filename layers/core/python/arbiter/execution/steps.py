@@ -19,7 +19,7 @@ from arbiter.execution.compensation import CompensationInputs, exposure_toleranc
 from arbiter.execution.exposure import base_and_quote, net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, Clock, ExecutionJournal, KillSwitch, VenueGateway
 from arbiter.execution.state import Fills, LegFill, Reconciliation, SagaState
-from arbiter.markets import round_amount
+from arbiter.markets import UsdValue, round_amount
 from arbiter.models import (
     Balances,
     Execution,
@@ -58,6 +58,9 @@ class SagaDependencies:
     risk: RiskCheck | None = None
     balances: BalanceCache | None = None
     """Cached balances with their age; without it Prepare fetches them fresh every time."""
+    usd_value: UsdValue | None = None
+    """Values the exposure tolerance (set in USD) in a profit currency that is not a USD stablecoin; without
+    it, such executions tolerate only untradeable dust."""
 
 
 class OrdersStillOpenError(Exception):
@@ -367,7 +370,9 @@ class SagaSteps:
         return books
 
     def _tolerance(self, opportunity: Opportunity) -> dict[str, Decimal]:
-        return exposure_tolerance(opportunity, self.deps.markets, self.deps.settings.exposure_tolerance)
+        return exposure_tolerance(
+            opportunity, self.deps.markets, self.deps.settings.exposure_tolerance, self.deps.usd_value
+        )
 
     # -- Reconcile and Incident --------------------------------------------------------------------------
     def reconcile(self, state: SagaState) -> SagaState:

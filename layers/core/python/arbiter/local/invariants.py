@@ -60,7 +60,9 @@ def check_invariants(
         violations.append(f"3: {len(open_orders)} open order(s) left without incident/alert/kill switch")
 
     exposure = net_exposure(venue_orders)  # invariant 4, from the venues' fills
-    tolerance = exposure_tolerance(opportunity, platform.markets, platform.settings.exposure_tolerance)
+    tolerance = exposure_tolerance(
+        opportunity, platform.markets, platform.settings.exposure_tolerance, platform.usd_value
+    )
     residual = residual_exposure(exposure, opportunity.profit_currency, tolerance)
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")

@@ -20,6 +20,7 @@ from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION
 from arbiter.gateway import PaperVenue, VenueFaults
 from arbiter.local.lambda_invoke import LambdaHandler
 from arbiter.local.runtime import LocalAws
+from arbiter.markets import UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
 from arbiter.risk.alerts import SnsAlertPublisher
 from arbiter.risk.engine import CountingMetrics, RiskEngine
@@ -67,7 +68,7 @@ class LocalPlatform:
     clock: Callable[[], int]
     settings: ExecutionSettings = field(default_factory=lambda: ExecutionSettings(poll_seconds=0))
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
-    usd_value: Callable[[str], Decimal | None] | None = None
+    usd_value: UsdValue | None = None
     """USD value of an asset; given, the risk engine checks every execution against the configured limits."""
     aws: LocalAws = field(default_factory=LocalAws)
     venues: dict[str, PaperVenue] = field(init=False, default_factory=dict)
@@ -106,6 +107,7 @@ class LocalPlatform:
                 clock=_Clock(lambda: self.clock()),
                 settings=self.settings,
                 risk=risk,
+                usd_value=self.usd_value,
             )
         )
         substitutions = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -30,7 +30,7 @@ TOP_OF_BOOK: Mapping[tuple[str, str], tuple[str, str, str, str]] = {
     ("alpha", "BTC/USDT"): ("59990", "60000", "1", "0.5"),
     ("beta", "BTC/USDT"): ("59990", "60000", "1", "0.5"),
     ("alpha", "SOL/BTC"): ("0.0025200", "0.0025210", "0.0000001", "5"),
-    ("beta", "SOL/BTC"): ("0.0025200", "0.0025210", "0.0000001", "5"),
+    ("beta", "SOL/BTC"): ("0.0025300", "0.0025310", "0.0000001", "5"),
 }
 BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500)}
 
@@ -53,6 +53,15 @@ def cross_venue(amount: str = "1") -> Opportunity:
     return _opportunity(OpportunityKind.CROSS_VENUE, legs)
 
 
+def cross_venue_btc() -> Opportunity:
+    """SOL bought on alpha and sold on beta for BTC: the profit, and the exposure tolerance, are in BTC."""
+    legs = (
+        Leg(venue="alpha", symbol="SOL/BTC", side=Side.BUY, amount=Decimal(5), limit_price=Decimal("0.0025210")),
+        Leg(venue="beta", symbol="SOL/BTC", side=Side.SELL, amount=Decimal(5), limit_price=Decimal("0.0025300")),
+    )
+    return _opportunity(OpportunityKind.CROSS_VENUE, legs, profit=Decimal("0.00002"), currency="BTC")
+
+
 def triangle() -> Opportunity:
     """USDT -> BTC -> SOL -> USDT on alpha."""
     legs = (
@@ -63,17 +72,26 @@ def triangle() -> Opportunity:
     return _opportunity(OpportunityKind.CYCLE, legs)
 
 
-def _opportunity(kind: OpportunityKind, legs: tuple[Leg, ...]) -> Opportunity:
+def _opportunity(
+    kind: OpportunityKind, legs: tuple[Leg, ...], profit: Decimal = Decimal(1), currency: str = "USDT"
+) -> Opportunity:
     keys = dict.fromkeys((leg.venue, leg.symbol) for leg in legs)
     quotes = tuple(QuoteStamp(venue=venue, symbol=symbol, timestamp=NOW) for venue, symbol in keys)
     return Opportunity(
-        kind=kind, legs=legs, expected_profit=Decimal(1), profit_currency="USDT", quotes=quotes, detected_at=NOW
+        kind=kind, legs=legs, expected_profit=profit, profit_currency=currency, quotes=quotes, detected_at=NOW
     )
+
+
+SHAPES: Mapping[str, Callable[[], Opportunity]] = {
+    "cross_venue": cross_venue,
+    "cross_venue_btc": cross_venue_btc,
+    "triangle": triangle,
+}
 
 
 @dataclass(frozen=True)
 class Scenario:
-    shape: Literal["cross_venue", "triangle"] = "cross_venue"
+    shape: Literal["cross_venue", "cross_venue_btc", "triangle"] = "cross_venue"
     leg_faults: Mapping[int, PlaceFault] = field(default_factory=dict)
     cancel_failures: int = 0
     """Cancels that fail on every venue before one works (-1: they all fail)."""
@@ -177,7 +195,7 @@ class ScenarioRunner:
         self._runs += 1
         # Each run trades on quotes of its own moment, so every opportunity (and execution name) is new.
         quoted_at = NOW + self._runs * 60_000
-        opportunity = cross_venue() if scenario.shape == "cross_venue" else triangle()
+        opportunity = SHAPES[scenario.shape]()
         opportunity = opportunity.model_copy(
             update={
                 "quotes": tuple(q.model_copy(update={"timestamp": quoted_at}) for q in opportunity.quotes),
@@ -197,8 +215,8 @@ class ScenarioRunner:
 
 def random_scenario(rng: random.Random) -> Scenario:
     """A fault schedule drawn from the same space the property tests explore."""
-    shape = rng.choice(["cross_venue", "triangle"])
-    legs = 2 if shape == "cross_venue" else 3
+    shape = rng.choice(sorted(SHAPES))
+    legs = len(SHAPES[shape]().legs)
     faults = {leg: fault for leg in range(legs) if (fault := rng.choice([None, None, *PlaceFault])) is not None}
     return Scenario(
         shape=shape,  # type: ignore[arg-type]

@@ -6,12 +6,15 @@ from arbiter.markets.errors import MarketDefinitionError, UnknownMarketError
 from arbiter.markets.exchange import markets_from_exchange
 from arbiter.markets.precision import amount_step, price_step, round_amount, round_price
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts, recorded_markets
+from arbiter.markets.valuation import USD_STABLE, UsdValue
 
 __all__ = [
     "RECORDED_PRECISION_MODES",
+    "USD_STABLE",
     "MarketCatalog",
     "MarketDefinitionError",
     "UnknownMarketError",
+    "UsdValue",
     "amount_step",
     "market_from_ccxt",
     "markets_from_exchange",

@@ -12,10 +12,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from arbiter.execution.exposure import base_and_quote
+from arbiter.markets import USD_STABLE, UsdValue
 from arbiter.models import Balances, Execution, Opportunity
 from arbiter.models.risk import RiskLimits
-
-USD_STABLE = frozenset({"USD", "USDT", "USDC"})
 
 
 class ActiveExecutions(Protocol):
@@ -57,7 +56,7 @@ class RiskEngine:
     executions: ActiveExecutions
     pnl: DailyPnl
     kill_switch: KillSwitchControl
-    usd_value: Callable[[str], Decimal | None]
+    usd_value: UsdValue
     metrics: RefusalMetrics
     breakers: BreakerView | None = None
 

@@ -18,7 +18,7 @@ class ExecutionSettings(BaseModel):
         default=Decimal("0.005"), gt=0, lt=Decimal("0.1"), description="worst compensation price vs the leg"
     )
     exposure_tolerance: Decimal = Field(
-        default=Decimal(1), ge=0, description="exposure worth less than this (profit currency) is dust"
+        default=Decimal(1), ge=0, description="exposure worth less than this many US dollars is dust"
     )
     max_compensation_rounds: int = Field(default=2, ge=1, le=5)
     balance_reserve: Decimal = Field(
