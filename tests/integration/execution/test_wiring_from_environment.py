@@ -212,7 +212,11 @@ def test_deployed_prepare_enforces_the_configured_risk_limits(deployed: Deployed
 
 
 def test_assets_are_valued_in_usd_from_the_venues_books(deployed: Deployed) -> None:
-    usd_value = wiring.saga_dependencies().risk.usd_value  # type: ignore[union-attr]
+    dependencies = wiring.saga_dependencies()
+    usd_value = dependencies.usd_value
+    assert usd_value is not None
+    assert dependencies.risk is not None
+    assert dependencies.risk.usd_value is usd_value  # one valuation for the limits and the exposure tolerance
     assert usd_value("USDT") == 1
     assert usd_value("BTC") == Decimal(59_995)  # the mid of kraken's BTC/USDT, the first venue listing it
     assert usd_value("DOGE") is None  # no venue lists it against a USD stablecoin: the risk engine refuses

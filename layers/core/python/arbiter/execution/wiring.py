@@ -38,9 +38,10 @@ from arbiter.gateway.factory import (
 )
 from arbiter.gateway.paper_ledger import DynamoPaperLedger
 from arbiter.gateway.venues import UnsupportedVenueError, order_ids_for
+from arbiter.markets import USD_STABLE
 from arbiter.models import Market
 from arbiter.risk.alerts import SnsAlertPublisher
-from arbiter.risk.engine import USD_STABLE, RiskEngine
+from arbiter.risk.engine import RiskEngine
 from arbiter.settings import Mode, Settings, SettingsError, VenueCredentials, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
 from arbiter.storage.configuration import DynamoConfigurationStore
@@ -74,9 +75,9 @@ class WallClock:
 
 @dataclass(frozen=True)
 class BookUsdValues:
-    """An asset's USD value for the risk limits: USD stablecoins count one for one (as the limits do); another
-    asset is valued at the mid of its pair against one of them on the first venue listing it. An unreachable
-    book values nothing (the risk engine then refuses), it does not fail the step."""
+    """An asset's USD value for the risk limits and the exposure tolerance: USD stablecoins count one for one;
+    another asset is valued at the mid of its pair against one of them on the first venue listing it. An
+    unreachable book values nothing (the risk engine then refuses), it does not fail the step."""
 
     gateways: Mapping[str, VenueGateway]
     markets: Mapping[tuple[str, str], Market]
@@ -190,6 +191,7 @@ def build_dependencies(
     journal = DynamoExecutionJournal(dynamodb, tables["executions"], tables["orders"])
     kill_switch = DynamoKillSwitch(dynamodb, tables["configuration"])
     configuration = DynamoConfigurationStore(dynamodb, tables["configuration"])
+    usd_value = BookUsdValues(gateways, markets)
     return SagaDependencies(
         gateways=gateways,
         markets=markets,
@@ -203,10 +205,11 @@ def build_dependencies(
             executions=journal,
             pnl=journal,
             kill_switch=kill_switch,
-            usd_value=BookUsdValues(gateways, markets),
+            usd_value=usd_value,
             metrics=PowertoolsRefusalMetrics(),
             breakers=CircuitBreaker(shared.breakers, BreakerSettings.from_settings(settings.gateway)),
         ),
+        usd_value=usd_value,
     )
 
 
