@@ -72,8 +72,7 @@ class _Funds:
         self.used: defaultdict[str, Decimal] = defaultdict(Decimal, account.used)
 
     def account(self, read: PaperAccount, resting: dict[str, str], accepted: int) -> PaperAccount:
-        # Built from validated parts: no second validation on the hot path.
-        return PaperAccount.model_construct(
+        return PaperAccount(
             free={a: v for a, v in self.free.items() if v},
             used={a: v for a, v in self.used.items() if v},
             resting=resting,
