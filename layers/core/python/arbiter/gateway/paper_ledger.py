@@ -20,6 +20,7 @@ from pydantic import Field
 from arbiter.gateway.errors import RetryableGatewayError
 from arbiter.models import Order
 from arbiter.models.common import ValueModel
+from arbiter.storage.aws import is_transaction_cancelled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -167,7 +168,9 @@ class DynamoPaperLedger:
             items.append({"Put": order_put})  # type: ignore[typeddict-item]
         try:
             self.client.transact_write_items(TransactItems=items)
-        except self.client.exceptions.TransactionCanceledException:
+        except Exception as error:
+            if not is_transaction_cancelled(error):
+                raise
             # A failed condition or a concurrent transaction on one of the items: either way nothing was
             # written, and the caller's fresh read tells which (a changed account or an existing order).
             return False
