@@ -49,6 +49,9 @@ class DetectionIndex:
     """[5, B] per flat book, stacked so that one gather serves a whole candidate set: rows TAKER, STEP (the
     amount step; the digits where ``significant``), MIN_AMOUNT (the smallest positive float where the market
     sets none), MIN_COST (0 where none), MAX_AMOUNT (inf where none)."""
+    row_fee: FloatArray
+    """[2B] per row of a snapshot's both-sided arrays (asks, then bids): quote paid per quote of asks taken
+    (1 + taker), quote kept per quote of bids hit (1 - taker)."""
     any_significant: bool
     any_max_amount: bool
     base_asset: IntArray  # index into ``assets``
@@ -66,13 +69,19 @@ class DetectionIndex:
     cycle_symbol: IntArray  # [C, 3]
     cycle_sells: BoolArray  # [C, 3]
     cycle_books: IntArray  # [C, 3] flat book of each hop
-    cycle_rows: IntArray  # [C, 3] row of the side each hop takes, in a snapshot's [2B, L] arrays
-    cycle_hop_rate: IntArray  # [3, C] index into the screening's rate vector (buy rates, then sell rates)
+    cycle_hop_rate: IntArray
+    """[3, C] row of the side each hop takes, in a snapshot's [2B, L] arrays; also its index into the
+    screening's rate vector (buy rates, then sell rates)."""
+    cycle_hop_book: IntArray  # [3, C] flat book of each hop, hop-major
+    cycle_hop_sells: BoolArray  # [3, C]
     cycle_start_asset: IntArray  # [C]
     # CSR map from a flat book to the cycles that include it: cycles of book b are
     # book_cycles[book_cycles_at[b]:book_cycles_at[b + 1]].
     book_cycles_at: IntArray
     book_cycles: IntArray
+    columns: IntArray
+    """0, 1, 2, ... as many as a depth walk has columns at most (each cycle's three hops, each symbol's pair
+    both sides)."""
 
     @property
     def book_count(self) -> int:
@@ -158,6 +167,7 @@ class DetectionIndex:
             taker=taker,
             significant=significant,
             params=np.stack([taker.reshape(-1), step, min_amount, min_cost, max_amount]),
+            row_fee=np.concatenate([1 + taker.reshape(-1), 1 - taker.reshape(-1)]),
             any_significant=bool(significant.any()),
             any_max_amount=bool(np.isfinite(max_amount[listed.reshape(-1)]).any()),
             base_asset=base_asset,
@@ -175,11 +185,13 @@ class DetectionIndex:
             cycle_symbol=cycle_symbol,
             cycle_sells=cycle_sells,
             cycle_books=cycle_books,
-            cycle_rows=cycle_books + cycle_sells * (n_v * n_s),
             cycle_hop_rate=np.ascontiguousarray((cycle_books + cycle_sells * (n_v * n_s)).T),
+            cycle_hop_book=np.ascontiguousarray(cycle_books.T),
+            cycle_hop_sells=np.ascontiguousarray(cycle_sells.T),
             cycle_start_asset=np.array([asset_pos[c.start] for c in cycles], dtype=np.int64),
             book_cycles_at=book_cycles_at,
             book_cycles=book_cycles,
+            columns=np.arange(max(3 * len(cycles), 2 * n_s), dtype=np.int64),
         )
 
 
