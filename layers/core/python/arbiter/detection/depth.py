@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from arbiter.detection.index import (
+    FEE,
     MAX_AMOUNT,
     MIN_AMOUNT,
     MIN_COST,
@@ -136,29 +137,26 @@ def _limits(params: FloatArray, amount: FloatArray, notional: FloatArray, with_m
 
 @dataclass(frozen=True)
 class PairSizes:
-    amount: FloatArray  # [K], 0 where nothing is worth trading
+    amount: FloatArray  # [K], meaningless where ``profit`` is NaN
     profit: FloatArray  # [K], quote currency after both fees; NaN where invalid
 
 
 def size_pairs(
     index: DetectionIndex,
-    buy_books: IntArray,
-    sell_books: IntArray,
+    pairs: IntArray,
     prices: FloatArray,
     amounts: FloatArray,
     budget: FloatArray,
     sellable: FloatArray | None,
 ) -> PairSizes:
-    """Greedy cross-venue size: every unit whose bid after fee beats its ask after fee, within ``budget`` (quote
-    spent before the fee) and ``sellable`` (base), rounded to both markets' steps and checked against limits.
-    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. Columns: the K asks bought, then
-    the K bids sold."""
-    k = len(buy_books)
-    books = np.concatenate([buy_books, sell_books])
-    rows = books.copy()
-    rows[k:] += len(prices) // 2
-    params = np.take(index.params, books, axis=1)
-    fee = index.row_fee[rows]  # quote paid per quote of asks taken, kept per quote of bids hit
+    """Greedy cross-venue size of the given pairs: every unit whose bid after fee beats its ask after fee,
+    within ``budget`` (quote spent before the fee) and ``sellable`` (base), rounded to both markets' steps and
+    checked against limits. ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. Columns:
+    the K asks bought, then the K bids sold."""
+    k = len(pairs)
+    rows = index.pair_rows[:, pairs].reshape(-1)
+    params = index.row_params.take(rows, axis=1)
+    fee = params[FEE]  # quote paid per quote of asks taken, kept per quote of bids hit
     columns = _columns(index, 2 * k)
     nodes = Nodes(prices, amounts, rows)
     asks, bids = slice(0, k), slice(k, 2 * k)
@@ -184,7 +182,7 @@ def size_pairs(
     amount = np.minimum(reach, affordable)
     if sellable is not None:
         np.minimum(amount, sellable, out=amount)
-    significant = index.significant[books] if index.any_significant else None
+    significant = index.row_significant[rows] if index.any_significant else None
     _floor(amount, params[STEP, asks], None if significant is None else significant[asks], out=amount)
     _floor(amount, params[STEP, bids], None if significant is None else significant[bids], out=amount)
     both = np.concatenate([amount, amount])  # each column's amount: bought on the ask, sold on the bid
@@ -195,8 +193,7 @@ def size_pairs(
     ok = _limits(params, both, both * level_price, index.any_max_amount)
     quote *= fee
     profit = quote[bids] - quote[asks]
-    ok = ok[asks] & ok[bids]
-    return PairSizes(amount=np.where(ok, amount, 0.0), profit=np.where(ok, profit, np.nan))
+    return PairSizes(amount=amount, profit=np.where(ok[asks] & ok[bids], profit, np.nan))
 
 
 @dataclass(frozen=True)
@@ -220,7 +217,6 @@ def size_cycles(
     second ones, then the third."""
     k = len(cycles)
     rows = index.cycle_hop_rate[:, cycles].reshape(-1)  # the side of the book each hop takes from
-    books = index.cycle_hop_book[:, cycles].reshape(-1)
     nodes = Nodes(prices, amounts, rows)
     # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any rung
     # can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole; a start
@@ -228,10 +224,10 @@ def size_cycles(
     # round again on the whole depth.
     budget_usd = budget * usd[index.cycle_start_asset[cycles]]
     budget_usd *= 2
-    reached = nodes.end[1] * usd[index.quote_asset[books]]
+    reached = nodes.end[1] * usd[index.cycle_hop_quote[:, cycles].reshape(-1)]
     if not nodes.complete and not (reached.reshape(3, k) >= budget_usd).all():
         nodes.fill(nodes.depth)
-    walk = _CycleWalk(index, books, index.cycle_hop_sells[:, cycles], index.row_fee[rows], budget)
+    walk = _CycleWalk(index, rows, index.cycle_hop_sells[:, cycles], budget)
     profit = walk.profit(nodes)
     if profit is None:
         nodes.fill(nodes.depth)
@@ -246,14 +242,11 @@ class _CycleWalk:
     """The ladder of start amounts of K cycles walked hop by hop, each hop's amounts and notionals kept as
     [hop, rung, K] so that the limits are checked once for all hops."""
 
-    def __init__(
-        self, index: DetectionIndex, books: IntArray, sells: BoolArray, fee: FloatArray, budget: FloatArray
-    ) -> None:
+    def __init__(self, index: DetectionIndex, rows: IntArray, sells: BoolArray, budget: FloatArray) -> None:
         k = len(budget)
         self.index, self.k, self.sells, self.budget = index, k, sells, budget
-        self.params = np.take(index.params, books, axis=1).reshape(-1, 3, 1, k)  # [row, hop, 1, K]
-        self.fee = fee.reshape(3, k)
-        self.significant = index.significant[books].reshape(3, k) if index.any_significant else None
+        self.params = index.row_params.take(rows, axis=1).reshape(-1, 3, 1, k)  # [parameter, hop, 1, K]
+        self.significant = index.row_significant[rows].reshape(3, k) if index.any_significant else None
         selling: list[int] = np.add.reduce(sells, axis=1, dtype=np.int64).tolist()  # per hop, cycles that sell
         self.buying, self.selling = [n == 0 for n in selling], [n == k for n in selling]
 
@@ -270,7 +263,7 @@ class _CycleWalk:
         held = spent = start
         for hop in range(3):
             part = slice(hop * k, (hop + 1) * k)
-            cols, step, fee, total = columns[part], params[STEP, hop], self.fee[hop], end[0, hop]
+            cols, step, fee, total = columns[part], params[STEP, hop], params[FEE, hop], end[0, hop]
             significant = None if self.significant is None else self.significant[hop]
             buying, selling, sells = self.buying[hop], self.selling[hop], self.sells[hop]
             amount = amounts[hop]
