@@ -9,7 +9,6 @@ dominates, so the code keeps the number of array operations low rather than thei
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -37,32 +36,26 @@ SHALLOW = 4
 only when some candidate needs it."""
 
 
-def _count_below(cumulative: FloatArray, x: FloatArray) -> IntArray:
-    """Per column, how many of the (ascending) rows of ``cumulative`` are below ``x``: the level ``x`` ends in."""
-    below = cumulative < x
-    counts: IntArray = np.add.reduce(below.view(np.int8), axis=0, dtype=np.int64)
-    return counts
-
-
 class Nodes:
     """The depth of W columns (one book side each) as one flat array ``sums`` [L + 1, 3, W]: channels 0 and 1
     hold the base amount and the quote cost through the first l levels (row l, a leading zero row), channel 2
-    the price of level l, the level that starts at that boundary. A walk's position (``ending``) then reads a
-    boundary's amount, cost and price with one gather (``read``). Cumulated ``SHALLOW`` levels first and the rest
-    on demand (a loop of contiguous row adds beats ``np.cumsum`` on these shapes)."""
+    the price of level l, the level that starts at that boundary. Where a walk stands (``at``) then reads as
+    one gather of a boundary's amount, cost and price. Gathered and cumulated ``SHALLOW`` levels first and the
+    rest on demand (a loop of contiguous row adds beats ``np.cumsum`` on these shapes)."""
 
-    def __init__(self, prices: FloatArray, amounts: FloatArray, rows: IntArray) -> None:
-        """``rows``: the W rows of the snapshot's [2B, L] ``prices`` and ``amounts`` to walk."""
+    def __init__(self, prices: FloatArray, amounts: FloatArray, rows: IntArray, columns: IntArray) -> None:
+        """``rows``: the W rows of the snapshot's [2B, L] ``prices`` and ``amounts`` to walk; ``columns``:
+        0 .. W - 1."""
         depth, width = prices.shape[1], len(rows)
+        self.prices, self.amounts, self.rows = prices, amounts, rows
         self.depth, self.width, self.stride = depth, width, 3 * width
         self.sums = np.empty((depth + 1, 3, width))
         self.sums[0, :2] = 0.0
-        self.sums[:depth, 2] = prices[rows].T
         self.levels = np.empty((depth, 2, width))  # amount, cost per level
-        self.levels[:, 0] = amounts[rows].T
-        np.multiply(self.levels[:, 0], self.sums[:depth, 2], out=self.levels[:, 1])
         self.flat = self.sums.reshape(-1)
-        self.filled = 0
+        # Flat position of each channel of each column at boundary 0.
+        self.base = _CHANNELS * width + columns
+        self.gathered = self.filled = 0
         self.fill(min(SHALLOW, depth))
 
     @property
@@ -70,7 +63,12 @@ class Nodes:
         return bool(self.filled == self.depth)
 
     def fill(self, depth: int) -> None:
-        sums, levels = self.sums, self.levels
+        sums, levels, start = self.sums, self.levels, self.gathered
+        if depth > start:
+            sums[start:depth, 2] = self.prices[self.rows, start:depth].T
+            levels[start:depth, 0] = self.amounts[self.rows, start:depth].T
+            np.multiply(levels[start:depth, 0], sums[start:depth, 2], out=levels[start:depth, 1])
+            self.gathered = depth
         for level in range(self.filled, depth):
             np.add(sums[level, :2], levels[level], out=sums[level + 1, :2])
         self.filled = max(self.filled, depth)
@@ -81,27 +79,32 @@ class Nodes:
         end: FloatArray = self.sums[self.filled, :2]
         return end
 
-    def ending(self, channel: int, x: FloatArray, cols: IntArray, part: slice) -> IntArray:
-        """Flat position in ``sums`` of the boundary where a walk of ``x`` along cumulated ``channel`` stands
-        (the start of the level it ends in, at most the last filled one), channel 0. ``cols`` are the columns
-        walked, ``part`` the same as a slice."""
+    def at(self, channel: int, x: FloatArray, part: slice) -> FloatArray:
+        """[3, *x.shape]: where a walk of ``x`` along cumulated ``channel`` of the columns ``part`` stands, the
+        start of the level it ends in (at most the last filled one): amount and cost through that boundary and
+        the level's price. ``x`` is [K] or [R, K] for the K columns of ``part``."""
         # Counting only the inner boundaries (1 .. filled - 1) clamps a walk past the filled depth to its last
         # level.
-        rows = self.sums[1 : self.filled, channel, part]
-        level = _count_below(rows if x.ndim == 1 else rows[:, None, :], x)
-        level *= self.stride
-        level += cols
-        return level
-
-    def read(self, at: IntArray) -> FloatArray:
-        """[3, *at.shape]: amount and cost through the boundaries at ``at``, and the price of the level there."""
-        offsets = self._offsets if at.ndim == 1 else self._offsets[:, :, None]
-        found: FloatArray = self.flat.take(at + offsets)
+        bounds = self.sums[1 : self.filled, channel, part]
+        base = self.base[:, part]
+        if x.ndim > 1:
+            bounds, base = bounds[:, None, :], base[:, None, :]
+        below = (bounds < x).view(np.uint8)
+        inner = len(below)
+        if inner > 3:
+            level = np.add.reduce(below, axis=0)
+        elif inner:  # a few row adds beat a reduction over the first axis
+            level = below[0] + below[1] if inner > 1 else below[0]
+            if inner == 3:
+                level += below[2]
+        else:
+            level = np.zeros(x.shape, dtype=np.uint8)
+        position = np.multiply(level, self.stride, dtype=np.int64)
+        found: FloatArray = self.flat.take(position + base)
         return found
 
-    @cached_property
-    def _offsets(self) -> IntArray:
-        return np.arange(3, dtype=np.int64)[:, None] * self.width
+
+_CHANNELS = np.arange(3, dtype=np.int64)[:, None]
 
 
 def _columns(index: DetectionIndex, n: int) -> IntArray:
@@ -158,7 +161,7 @@ def size_pairs(
     params = index.row_params.take(rows, axis=1)
     fee = params[FEE]  # quote paid per quote of asks taken, kept per quote of bids hit
     columns = _columns(index, 2 * k)
-    nodes = Nodes(prices, amounts, rows)
+    nodes = Nodes(prices, amounts, rows, columns)
     asks, bids = slice(0, k), slice(k, 2 * k)
     # Shallow levels suffice when every budget is spent within them and the bids there cover what it could
     # buy at the best ask: deeper levels cannot change the (budget-capped) size.
@@ -175,7 +178,7 @@ def size_pairs(
     n_beat += columns[bids]
     reach = np.minimum(nodes.sums[1 : depth + 1, 0, asks], nodes.flat.take(n_beat)).max(axis=0)
     # The budget caps the quote spent: the amount it buys.
-    level_amount, level_cost, level_price = nodes.read(nodes.ending(1, budget, columns[asks], asks))
+    level_amount, level_cost, level_price = nodes.at(1, budget, asks)
     affordable = budget - level_cost
     affordable /= level_price
     affordable += level_amount
@@ -186,7 +189,7 @@ def size_pairs(
     _floor(amount, params[STEP, asks], None if significant is None else significant[asks], out=amount)
     _floor(amount, params[STEP, bids], None if significant is None else significant[bids], out=amount)
     both = np.concatenate([amount, amount])  # each column's amount: bought on the ask, sold on the bid
-    level_amount, level_cost, level_price = nodes.read(nodes.ending(0, both, columns, slice(None)))
+    level_amount, level_cost, level_price = nodes.at(0, both, slice(None))
     quote = both - level_amount
     quote *= level_price
     quote += level_cost
@@ -217,7 +220,7 @@ def size_cycles(
     second ones, then the third."""
     k = len(cycles)
     rows = index.cycle_hop_rate[:, cycles].reshape(-1)  # the side of the book each hop takes from
-    nodes = Nodes(prices, amounts, rows)
+    nodes = Nodes(prices, amounts, rows, _columns(index, 3 * k))
     # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any rung
     # can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole; a start
     # without one has no budget). A rung that still walks past the bound (a rate far from one) sends the walk
@@ -254,7 +257,7 @@ class _CycleWalk:
         """[R, K] profit of every rung, -inf where some hop fails; None when a walk needs more depth than
         ``nodes`` holds so far."""
         k, params, index = self.k, self.params, self.index
-        columns, truncated = _columns(index, 3 * k), not nodes.complete
+        truncated = not nodes.complete
         end = nodes.end.reshape(2, 3, 1, k)
         start = self.budget * HALVINGS[:, None]  # [R, K]
         amounts, notionals = np.empty((3, *start.shape)), np.empty((3, *start.shape))
@@ -263,7 +266,7 @@ class _CycleWalk:
         held = spent = start
         for hop in range(3):
             part = slice(hop * k, (hop + 1) * k)
-            cols, step, fee, total = columns[part], params[STEP, hop], params[FEE, hop], end[0, hop]
+            step, fee, total = params[STEP, hop], params[FEE, hop], end[0, hop]
             significant = None if self.significant is None else self.significant[hop]
             buying, selling, sells = self.buying[hop], self.selling[hop], self.sells[hop]
             amount = amounts[hop]
@@ -271,11 +274,10 @@ class _CycleWalk:
                 _floor(held, step, significant, out=amount)
                 if asked is not None:
                     asked[hop] = amount
-                at = None
+                walked = None
             else:  # buying: what the held quote buys, the fee set aside first
                 spend = np.divide(held, fee, out=None if asked is None else asked[hop])
-                at = nodes.ending(1, spend, cols, part)
-                level_amount, level_cost, level_price = nodes.read(at)
+                level_amount, level_cost, level_price = walked = nodes.at(1, spend, part)
                 bought = spend - level_cost
                 bought /= level_price
                 bought += level_amount
@@ -288,9 +290,9 @@ class _CycleWalk:
                 # Rounding may leave the level the budget ended in (or the hop sells for some cycles): walk
                 # again. A level-0 walk rounded to nothing fails its minimum whatever the walk.
                 if not buying or not (amount > level_amount).all():
-                    at = None
-            if at is None:
-                level_amount, level_cost, level_price = nodes.read(nodes.ending(0, amount, cols, part))
+                    walked = None
+            if walked is None:
+                level_amount, level_cost, level_price = nodes.at(0, amount, part)
             np.multiply(amount, level_price, out=notionals[hop])
             quote = amount - level_amount
             quote *= level_price
