@@ -105,6 +105,7 @@ class Nodes:
 
 
 _CHANNELS = np.arange(3, dtype=np.int64)[:, None]
+_NO_RUNG = np.zeros(0, dtype=np.int64)
 
 
 def _columns(index: DetectionIndex, n: int) -> IntArray:
@@ -144,32 +145,84 @@ class PairSizes:
     profit: FloatArray  # [K], quote currency after both fees; NaN where invalid
 
 
-def size_pairs(
+def size_candidates(
     index: DetectionIndex,
     pairs: IntArray,
+    cycles: IntArray,
     prices: FloatArray,
     amounts: FloatArray,
+    budgets: tuple[FloatArray, FloatArray],
+    sellable: FloatArray | None,
+    usd: FloatArray,
+) -> tuple[PairSizes, CycleSizes]:
+    """Size the given pairs and cycles through the snapshot's both-sided [2B, L] ``prices`` and ``amounts``, in
+    one set of walk columns: the pairs' asks, their bids, then the cycles' first, second and third hops.
+    ``budgets``: the pairs' (quote spent before the fee) and the cycles' (start asset); ``sellable``: base the
+    pairs may sell at most; ``usd`` (per asset, 0 where unknown) only bounds how many levels the cycle walks
+    need to look at."""
+    if not len(pairs) and not len(cycles):
+        return PairSizes(amount=np.zeros(0), profit=np.zeros(0)), CycleSizes(rung=_NO_RUNG, profit=np.zeros(0))
+    rows = np.concatenate([index.pair_rows[:, pairs].reshape(-1), index.cycle_hop_rate[:, cycles].reshape(-1)])
+    params = index.row_params.take(rows, axis=1)
+    significant = index.row_significant[rows] if index.any_significant else None
+    columns = _columns(index, len(rows))
+    nodes = Nodes(prices, amounts, rows, columns)
+    cycle_part = slice(2 * len(pairs), None)
+    if len(cycles):
+        # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any
+        # rung can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole;
+        # a start without one has no budget). A rung that still walks past the bound (a rate far from one)
+        # sends the walk round again on the whole depth.
+        budget_usd = budgets[1] * usd[index.cycle_start_asset[cycles]]
+        budget_usd *= 2
+        reached = nodes.end[1, cycle_part] * usd[index.cycle_hop_quote[:, cycles].reshape(-1)]
+        if not nodes.complete and not (reached.reshape(3, -1) >= budget_usd).all():
+            nodes.fill(nodes.depth)
+    pair_sizes = _size_pairs(index, nodes, params, significant, columns, budgets[0], sellable)
+    if not len(cycles):
+        return pair_sizes, CycleSizes(rung=_NO_RUNG, profit=np.zeros(0))
+    walk = _CycleWalk(
+        index,
+        params[:, cycle_part],
+        None if significant is None else significant[cycle_part],
+        index.cycle_hop_sells[:, cycles],
+        budgets[1],
+        cycle_part.start,
+    )
+    profit = walk.profit(nodes)
+    if profit is None:
+        nodes.fill(nodes.depth)
+        profit = walk.profit(nodes)
+        assert profit is not None
+    rung = profit.argmax(axis=0)
+    best = profit[rung, _columns(index, len(cycles))]
+    return pair_sizes, CycleSizes(rung=rung, profit=np.where(best > 0, best, np.nan))
+
+
+def _size_pairs(
+    index: DetectionIndex,
+    nodes: Nodes,
+    params: FloatArray,
+    significant: BoolArray | None,
+    columns: IntArray,
     budget: FloatArray,
     sellable: FloatArray | None,
 ) -> PairSizes:
-    """Greedy cross-venue size of the given pairs: every unit whose bid after fee beats its ask after fee,
-    within ``budget`` (quote spent before the fee) and ``sellable`` (base), rounded to both markets' steps and
-    checked against limits. ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. Columns:
-    the K asks bought, then the K bids sold."""
-    k = len(pairs)
-    rows = index.pair_rows[:, pairs].reshape(-1)
-    params = index.row_params.take(rows, axis=1)
-    fee = params[FEE]  # quote paid per quote of asks taken, kept per quote of bids hit
-    columns = _columns(index, 2 * k)
-    nodes = Nodes(prices, amounts, rows, columns)
-    asks, bids = slice(0, k), slice(k, 2 * k)
+    """Greedy cross-venue size: every unit whose bid after fee beats its ask after fee, within ``budget`` (quote
+    spent before the fee) and ``sellable`` (base), rounded to both markets' steps and checked against limits.
+    The K pairs' asks are the walk's first K columns, their bids the next K."""
+    k = len(budget)
+    if not k:
+        return PairSizes(amount=np.zeros(0), profit=np.zeros(0))
+    asks, bids, both_sides = slice(0, k), slice(k, 2 * k), slice(0, 2 * k)
+    fee = params[FEE, both_sides]  # quote paid per quote of asks taken, kept per quote of bids hit
     # Shallow levels suffice when every budget is spent within them and the bids there cover what it could
     # buy at the best ask: deeper levels cannot change the (budget-capped) size.
     end = nodes.end
     if not nodes.complete and not ((end[1, asks] >= budget) & (end[0, bids] * nodes.sums[0, 2, asks] >= budget)).all():
         nodes.fill(nodes.depth)
     depth = nodes.filled
-    effective = nodes.sums[:depth, 2] * fee  # [level, column]
+    effective = nodes.sums[:depth, 2, both_sides] * fee  # [level, column]
     # Marginal profit falls with size: the best size is the furthest point where some ask level still has a
     # bid level beating it, i.e. max over ask levels i of min(ask depth through i, bid depth that beats i).
     beats = effective[:, None, bids] > effective[None, :, asks]  # [bid level, ask level, K]
@@ -185,15 +238,14 @@ def size_pairs(
     amount = np.minimum(reach, affordable)
     if sellable is not None:
         np.minimum(amount, sellable, out=amount)
-    significant = index.row_significant[rows] if index.any_significant else None
     _floor(amount, params[STEP, asks], None if significant is None else significant[asks], out=amount)
     _floor(amount, params[STEP, bids], None if significant is None else significant[bids], out=amount)
     both = np.concatenate([amount, amount])  # each column's amount: bought on the ask, sold on the bid
-    level_amount, level_cost, level_price = nodes.at(0, both, slice(None))
+    level_amount, level_cost, level_price = nodes.at(0, both, both_sides)
     quote = both - level_amount
     quote *= level_price
     quote += level_cost
-    ok = _limits(params, both, both * level_price, index.any_max_amount)
+    ok = _limits(params[:, both_sides], both, both * level_price, index.any_max_amount)
     quote *= fee
     profit = quote[bids] - quote[asks]
     return PairSizes(amount=amount, profit=np.where(ok[asks] & ok[bids], profit, np.nan))
@@ -205,51 +257,25 @@ class CycleSizes:
     profit: FloatArray  # [K] start asset after fees; NaN where no rung earns
 
 
-def size_cycles(
-    index: DetectionIndex,
-    cycles: IntArray,
-    prices: FloatArray,
-    amounts: FloatArray,
-    budget: FloatArray,
-    usd: FloatArray,
-) -> CycleSizes:
-    """Every cycle at every rung of the start-amount ladder at once ([rung, K]): each hop converts what the
-    previous one returned through its book's depth, rounded to its precision, fee charged, limits checked.
-    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. ``usd`` (per asset, 0 where
-    unknown) only bounds how many levels the walk needs to look at. Columns: the K first hops, then the
-    second ones, then the third."""
-    k = len(cycles)
-    rows = index.cycle_hop_rate[:, cycles].reshape(-1)  # the side of the book each hop takes from
-    nodes = Nodes(prices, amounts, rows, _columns(index, 3 * k))
-    # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any rung
-    # can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole; a start
-    # without one has no budget). A rung that still walks past the bound (a rate far from one) sends the walk
-    # round again on the whole depth.
-    budget_usd = budget * usd[index.cycle_start_asset[cycles]]
-    budget_usd *= 2
-    reached = nodes.end[1] * usd[index.cycle_hop_quote[:, cycles].reshape(-1)]
-    if not nodes.complete and not (reached.reshape(3, k) >= budget_usd).all():
-        nodes.fill(nodes.depth)
-    walk = _CycleWalk(index, rows, index.cycle_hop_sells[:, cycles], budget)
-    profit = walk.profit(nodes)
-    if profit is None:
-        nodes.fill(nodes.depth)
-        profit = walk.profit(nodes)
-        assert profit is not None
-    rung = profit.argmax(axis=0)
-    best = profit[rung, _columns(index, k)]
-    return CycleSizes(rung=rung, profit=np.where(best > 0, best, np.nan))
-
-
 class _CycleWalk:
-    """The ladder of start amounts of K cycles walked hop by hop, each hop's amounts and notionals kept as
-    [hop, rung, K] so that the limits are checked once for all hops."""
+    """Every cycle at every rung of the start-amount ladder at once ([rung, K]): each hop converts what the
+    previous one returned through its book's depth, rounded to its precision, fee charged; each hop's amounts
+    and notionals are kept as [hop, rung, K] so that the limits are checked once for all hops. The K cycles'
+    first hops are the walk's columns from ``offset``, then their second hops, then their third."""
 
-    def __init__(self, index: DetectionIndex, rows: IntArray, sells: BoolArray, budget: FloatArray) -> None:
+    def __init__(
+        self,
+        index: DetectionIndex,
+        params: FloatArray,
+        significant: BoolArray | None,
+        sells: BoolArray,
+        budget: FloatArray,
+        offset: int,
+    ) -> None:
         k = len(budget)
-        self.index, self.k, self.sells, self.budget = index, k, sells, budget
-        self.params = index.row_params.take(rows, axis=1).reshape(-1, 3, 1, k)  # [parameter, hop, 1, K]
-        self.significant = index.row_significant[rows].reshape(3, k) if index.any_significant else None
+        self.index, self.k, self.sells, self.budget, self.offset = index, k, sells, budget, offset
+        self.params = params.reshape(len(params), 3, 1, k)  # [parameter, hop, 1, K]
+        self.significant = None if significant is None else significant.reshape(3, k)
         selling: list[int] = np.add.reduce(sells, axis=1, dtype=np.int64).tolist()  # per hop, cycles that sell
         self.buying, self.selling = [n == 0 for n in selling], [n == k for n in selling]
 
@@ -258,14 +284,14 @@ class _CycleWalk:
         ``nodes`` holds so far."""
         k, params, index = self.k, self.params, self.index
         truncated = not nodes.complete
-        end = nodes.end.reshape(2, 3, 1, k)
+        end = nodes.end[:, self.offset : self.offset + 3 * k].reshape(2, 3, 1, k)
         start = self.budget * HALVINGS[:, None]  # [R, K]
         amounts, notionals = np.empty((3, *start.shape)), np.empty((3, *start.shape))
         # What each hop asks of its depth: the base amount sold, or the quote spent on asks.
         asked = np.empty((3, *start.shape)) if truncated else None
         held = spent = start
         for hop in range(3):
-            part = slice(hop * k, (hop + 1) * k)
+            part = slice(self.offset + hop * k, self.offset + (hop + 1) * k)
             step, fee, total = params[STEP, hop], params[FEE, hop], end[0, hop]
             significant = None if self.significant is None else self.significant[hop]
             buying, selling, sells = self.buying[hop], self.selling[hop], self.sells[hop]

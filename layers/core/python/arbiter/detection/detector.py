@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from arbiter.detection.books import BookSnapshot
-from arbiter.detection.depth import size_cycles, size_pairs
+from arbiter.detection.depth import size_candidates
 from arbiter.detection.index import FEE, BoolArray, DetectionIndex, FloatArray, IntArray
 from arbiter.detection.sizing import Sized, size_cross_venue, size_cycle
 from arbiter.execution.exposure import base_and_quote
@@ -266,35 +266,28 @@ class Detector:
         """Walk the depth of every screened candidate at once; keep those that earn at least ``min_profit``."""
         index = self.index
         min_profit_usd = float(self.settings.min_profit)
-        pairs = screening.pairs
-        if len(pairs):
-            budget = self._pair_budget[pairs]
-            sellable = None
-            if balances is not None:
-                budget, sellable = self._pair_balances(balances, pairs, budget, skipped)
-            sized = size_pairs(index, pairs, books.prices, books.amounts, budget, sellable)
-            pair_amount, pair_profit = sized.amount, sized.profit
-            keep = pair_profit * self._pair_usd[pairs] >= min_profit_usd
-            if skipped is not None and not self._all_known:
-                quote = index.pair_quote_asset[pairs]
-                unknown = ~self._known[quote]
-                skipped.extend(self._no_usd(pairs[unknown], quote[unknown]))
-            if not keep.all():
-                pairs, pair_amount, pair_profit = pairs[keep], pair_amount[keep], pair_profit[keep]
-        else:
-            pair_amount = pair_profit = np.zeros(0)
-        cycles = screening.cycles
-        if len(cycles):
-            budget = self._cycle_budget[cycles]
-            if balances is not None:
-                budget = self._cycle_balances(balances, cycles, budget, skipped)
-            found = size_cycles(index, cycles, books.prices, books.amounts, budget, self._usd_or_zero)
-            cycle_rung, cycle_profit = found.rung, found.profit
-            keep = cycle_profit * self._cycle_usd[cycles] >= min_profit_usd
-            if not keep.all():
-                cycles, cycle_rung, cycle_profit = cycles[keep], cycle_rung[keep], cycle_profit[keep]
-        else:
-            cycle_rung, cycle_profit = _EMPTY, np.zeros(0)
+        pairs, cycles = screening.pairs, screening.cycles
+        pair_budget, cycle_budget, sellable = self._pair_budget[pairs], self._cycle_budget[cycles], None
+        if balances is not None:
+            if len(pairs):
+                pair_budget, sellable = self._pair_balances(balances, pairs, pair_budget, skipped)
+            if len(cycles):
+                cycle_budget = self._cycle_balances(balances, cycles, cycle_budget, skipped)
+        pair_sizes, cycle_sizes = size_candidates(
+            index, pairs, cycles, books.prices, books.amounts, (pair_budget, cycle_budget), sellable, self._usd_or_zero
+        )
+        pair_amount, pair_profit = pair_sizes.amount, pair_sizes.profit
+        keep = pair_profit * self._pair_usd[pairs] >= min_profit_usd
+        if skipped is not None and not self._all_known:
+            quote = index.pair_quote_asset[pairs]
+            unknown = ~self._known[quote]
+            skipped.extend(self._no_usd(pairs[unknown], quote[unknown]))
+        if not keep.all():
+            pairs, pair_amount, pair_profit = pairs[keep], pair_amount[keep], pair_profit[keep]
+        cycle_rung, cycle_profit = cycle_sizes.rung, cycle_sizes.profit
+        keep = cycle_profit * self._cycle_usd[cycles] >= min_profit_usd
+        if not keep.all():
+            cycles, cycle_rung, cycle_profit = cycles[keep], cycle_rung[keep], cycle_profit[keep]
         return Found(pairs, pair_amount, pair_profit, cycles, cycle_rung, cycle_profit)
 
     def scan(self, books: BookSnapshot, now_ms: int, balances: Mapping[str, Balances] | None = None) -> ScanResult:
