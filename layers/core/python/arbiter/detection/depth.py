@@ -47,7 +47,8 @@ class Nodes:
         """``rows``: the W rows of the snapshot's [2B, L] ``prices`` and ``amounts`` to walk; ``columns``:
         0 .. W - 1."""
         depth, width = prices.shape[1], len(rows)
-        self.prices, self.amounts, self.rows = prices, amounts, rows
+        # Whole rows: a gather of contiguous rows beats gathering only their first levels.
+        self.prices, self.amounts = prices.take(rows, axis=0), amounts.take(rows, axis=0)
         self.depth, self.width, self.stride = depth, width, 3 * width
         self.sums = np.empty((depth + 1, 3, width))
         self.sums[0, :2] = 0.0
@@ -65,8 +66,8 @@ class Nodes:
     def fill(self, depth: int) -> None:
         sums, levels, start = self.sums, self.levels, self.gathered
         if depth > start:
-            sums[start:depth, 2] = self.prices[self.rows, start:depth].T
-            levels[start:depth, 0] = self.amounts[self.rows, start:depth].T
+            sums[start:depth, 2] = self.prices[:, start:depth].T
+            levels[start:depth, 0] = self.amounts[:, start:depth].T
             np.multiply(levels[start:depth, 0], sums[start:depth, 2], out=levels[start:depth, 1])
             self.gathered = depth
         for level in range(self.filled, depth):
