@@ -123,8 +123,8 @@ def _floor(
         with np.errstate(divide="ignore", invalid="ignore"):
             magnitude = np.floor(np.log10(np.where(amount > 0, amount, 1.0)))
         step = np.where(significant, 10.0 ** (magnitude - step + 1), step)
-    units: FloatArray = np.divide(amount, step, out=out)
-    units *= _STEP_SLACK
+    # (The slack divides the [K] steps rather than multiplying the [R, K] quotients.)
+    units: FloatArray = np.divide(amount, step / _STEP_SLACK, out=out)
     np.floor(units, out=units)
     units *= step
     return units
@@ -321,6 +321,9 @@ class _CycleWalk:
             if walked is None:
                 level_amount, level_cost, level_price = nodes.at(0, amount, part)
             np.multiply(amount, level_price, out=notionals[hop])
+            if buying and hop:  # what a later buy costs is spent already: only its amount goes on
+                held = amount
+                continue
             quote = amount - level_amount
             quote *= level_price
             quote += level_cost
