@@ -266,6 +266,8 @@ class Detector:
         index = self.index
         min_profit_usd = float(self.settings.min_profit)
         pairs, cycles = screening.pairs, screening.cycles
+        if not len(pairs) and not len(cycles):  # (most incremental updates)
+            return Found(pairs, np.zeros(0), np.zeros(0), cycles, _EMPTY, np.zeros(0))
         pair_budget, cycle_budget, sellable = self._pair_budget[pairs], self._cycle_budget[cycles], None
         if balances is not None:
             if len(pairs):
