@@ -31,6 +31,7 @@ HALVINGS = 0.5 ** np.arange(LADDER)
 # amount / step, below the precision of any real amount) keeps 0.3 / 0.1 = 2.9999999999999996 from flooring
 # to 2.
 _STEP_SLACK = 1 + 1e-15
+_DEPTH_SLACK = 1 + 1e-12
 SHALLOW = 3
 """Levels cumulated first; most candidates' budgets end within them (on the benchmark universe, all of them over
 60 ticks), and the rest of the depth is cumulated only when some candidate needs it."""
@@ -154,13 +155,11 @@ def size_candidates(
     amounts: FloatArray,
     budgets: tuple[FloatArray, FloatArray],
     sellable: FloatArray | None,
-    usd: FloatArray,
 ) -> tuple[PairSizes, CycleSizes]:
     """Size the given pairs and cycles through the snapshot's both-sided [2B, L] ``prices`` and ``amounts``, in
     one set of walk columns: the pairs' asks, their bids, then the cycles' first, second and third hops.
     ``budgets``: the pairs' (quote spent before the fee) and the cycles' (start asset); ``sellable``: base the
-    pairs may sell at most; ``usd`` (per asset, 0 where unknown) only bounds how many levels the cycle walks
-    need to look at."""
+    pairs may sell at most."""
     if not len(pairs) and not len(cycles):
         return PairSizes(amount=np.zeros(0), profit=np.zeros(0)), CycleSizes(rung=_NO_RUNG, profit=np.zeros(0))
     rows = np.concatenate([index.pair_rows[:, pairs].reshape(-1), index.cycle_hop_rate[:, cycles].reshape(-1)])
@@ -169,15 +168,22 @@ def size_candidates(
     columns = _columns(index, len(rows))
     nodes = Nodes(prices, amounts, rows, columns)
     cycle_part = slice(2 * len(pairs), None)
-    if len(cycles):
-        # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any
-        # rung can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole;
-        # a start without one has no budget). A rung that still walks past the bound (a rate far from one)
-        # sends the walk round again on the whole depth.
-        budget_usd = budgets[1] * usd[index.cycle_start_asset[cycles]]
-        budget_usd *= 2
-        reached = nodes.end[1, cycle_part] * usd[index.cycle_hop_quote[:, cycles].reshape(-1)]
-        if not nodes.complete and not (reached.reshape(3, -1) >= budget_usd).all():
+    if len(cycles) and not nodes.complete:
+        # Depth and rounding only lose: what reaches a hop is at most the budget times the top-of-book rates
+        # (after fees) of the hops before it. When the filled depth covers that on every hop (the amount a
+        # hop sells, or the quote it spends before its fee), no rung walks past it; else the whole depth.
+        price, fee = nodes.sums[0, 2, cycle_part], params[FEE, cycle_part]
+        sells = index.cycle_hop_sells[:, cycles].reshape(-1)
+        end = nodes.end[:, cycle_part]
+        rate = price * fee  # quote kept per base sold, paid per base bought
+        capacity = np.where(sells, end[0], end[1] * fee).reshape(3, -1)
+        np.divide(1.0, rate, out=rate, where=~sells)
+        rate = rate.reshape(3, -1)
+        reaching = np.empty_like(capacity)
+        np.multiply(budgets[1], 1 + 1e-9, out=reaching[0])  # (a margin over the float walk's rounding)
+        np.multiply(reaching[0], rate[0], out=reaching[1])
+        np.multiply(reaching[1], rate[1], out=reaching[2])
+        if not (reaching <= capacity).all():
             nodes.fill(nodes.depth)
     pair_sizes = _size_pairs(index, nodes, params, significant, columns, budgets[0], sellable)
     if not len(cycles):
@@ -191,10 +197,6 @@ def size_candidates(
         cycle_part.start,
     )
     profit = walk.profit(nodes)
-    if profit is None:
-        nodes.fill(nodes.depth)
-        profit = walk.profit(nodes)
-        assert profit is not None
     rung = profit.argmax(axis=0)
     best = profit[rung, _columns(index, len(cycles))]
     return pair_sizes, CycleSizes(rung=rung, profit=np.where(best > 0, best, np.nan))
@@ -280,16 +282,13 @@ class _CycleWalk:
         selling: list[int] = np.add.reduce(sells, axis=1, dtype=np.int64).tolist()  # per hop, cycles that sell
         self.buying, self.selling = [n == 0 for n in selling], [n == k for n in selling]
 
-    def profit(self, nodes: Nodes) -> FloatArray | None:
-        """[R, K] profit of every rung, -inf where some hop fails; None when a walk needs more depth than
-        ``nodes`` holds so far."""
+    def profit(self, nodes: Nodes) -> FloatArray:
+        """[R, K] profit of every rung, -inf where some hop fails. ``nodes`` hold as much depth as any rung can
+        walk (else a walk past the filled depth would be clamped to its last level)."""
         k, params, index = self.k, self.params, self.index
-        truncated = not nodes.complete
         end = nodes.end[:, self.offset : self.offset + 3 * k].reshape(2, 3, 1, k)
         start = self.budget * HALVINGS[:, None]  # [R, K]
         amounts, notionals = np.empty((3, *start.shape)), np.empty((3, *start.shape))
-        # What each hop asks of its depth: the base amount sold, or the quote spent on asks.
-        asked = np.empty((3, *start.shape)) if truncated else None
         held = spent = start
         for hop in range(3):
             part = slice(self.offset + hop * k, self.offset + (hop + 1) * k)
@@ -299,11 +298,9 @@ class _CycleWalk:
             amount = amounts[hop]
             if selling:
                 _floor(held, step, significant, out=amount)
-                if asked is not None:
-                    asked[hop] = amount
                 walked = None
             else:  # buying: what the held quote buys, the fee set aside first
-                spend = np.divide(held, fee, out=None if asked is None else asked[hop])
+                spend = held / fee
                 level_amount, level_cost, level_price = walked = nodes.at(1, spend, part)
                 bought = spend - level_cost
                 bought /= level_price
@@ -312,8 +309,6 @@ class _CycleWalk:
                 if not buying:
                     np.copyto(bought, held, where=sells)
                 _floor(bought, step, significant, out=amount)
-                if not buying and asked is not None:
-                    np.copyto(asked[hop], amount, where=sells)
                 # Rounding may leave the level the budget ended in (or the hop sells for some cycles): walk
                 # again. A level-0 walk rounded to nothing fails its minimum whatever the walk.
                 if not buying or not (amount > level_amount).all():
@@ -331,14 +326,10 @@ class _CycleWalk:
             if hop == 0:
                 spent = quote if buying else amount if selling else np.where(sells, amount, quote)
             held = amount if buying else quote if selling else np.where(sells, quote, amount)
-        if truncated:
-            assert asked is not None
-            # A sell beyond the filled amount, or a buy beyond the filled cost: more depth is needed.
-            if (asked > np.where(self.sells[:, None, :], end[0], end[1])).any():
-                return None
         ok = _limits(params, amounts, notionals, index.any_max_amount)
-        if not truncated:
-            ok &= amounts <= end[0]
+        # A sell of more than the book holds. (Rounding a buy of the whole book up to its step, by the slack,
+        # may land a hair above the book's float total: that is not a sell past the depth.)
+        ok &= amounts <= end[0] * _DEPTH_SLACK
         valid = np.logical_and.reduce(ok, axis=0)
         profit: FloatArray = np.where(valid, held - spent, -np.inf)
         return profit

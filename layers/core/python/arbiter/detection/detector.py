@@ -275,7 +275,7 @@ class Detector:
             if len(cycles):
                 cycle_budget = self._cycle_balances(balances, cycles, cycle_budget, skipped)
         pair_sizes, cycle_sizes = size_candidates(
-            index, pairs, cycles, books.prices, books.amounts, (pair_budget, cycle_budget), sellable, self._usd_or_zero
+            index, pairs, cycles, books.prices, books.amounts, (pair_budget, cycle_budget), sellable
         )
         pair_amount, pair_profit = pair_sizes.amount, pair_sizes.profit
         keep = pair_profit * self._pair_usd[pairs] >= min_profit_usd
