@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Stack, Validations
 from constructs import Construct
 
+from arbiter.storage import TABLES
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.saga import ArbitrageSaga
@@ -40,5 +41,14 @@ class ArbiterStack(Stack):
             for table in self.data.tables.values():
                 table.grant_read_write_data(function)
             self.alerts.topic.grant_publish(function)
+        for key, table in self.data.tables.items():
+            if any(spec.key == key and spec.indexes for spec in TABLES):
+                logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
+                Validations.of(self.saga).acknowledge(
+                    Acknowledgment(
+                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+                        reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
+                    )
+                )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

@@ -16,6 +16,7 @@ def test_every_table_is_created_from_the_shared_layout(dev_assembly: tuple[Arbit
     stack, _ = dev_assembly
     template = assertions.Template.from_stack(stack)
     template.resource_count_is("AWS::DynamoDB::GlobalTable", len(TABLES))
+    assert {spec.key for spec in TABLES if spec.ttl_attribute} == {"opportunities", "timeseries", "idempotency"}
     for spec in TABLES:
         keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
         if spec.sort_key:
@@ -30,6 +31,22 @@ def test_every_table_is_created_from_the_shared_layout(dev_assembly: tuple[Arbit
         }
         if spec.ttl_attribute:
             expected["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:  # the audit record (executions, orders, configuration) never expires
+            expected["TimeToLiveSpecification"] = assertions.Match.absent()
+        if spec.indexes:
+            expected["GlobalSecondaryIndexes"] = [
+                assertions.Match.object_like(
+                    {
+                        "IndexName": index.name,
+                        "KeySchema": [
+                            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                )
+                for index in spec.indexes
+            ]
         template.has_resource_properties("AWS::DynamoDB::GlobalTable", expected)
 
 

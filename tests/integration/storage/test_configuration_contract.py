@@ -58,6 +58,7 @@ def test_an_invalid_update_names_the_field_and_leaves_the_previous_version(
     assert caught.value.field == field
     assert store.current().version == 2
     assert store.current().risk_limits.daily_loss_limit == Decimal(250)
+    assert [v.version for v in store.history()] == [2]  # nothing of the refused update was written
 
 
 def test_a_stale_update_is_a_conflict_not_an_overwrite(store: Any) -> None:
@@ -84,3 +85,5 @@ def test_racing_writers_one_wins_the_others_conflict(store: Any) -> None:
         thread.join()
     assert sorted(outcomes) == ["conflict"] * 4 + ["won"]
     assert store.current().version == 2
+    assert [v.version for v in store.history()] == [2]
+    assert store.history()[0] == store.current()

@@ -13,8 +13,10 @@ from moto import mock_aws
 
 from arbiter.local import create_local_tables
 from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, Side
+from arbiter.risk.kill_switch import KillSwitchConflictError
 from arbiter.storage.audit import first_broken_link
 from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
+from arbiter.storage.errors import StorageConflictError
 from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
 
 OPPORTUNITY = Opportunity.model_validate(
@@ -125,10 +127,56 @@ def test_concurrent_appends_lose_and_duplicate_nothing(stores: tuple[Any, Any]) 
 def test_the_kill_switch_engages_and_keeps_its_history(stores: tuple[Any, Any]) -> None:
     _, kill_switch = stores
     assert not kill_switch.is_engaged()
+    assert kill_switch.state().version == 0
     kill_switch.engage("incident e1", 30)
     assert kill_switch.is_engaged()
-    kill_switch.disengage("reviewed", 40)
+    seen = kill_switch.state()
+    assert (seen.engaged, seen.reason, seen.version, seen.at_ms) == (True, "incident e1", 1, 30)
+    kill_switch.disengage("reviewed", 40, expected_version=seen.version)
     assert not kill_switch.is_engaged()
+    assert kill_switch.state().version == 2
+    assert [(s.engaged, s.version) for s in kill_switch.history()] == [(True, 1), (False, 2)]
+
+
+def test_a_disengage_racing_an_automatic_engage_is_a_conflict_not_applied(stores: tuple[Any, Any]) -> None:
+    _, kill_switch = stores
+    kill_switch.engage("incident e1", 30)
+    seen = kill_switch.state()  # the operator reviews incident e1 ...
+    kill_switch.engage("daily loss 600 reached the limit 500", 35)  # ... while the risk engine engages again
+    with pytest.raises(KillSwitchConflictError) as caught:
+        kill_switch.disengage("reviewed e1", 40, expected_version=seen.version)
+    assert caught.value.current.reason.startswith("daily loss")
+    assert isinstance(caught.value, StorageConflictError)
+    assert kill_switch.is_engaged()
+    assert kill_switch.state().version == 2
+    with pytest.raises(KillSwitchConflictError):  # an engage by hand names its version too
+        kill_switch.engage("by hand", 41, expected_version=seen.version)
+    kill_switch.disengage("reviewed both", 42, expected_version=2)
+    assert not kill_switch.is_engaged()
+
+
+def test_racing_kill_switch_changes_are_each_one_version(stores: tuple[Any, Any]) -> None:
+    _, kill_switch = stores
+    outcomes: list[str] = []
+
+    def engage(n: int) -> None:
+        kill_switch.engage(f"automatic {n}", 50 + n)
+
+    def disengage() -> None:
+        try:
+            kill_switch.disengage("by hand", 60, expected_version=0)
+            outcomes.append("applied")
+        except KillSwitchConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=engage, args=(n,)) for n in range(4)] + [threading.Thread(target=disengage)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    versions = [s.version for s in kill_switch.history()]
+    assert versions == list(range(1, len(versions) + 1))
+    assert len(versions) == 4 + outcomes.count("applied")
 
 
 def test_the_verifier_finds_a_tampered_dynamodb_event() -> None:

@@ -19,7 +19,9 @@ def store(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-1")
-        yield DynamoOpportunityStore(client, create_local_tables(client)["opportunities"], retention_days=3)
+        yield DynamoOpportunityStore(
+            client, create_local_tables(client)["opportunities"], retention_days=3, page_size=2
+        )
 
 
 def test_opportunities_are_found_by_time_across_days(store: Any) -> None:
@@ -30,3 +32,14 @@ def test_opportunities_are_found_by_time_across_days(store: Any) -> None:
     store.put(first)  # the same opportunity twice is stored once
     assert store.between(first.detected_at, later.detected_at) == [first, later]
     assert store.between(first.detected_at + 1, later.detected_at) == [later]
+
+
+def test_a_range_of_more_than_one_page_is_returned_whole(store: Any) -> None:
+    first = cross_venue()
+    opportunities = [
+        cross_venue(str(n + 1)).model_copy(update={"detected_at": first.detected_at + n * 1000}) for n in range(7)
+    ]
+    for opportunity in opportunities:
+        store.put(opportunity)
+    assert store.between(first.detected_at, first.detected_at + 6000) == opportunities
+    assert store.between(first.detected_at + 1000, first.detected_at + 5000) == opportunities[1:6]

@@ -90,7 +90,7 @@ def test_happy_path_settles_with_profit_in_the_quote_asset() -> None:
 @pytest.mark.parametrize(
     ("arrange", "reason"),
     [
-        (lambda w: setattr(w.kill_switch, "engaged", True), "kill_switch_engaged"),
+        (lambda w: w.kill_switch.engage("by hand", NOW), "kill_switch_engaged"),
         (lambda w: w.alpha.free.update(USDT=Decimal(100)), "insufficient_balance: alpha USDT"),
         (lambda w: setattr(w.clock, "now", NOW + 5_000), "stale_quote"),
         (lambda w: setattr(w.beta, "faults", VenueFaults(outage_from_call=0)), "balances_unavailable: beta"),

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from arbiter.gateway.interface import VenueGateway
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
+from arbiter.storage.audit import OrderRecord
 
 __all__ = ["AlertPublisher", "Clock", "ExecutionJournal", "KillSwitch", "VenueGateway"]
 
@@ -28,7 +29,9 @@ class ExecutionJournal(Protocol):
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]: ...
 
-    def record_order(self, execution_id: str, order: Order, at_ms: int) -> None: ...
+    def record_order(self, execution_id: str, order: Order, at_ms: int) -> OrderRecord:
+        """Records a change of the venue's report; a report older than the recorded one is refused, not written."""
+        ...
 
     def order(self, client_order_id: str) -> Order | None:
         """The last state a venue reported for this order, as recorded."""

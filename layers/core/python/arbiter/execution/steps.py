@@ -8,18 +8,17 @@ Facts about orders always come from the venue (``find_order``), never from the s
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
-from arbiter.execution.exposure import base_and_quote, net_exposure, residual_exposure
+from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, Clock, ExecutionJournal, KillSwitch, VenueGateway
 from arbiter.execution.state import Fills, LegFill, Reconciliation, SagaState
-from arbiter.markets import UsdValue, round_amount
+from arbiter.markets import UsdValue
 from arbiter.models import (
     Balances,
     Execution,
@@ -31,19 +30,13 @@ from arbiter.models import (
     OrderBook,
     OrderIntent,
     OrderStatus,
-    Side,
     derive_client_order_id,
 )
-from arbiter.risk.balances import BalanceCache, StaleBalancesError
+from arbiter.risk.balances import BalanceCache
+from arbiter.risk.engine import RiskEngine
 from arbiter.settings import ExecutionSettings
 
 logger = logging.getLogger(__name__)
-
-
-class RiskCheck(Protocol):
-    def refusal(self, opportunity: Opportunity, balances: Mapping[str, Balances], now_ms: int) -> str | None:
-        """A reason code when the risk limits forbid the execution, else None."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,9 @@ class SagaDependencies:
     alerts: AlertPublisher
     clock: Clock
     settings: ExecutionSettings
-    risk: RiskCheck | None = None
+    risk: RiskEngine | None = None
+    """The one decision point of Prepare; without it, one that checks the kill switch, the legs, quote age and
+    balances, but no configured limits."""
     balances: BalanceCache | None = None
     """Cached balances with their age; without it Prepare fetches them fresh every time."""
     usd_value: UsdValue | None = None
@@ -66,20 +61,6 @@ class SagaDependencies:
 class OrdersStillOpenError(Exception):
     """Orders of the execution could not be cancelled. Compensating now could double the exposure if they
     fill later, so the step fails; the state machine retries it, then reconciles and raises an incident."""
-
-
-class RefusedError(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-def _spend(leg: Leg, market: Market) -> tuple[str, Decimal]:
-    """The asset and amount a leg consumes: quote plus the taker fee for a buy, base for a sell."""
-    base, quote = base_and_quote(leg.symbol)
-    if leg.side is Side.BUY:
-        return quote, leg.amount * leg.limit_price * (1 + market.taker_fee)
-    return base, leg.amount
 
 
 class SagaSteps:
@@ -97,15 +78,30 @@ class SagaSteps:
             # A retried Prepare: the decision already taken stands.
             refused = stored.status is ExecutionStatus.REFUSED
             return self._prepared(state, accepted=not refused, refusal=stored.reason if refused else None, now=now)
-        try:
-            self._check(state.opportunity, now)
-        except RefusedError as refusal:
-            deps.journal.set_status(state.execution_id, ExecutionStatus.REFUSED, now, reason=refusal.reason)
-            deps.journal.append_event(state.execution_id, "refused", {"reason": refusal.reason}, now)
-            return self._prepared(state, accepted=False, refusal=refusal.reason, now=now)
+        decision = self._risk().assess(
+            state.opportunity,
+            now,
+            markets=deps.markets,
+            connected=deps.gateways.keys(),
+            balances=self._venue_balances,
+        )
+        if not decision.accepted:
+            reason = decision.reason
+            deps.journal.set_status(state.execution_id, ExecutionStatus.REFUSED, now, reason=reason)
+            refusals = [{"code": r.code, "detail": r.detail} for r in decision.refusals]
+            deps.journal.append_event(state.execution_id, "refused", {"reason": reason, "refusals": refusals}, now)
+            return self._prepared(state, accepted=False, refusal=reason, now=now)
         deps.journal.set_status(state.execution_id, ExecutionStatus.PLACING, now)
         deps.journal.append_event(state.execution_id, "accepted", {"legs": len(state.opportunity.legs)}, now)
         return self._prepared(state, accepted=True, refusal=None, now=now)
+
+    def _risk(self) -> RiskEngine:
+        deps = self.deps
+        return deps.risk if deps.risk is not None else RiskEngine(kill_switch=deps.kill_switch, settings=deps.settings)
+
+    def _venue_balances(self, venue: str) -> Balances:
+        gateway = self.deps.gateways[venue]
+        return self.deps.balances.get(gateway) if self.deps.balances else gateway.fetch_balances()
 
     def refuse_input(self, execution_id: str, reason: str) -> dict[str, Any]:
         """Prepare's answer to an input that is not a valid execution: recorded and refused, nothing sent."""
@@ -122,58 +118,6 @@ class SagaSteps:
                 "poll_seconds": settings.poll_seconds,
             }
         )
-
-    def _check(self, opportunity: Opportunity, now: int) -> None:
-        deps = self.deps
-        if deps.kill_switch.is_engaged():
-            raise RefusedError("kill_switch_engaged")
-        for index, leg in enumerate(opportunity.legs):
-            self._check_leg(index, leg)
-        age = opportunity.quote_age_ms(now)
-        if age > deps.settings.max_quote_age_ms:
-            raise RefusedError(f"stale_quote: {age} ms old, limit {deps.settings.max_quote_age_ms} ms")
-        balances = self._balances(opportunity, now)
-        needed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for leg in opportunity.legs:
-            asset, amount = _spend(leg, deps.markets[(leg.venue, leg.symbol)])
-            needed[(leg.venue, asset)] += amount
-        usable = 1 - deps.settings.balance_reserve
-        for (venue, asset), amount in sorted(needed.items()):
-            available = balances[venue].free(asset) * usable
-            if available < amount:
-                raise RefusedError(f"insufficient_balance: {venue} {asset} needs {amount}, has {available}")
-        if deps.risk is not None:
-            reason = deps.risk.refusal(opportunity, balances, now)
-            if reason is not None:
-                raise RefusedError(reason)
-
-    def _check_leg(self, index: int, leg: Leg) -> None:
-        if leg.venue not in self.deps.gateways:
-            raise RefusedError(f"invalid_leg: legs[{index}] venue {leg.venue} is not connected")
-        market = self.deps.markets.get((leg.venue, leg.symbol))
-        if market is None:
-            raise RefusedError(f"invalid_leg: legs[{index}] unknown market {leg.venue} {leg.symbol}")
-        if round_amount(market, leg.amount) != leg.amount:
-            raise RefusedError(f"invalid_leg: legs[{index}] amount {leg.amount} is not on the market's precision")
-        if market.min_amount is not None and leg.amount < market.min_amount:
-            raise RefusedError(f"invalid_leg: legs[{index}] amount {leg.amount} below minimum {market.min_amount}")
-        if market.min_cost is not None and leg.amount * leg.limit_price < market.min_cost:
-            raise RefusedError(f"invalid_leg: legs[{index}] cost below minimum {market.min_cost}")
-
-    def _balances(self, opportunity: Opportunity, now: int) -> dict[str, Balances]:
-        balances: dict[str, Balances] = {}
-        for venue in dict.fromkeys(leg.venue for leg in opportunity.legs):
-            gateway = self.deps.gateways[venue]
-            try:
-                fetched = self.deps.balances.get(gateway) if self.deps.balances else gateway.fetch_balances()
-            except StaleBalancesError as error:
-                raise RefusedError(f"stale_balances: {error}") from None
-            except Exception as error:  # noqa: BLE001 - any failure to read balances refuses the trade
-                raise RefusedError(f"balances_unavailable: {venue}: {type(error).__name__}") from None
-            if fetched.age_ms(now) > self.deps.settings.max_balance_age_ms:
-                raise RefusedError(f"stale_balances: {venue} balances are {fetched.age_ms(now)} ms old")
-            balances[venue] = fetched
-        return balances
 
     # -- PlaceLegs and PollFills -------------------------------------------------------------------------
     def place_legs(self, state: SagaState) -> SagaState:
@@ -446,4 +390,4 @@ def _text(values: Mapping[str, Decimal]) -> dict[str, str]:
     return {asset: str(amount) for asset, amount in values.items()}
 
 
-__all__ = ["OrderStatus", "RefusedError", "RiskCheck", "SagaDependencies", "SagaSteps"]
+__all__ = ["OrderStatus", "SagaDependencies", "SagaSteps"]

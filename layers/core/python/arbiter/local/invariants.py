@@ -8,7 +8,7 @@ from arbiter.execution.compensation import exposure_tolerance
 from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
 from arbiter.models import ExecutionStatus, Opportunity, Order
-from arbiter.storage.audit import first_broken_link
+from arbiter.storage.audit import verify_chain
 
 TERMINAL = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED, ExecutionStatus.REFUSED, ExecutionStatus.INCIDENT}
 
@@ -67,8 +67,11 @@ def check_invariants(
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
 
-    if first_broken_link(events) is not None:  # invariant 7: a complete, unbroken audit trail
-        violations.append(f"7: audit chain broken at event {first_broken_link(events)}")
+    chain = verify_chain(events, journal.head(execution_id))  # invariant 7: a complete, unbroken audit trail
+    if chain.first_broken_link is not None:
+        violations.append(f"7: audit chain broken at event {chain.first_broken_link}")
+    if chain.truncated or chain.head_sequence is None:
+        violations.append(f"7: audit trail of {chain.events} event(s) does not reach its head {chain.head_sequence}")
     unverified = {str(cid) for e in events if e.kind == "incident" for cid in e.detail.get("unverified_orders") or []}
     for order in venue_orders:
         assert order.client_order_id is not None

@@ -23,7 +23,7 @@ from arbiter.local.runtime import LocalAws
 from arbiter.markets import UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
 from arbiter.risk.alerts import SnsAlertPublisher
-from arbiter.risk.engine import CountingMetrics, RiskEngine
+from arbiter.risk.engine import CountingMetrics, PortfolioLimits, RiskEngine
 from arbiter.settings import ExecutionSettings
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
@@ -86,16 +86,17 @@ class LocalPlatform:
         self.journal = DynamoExecutionJournal(dynamodb, self.aws.tables["executions"], self.aws.tables["orders"])
         self.kill_switch = DynamoKillSwitch(dynamodb, self.aws.tables["configuration"])
         self.configuration = DynamoConfigurationStore(dynamodb, self.aws.tables["configuration"])
-        risk = None
+        portfolio = None
         if self.usd_value is not None:
-            risk = RiskEngine(
+            portfolio = PortfolioLimits(
                 limits=lambda: self.configuration.current().risk_limits,
                 executions=self.journal,
                 pnl=self.journal,
-                kill_switch=self.kill_switch,
                 usd_value=self.usd_value,
-                metrics=self.risk_metrics,
             )
+        risk = RiskEngine(
+            kill_switch=self.kill_switch, settings=self.settings, metrics=self.risk_metrics, portfolio=portfolio
+        )
         self.reset_venues()
         wiring.install(
             SagaDependencies(

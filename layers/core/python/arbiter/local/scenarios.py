@@ -205,7 +205,8 @@ class ScenarioRunner:
         self._scenario, self._opportunity, self._now = scenario, opportunity, quoted_at + scenario.quote_age_ms
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
-        self.platform.kill_switch.disengage("next scenario", self._now)
+        kill_switch = self.platform.kill_switch
+        kill_switch.disengage("next scenario", self._now, expected_version=kill_switch.state().version)
         started = time.perf_counter()
         outcome = self.platform.execute(opportunity)
         seconds = time.perf_counter() - started

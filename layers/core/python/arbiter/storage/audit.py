@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
+from arbiter.models import Order
 from arbiter.models.common import ValueModel
 
 GENESIS = "0" * 64
@@ -33,11 +36,20 @@ def event_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def chain_event(
-    previous: AuditEvent | None, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int
-) -> AuditEvent:
-    sequence = previous.sequence + 1 if previous else 1
-    previous_hash = previous.hash if previous else GENESIS
+class ChainHead(ValueModel):
+    """The last event of an execution's trail, stored with every append: without it, cutting off the last
+    events would leave a shorter trail that still verifies."""
+
+    sequence: int = Field(ge=0)
+    hash: str
+
+
+EMPTY_HEAD = ChainHead(sequence=0, hash=GENESIS)
+
+
+def next_event(head: ChainHead, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> AuditEvent:
+    """The event that follows ``head``; ``ChainHead(sequence=event.sequence, hash=event.hash)`` is the new head."""
+    sequence, previous_hash = head.sequence + 1, head.hash
     plain = json.loads(json.dumps(dict(detail), default=str))
     return AuditEvent(
         execution_id=execution_id,
@@ -50,6 +62,16 @@ def chain_event(
     )
 
 
+def head_of(event: AuditEvent) -> ChainHead:
+    return ChainHead(sequence=event.sequence, hash=event.hash)
+
+
+def chain_event(
+    previous: AuditEvent | None, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int
+) -> AuditEvent:
+    return next_event(head_of(previous) if previous else EMPTY_HEAD, execution_id, kind, detail, at_ms)
+
+
 def first_broken_link(events: Sequence[AuditEvent]) -> int | None:
     """The sequence number of the first event that does not follow from the one before it, else None."""
     previous_hash = GENESIS
@@ -60,3 +82,71 @@ def first_broken_link(events: Sequence[AuditEvent]) -> int | None:
             return expected
         previous_hash = event.hash
     return None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What the verifier found in one execution's audit trail."""
+
+    events: int
+    head_sequence: int | None
+    """The last sequence number the journal recorded writing; None when no head is stored."""
+    first_broken_link: int | None
+    """The first event that does not follow from the one before it (changed, removed, reordered, forged)."""
+    truncated: bool
+    """The head names events that are no longer there: the trail was cut off at its end."""
+
+    @property
+    def intact(self) -> bool:
+        return (
+            self.first_broken_link is None
+            and not self.truncated
+            and (self.head_sequence is not None or not self.events)
+        )
+
+
+def verify_chain(events: Sequence[AuditEvent], head: ChainHead | None) -> ChainReport:
+    broken = first_broken_link(events)
+    truncated = False
+    if head is not None:
+        if head.sequence > len(events):
+            truncated = True
+        elif head.sequence < len(events):
+            # Events past the head were not written by the journal, which moves the head with every event.
+            broken = min(broken or head.sequence + 1, head.sequence + 1)
+        elif events and events[-1].hash != head.hash:
+            broken = min(broken or len(events), len(events))
+    return ChainReport(
+        events=len(events),
+        head_sequence=None if head is None else head.sequence,
+        first_broken_link=broken,
+        truncated=truncated,
+    )
+
+
+class OrderRecord(StrEnum):
+    """What ``record_order`` did with a venue's report."""
+
+    RECORDED = "recorded"
+    UNCHANGED = "unchanged"
+    REFUSED_STALE = "refused_stale"
+    """Older than the recorded state (a late poll): kept out, and the refusal is an audit event."""
+
+
+def order_regression(recorded: Order, reported: Order) -> str | None:
+    """Why ``reported`` is older than ``recorded``, else None. A venue's word on an order only moves forward:
+    its filled amount never shrinks and a final order never opens again."""
+    if reported.filled < recorded.filled:
+        return f"filled {reported.filled} < recorded {recorded.filled}"
+    if recorded.status.is_final and not reported.status.is_final:
+        return f"status {reported.status.value} after final {recorded.status.value}"
+    return None
+
+
+def stale_report_detail(reported: Order, regression: str) -> dict[str, Any]:
+    return {
+        "client_order_id": reported.client_order_id,
+        "status": reported.status.value,
+        "filled": str(reported.filled),
+        "why": regression,
+    }

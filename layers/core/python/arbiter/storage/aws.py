@@ -8,6 +8,7 @@ answers, handled where they happen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -31,6 +32,24 @@ def sns_client(region: str | None = None) -> SNSClient:
 def is_conditional_check_failure(error: Exception) -> bool:
     response: Any = getattr(error, "response", None)
     return bool(response) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def is_transaction_cancelled(error: Exception) -> bool:
+    """A TransactWriteItems that wrote nothing: a condition failed or another transaction held an item."""
+    response: Any = getattr(error, "response", None)
+    return bool(response) and response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
+def is_lost_race(error: Exception) -> bool:
+    return is_conditional_check_failure(error) or is_transaction_cancelled(error)
+
+
+def query_items(client: DynamoDBClient, page_size: int | None = None, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, across DynamoDB's 1 MB pages (``page_size`` items per page when given)."""
+    if page_size:
+        query = {**query, "PaginationConfig": {"PageSize": page_size}}
+    for page in client.get_paginator("query").paginate(**query):
+        yield from page.get("Items", [])
 
 
 def put_versioned(client: DynamoDBClient, table: str, item: dict[str, Any], version: int) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from arbiter.models.risk import RiskLimits, VersionedConfiguration
-from arbiter.storage.aws import is_conditional_check_failure
+from arbiter.storage.aws import is_lost_race, query_items
 from arbiter.storage.errors import StorageConflictError
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ class InMemoryConfigurationStore:
     def current(self) -> VersionedConfiguration:
         return self.versions[-1]
 
+    def history(self) -> list[VersionedConfiguration]:
+        """Every version written by an update (the defaults are not stored, as on DynamoDB)."""
+        with self._lock:
+            return self.versions[1:]
+
     def update(self, expected_version: int, changes: Mapping[str, Any], by: str, at_ms: int) -> VersionedConfiguration:
         with self._lock:
             current = self.versions[-1]
@@ -119,16 +124,17 @@ class DynamoConfigurationStore:
                 ]
             )
         except Exception as error:
-            if is_conditional_check_failure(error) or "TransactionCanceledException" in type(error).__name__:
+            if is_lost_race(error):
                 raise StorageConflictError(f"configuration changed since version {expected_version}") from None
             raise
         return updated
 
     def history(self) -> list[VersionedConfiguration]:
-        page = self.client.query(
+        items = query_items(
+            self.client,
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
             ExpressionAttributeValues={":pk": {"S": "CONFIG"}, ":v": {"S": "v"}},
             ConsistentRead=True,
         )
-        return [VersionedConfiguration.model_validate(json.loads(i["body"]["S"])) for i in page.get("Items", [])]
+        return [VersionedConfiguration.model_validate(json.loads(i["body"]["S"])) for i in items]

@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from arbiter.models import Opportunity
+from arbiter.storage.aws import query_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,8 +38,10 @@ class InMemoryOpportunityStore:
 class DynamoOpportunityStore:
     """``pk = OPP#<UTC day>``, ``sk = <detected_at>#<id>``; ``expires_at`` lets DynamoDB delete them."""
 
-    def __init__(self, client: DynamoDBClient, table: str, retention_days: int) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, retention_days: int, page_size: int | None = None) -> None:
         self.client, self.table, self.retention_ms = client, table, retention_days * DAY_MS
+        self.page_size = page_size
+        """Items per query page (tests force several pages); None: DynamoDB's 1 MB pages."""
 
     def put(self, opportunity: Opportunity) -> None:
         self.client.put_item(
@@ -54,7 +57,9 @@ class DynamoOpportunityStore:
     def between(self, start_ms: int, end_ms: int) -> list[Opportunity]:
         found: list[Opportunity] = []
         for day in range(start_ms // DAY_MS, end_ms // DAY_MS + 1):
-            page = self.client.query(
+            items = query_items(
+                self.client,
+                self.page_size,
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :start AND :end",
                 ExpressionAttributeValues={
@@ -63,5 +68,5 @@ class DynamoOpportunityStore:
                     ":end": {"S": f"{end_ms:015d}~"},
                 },
             )
-            found.extend(Opportunity.model_validate_json(item["body"]["S"]) for item in page.get("Items", []))
+            found.extend(Opportunity.model_validate_json(item["body"]["S"]) for item in items)
         return found

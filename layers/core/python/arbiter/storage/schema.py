@@ -7,6 +7,19 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index (string keys, every attribute projected)."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+BY_DAY = IndexSpec("by_day", "day", "day_sk")
+"""Executions and their P&L by UTC day: sparse, only execution headers and P&L items carry ``day``."""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     key: str
     """Short name, used in physical names and in the ``ARBITER_TABLES__<KEY>`` variables handlers read."""
@@ -14,10 +27,17 @@ class TableSpec:
     sort_key: str | None = None
     ttl_attribute: str | None = None
     purpose: str = ""
+    indexes: tuple[IndexSpec, ...] = ()
 
 
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("executions", "pk", "sk", purpose="execution headers, legs, orders and append-only audit events"),
+    TableSpec(
+        "executions",
+        "pk",
+        "sk",
+        purpose="execution headers, legs, orders and append-only audit events",
+        indexes=(BY_DAY,),
+    ),
     TableSpec("orders", "client_order_id", purpose="every order by its deterministic clientOrderId"),
     TableSpec("configuration", "pk", "sk", purpose="risk limits, strategies, kill switch; versioned"),
     TableSpec("opportunities", "pk", "sk", ttl_attribute="expires_at", purpose="detected opportunities"),
