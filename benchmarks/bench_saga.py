@@ -19,9 +19,6 @@ HAPPY_RUNS = 30
 # moto keeps every execution it ran and finds them by scanning: a fresh platform every so often keeps each run's
 # cost flat instead of growing with the number of schedules already run.
 SCHEDULES_PER_PLATFORM = 100
-# moto keeps every execution it ran and finds them by scanning: a fresh platform every so often keeps each run's
-# cost flat instead of growing with the number of schedules already run.
-SCHEDULES_PER_PLATFORM = 100
 
 
 def run() -> list[Figure]:
