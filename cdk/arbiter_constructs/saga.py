@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -70,6 +72,21 @@ class ArbitrageSaga(Construct):
     def grant_tasks(self, statement: iam.PolicyStatement) -> None:
         for function in self.functions.values():
             function.add_to_role_policy(statement)
+
+    def grant_secrets(self, names: Iterable[str]) -> None:
+        """Every task may read exactly these secrets. Secrets Manager ends a secret's ARN with ``-`` and six
+        random characters: ``??????`` matches them and nothing longer, so no other secret under the prefix."""
+        stack = Stack.of(self)
+        arns = [
+            stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{name}-??????",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in names
+        ]
+        self.grant_tasks(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=arns))
 
 
 SAGA_ACKNOWLEDGMENTS = {

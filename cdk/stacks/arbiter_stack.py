@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Stack, Validations
@@ -23,12 +24,22 @@ class ArbiterStack(Stack):
         self.layers = LambdaLayers(
             self, "Layers", removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
         )
+        # Everything arbiter.execution.wiring needs to build the saga's dependencies in a task function.
         environment = {
             "ARBITER_MODE": config.mode,
             "ARBITER_ENVIRONMENT": config.env,
             "ARBITER_ALERT_TOPIC_ARN": self.alerts.topic.topic_arn,
+            "ARBITER_VENUES": json.dumps(list(config.venues)),
+            "ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX": config.credentials_secret_prefix,
             **{f"ARBITER_TABLES__{key.upper()}": table.table_name for key, table in self.data.tables.items()},
         }
+        if config.mode == "paper":
+            environment["ARBITER_PAPER__BALANCES"] = json.dumps(
+                {
+                    venue: {asset: str(amount) for asset, amount in assets.items()}
+                    for venue, assets in config.paper_balances.items()
+                }
+            )
         self.saga = ArbitrageSaga(
             self,
             "Saga",
@@ -50,5 +61,8 @@ class ArbiterStack(Stack):
                         reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
                     )
                 )
+        if config.mode == "live":
+            # The secrets themselves are put by the team (README, "Exchange credentials"), never by the stack.
+            self.saga.grant_secrets([config.secret_name(venue) for venue in config.venues])
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

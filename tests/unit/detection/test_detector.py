@@ -174,14 +174,28 @@ def brute_force(
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_the_detector_finds_what_a_brute_force_reference_finds_with_the_same_sizes(seed: int) -> None:
-    for frame in frames(seed, 6, symbols=8):
+    _agrees_with_brute_force(seed, DETECTION)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), venues=st.sampled_from([("binance",), ("binance", "kraken", "okx")]))
+def test_the_same_holds_when_budgets_walk_deep_into_the_books(seed: int, venues: tuple[str, ...]) -> None:
+    """A notional cap far above what the first levels hold: the walks need the whole depth (one venue: cycles
+    alone, whose depth no pair fetches)."""
+    _agrees_with_brute_force(seed, DETECTION.model_copy(update={"max_notional": Decimal(500_000)}), venues)
+
+
+def _agrees_with_brute_force(
+    seed: int, detection: DetectionSettings, venues: tuple[str, ...] = ("binance", "kraken", "okx")
+) -> None:
+    for frame in frames(seed, 6, venues=venues, symbols=8):
         books = FrameBooks(frame)
-        detector = Detector.for_snapshot(frame.universe.catalog, books, DETECTION)
+        detector = Detector.for_snapshot(frame.universe.catalog, books, detection)
         ours = {
             tuple((leg.venue, leg.symbol, leg.side) for leg in o.legs): o
             for o in detector.scan(books, frame.clock_ms).opportunities
         }
-        expected = brute_force(frame)
+        expected = brute_force(frame, detection)
         assert ours.keys() == expected.keys()
         for key, opportunity in ours.items():
             reference = expected[key]

@@ -91,7 +91,7 @@ def test_happy_path_settles_with_profit_in_the_quote_asset() -> None:
     ("arrange", "reason"),
     [
         (lambda w: w.kill_switch.engage("by hand", NOW), "kill_switch_engaged"),
-        (lambda w: w.alpha.free.update(USDT=Decimal(100)), "insufficient_balance: alpha USDT"),
+        (lambda w: w.alpha.set_free({"USDT": Decimal(100)}), "insufficient_balance: alpha USDT"),
         (lambda w: setattr(w.clock, "now", NOW + 5_000), "stale_quote"),
         (lambda w: setattr(w.beta, "faults", VenueFaults(outage_from_call=0)), "balances_unavailable: beta"),
     ],

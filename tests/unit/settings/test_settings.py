@@ -23,6 +23,16 @@ def test_nested_variables_use_the_prefix_and_double_underscore(monkeypatch: pyte
     assert str(settings.markets.fee_tier_volume["kraken"]) == "60000"
 
 
+def test_deployed_venues_paper_balances_and_tables_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARBITER_VENUES", '["binance", "kraken"]')
+    monkeypatch.setenv("ARBITER_PAPER__BALANCES", '{"binance": {"USDT": "10000", "BTC": "0.25"}}')
+    monkeypatch.setenv("ARBITER_TABLES__VENUE_STATE", "arbiter-dev-venue-state")
+    settings = load_settings()
+    assert settings.venues == ("binance", "kraken")
+    assert {a: str(v) for a, v in settings.paper.balances["binance"].items()} == {"USDT": "10000", "BTC": "0.25"}
+    assert settings.tables == {"venue_state": "arbiter-dev-venue-state"}
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "rule"),
     [
@@ -33,6 +43,11 @@ def test_nested_variables_use_the_prefix_and_double_underscore(monkeypatch: pyte
         ("ARBITER_SIMULATION__VENUES", '["kraken", "kraken"]', "repeated: kraken"),
         ("ARBITER_SIMULATION__DISLOCATION_PROBABILITY", "1.5", "less than or equal to 1"),
         ("ARBITER_MARKETS__FEE_TIER_VOLUME", '{"kraken": "-5"}', "greater than or equal to 0"),
+        ("ARBITER_VENUES", '["kraken", "kraken"]', "repeated: kraken"),
+        ("ARBITER_PAPER__BALANCES", '{"kraken": {"USDT": "-1"}}', "greater than or equal to 0"),
+        ("ARBITER_PAPER__BALANCES", '{"Kraken!": {"USDT": "1"}}', "should match pattern"),
+        ("ARBITER_PAPER", '{"balances": {"okx": {"USDT": "1"}}}', "not in ARBITER_VENUES: okx"),
+        ("ARBITER_ALERT_TOPIC_ARN", "topic", "should match pattern"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_the_rule(

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from arbiter.detection.index import (
+    FEE,
     MAX_AMOUNT,
     MIN_AMOUNT,
     MIN_COST,
     STEP,
-    TAKER,
     BoolArray,
     DetectionIndex,
     FloatArray,
@@ -31,78 +31,111 @@ HALVINGS = 0.5 ** np.arange(LADDER)
 # amount / step, below the precision of any real amount) keeps 0.3 / 0.1 = 2.9999999999999996 from flooring
 # to 2.
 _STEP_SLACK = 1 + 1e-15
-SHALLOW = 4
-"""Levels cumulated first; most candidates' budgets end within them, and the rest of the depth is cumulated
-only when some candidate needs it."""
-
-
-def _count_below(cumulative: FloatArray, x: FloatArray) -> IntArray:
-    """Per column, how many of the (ascending) rows of ``cumulative`` are below ``x``: the level ``x`` ends in."""
-    below = cumulative < x
-    counts: IntArray = np.add.reduce(below.view(np.int8), axis=0, dtype=np.int64)
-    return counts
+_DEPTH_SLACK = 1 + 1e-12
+SHALLOW = 3
+"""Levels cumulated first; most candidates' budgets end within them (on the benchmark universe, all of them over
+60 ticks), and the rest of the depth is cumulated only when some candidate needs it."""
 
 
 class Nodes:
-    """Per-level values of K candidates as [L, C, K] (``levels``, contiguous), with the running sums of the
-    first ``cumulated`` channels over levels as [L + 1, C, K] (``sums[l, c, k]``: channel c of candidate k
-    through its first l levels, a leading zero row). Both share one flat layout, so the position ``ending``
-    returns reads the sums through ``flat`` and the level's own values (its price) through ``values``. Filled
-    ``SHALLOW`` levels first and the rest on demand (a loop of contiguous row adds beats ``np.cumsum`` on these
-    shapes)."""
+    """The depth of W columns (one book side each) as one flat array ``sums`` [L + 1, 3, W]: channels 0 and 1
+    hold the base amount and the quote cost through the first l levels (row l, a leading zero row), channel 2
+    the price of level l, the level that starts at that boundary. Where a walk stands (``at``) then reads as
+    one gather of a boundary's amount, cost and price. Gathered and cumulated ``SHALLOW`` levels first and the
+    rest on demand (a loop of contiguous row adds beats ``np.cumsum`` on these shapes)."""
 
-    def __init__(self, levels: FloatArray, cumulated: int) -> None:
-        self.levels, self.cumulated = levels, cumulated
-        depth, channels, width = levels.shape
-        self.width, self.stride = width, channels * width
-        self.sums = np.empty((depth + 1, channels, width))
-        self.sums[0, :cumulated] = 0.0
-        self.flat, self.values = self.sums.reshape(-1), levels.reshape(-1)
-        self.filled = 0
+    def __init__(self, prices: FloatArray, amounts: FloatArray, rows: IntArray, columns: IntArray) -> None:
+        """``rows``: the W rows of the snapshot's [2B, L] ``prices`` and ``amounts`` to walk; ``columns``:
+        0 .. W - 1."""
+        depth, width = prices.shape[1], len(rows)
+        # Whole rows: a gather of contiguous rows beats gathering only their first levels.
+        self.prices, self.amounts = prices.take(rows, axis=0), amounts.take(rows, axis=0)
+        self.depth, self.width, self.stride = depth, width, 3 * width
+        self.sums = np.empty((depth + 1, 3, width))
+        self.sums[0, :2] = 0.0
+        self.levels = np.empty((depth, 2, width))  # amount, cost per level
+        self.flat = self.sums.reshape(-1)
+        # Flat position of each channel of each column at boundary 0.
+        self.base = _CHANNELS * width + columns
+        self.gathered = self.filled = 0
         self.fill(min(SHALLOW, depth))
 
     @property
     def complete(self) -> bool:
-        return bool(self.filled == self.levels.shape[0])
+        return bool(self.filled == self.depth)
 
     def fill(self, depth: int) -> None:
-        sums, levels, c = self.sums, self.levels, self.cumulated
+        sums, levels, start = self.sums, self.levels, self.gathered
+        if depth > start:
+            sums[start:depth, 2] = self.prices[:, start:depth].T
+            levels[start:depth, 0] = self.amounts[:, start:depth].T
+            np.multiply(levels[start:depth, 0], sums[start:depth, 2], out=levels[start:depth, 1])
+            self.gathered = depth
         for level in range(self.filled, depth):
-            np.add(sums[level, :c], levels[level, :c], out=sums[level + 1, :c])
+            np.add(sums[level, :2], levels[level], out=sums[level + 1, :2])
         self.filled = max(self.filled, depth)
 
-    def ending(self, channel: int, x: FloatArray, cols: IntArray, part: slice) -> IntArray:
-        """Flat position in ``sums`` of the boundary where a walk of ``x`` along cumulated ``channel`` stands
-        (the start of the level it ends in, at most the last filled one), channel 0; add ``c * width`` for
-        channel c. ``cols`` are the candidates' columns, ``part`` the same as a slice."""
+    @property
+    def end(self) -> FloatArray:
+        """[2, W] amount and cost of the whole filled depth."""
+        end: FloatArray = self.sums[self.filled, :2]
+        return end
+
+    def at(self, channel: int, x: FloatArray, part: slice) -> FloatArray:
+        """[3, *x.shape]: where a walk of ``x`` along cumulated ``channel`` of the columns ``part`` stands, the
+        start of the level it ends in (at most the last filled one): amount and cost through that boundary and
+        the level's price. ``x`` is [K] or [R, K] for the K columns of ``part``."""
         # Counting only the inner boundaries (1 .. filled - 1) clamps a walk past the filled depth to its last
         # level.
-        rows = self.sums[1 : self.filled, channel, part]
-        level = _count_below(rows if x.ndim == 1 else rows[:, None, :], x)
-        level *= self.stride
-        level += cols
-        return level
+        bounds = self.sums[1 : self.filled, channel, part]
+        base = self.base[:, part]
+        if x.ndim > 1:
+            bounds, base = bounds[:, None, :], base[:, None, :]
+        below = (bounds < x).view(np.uint8)
+        inner = len(below)
+        if inner > 3:
+            level = np.add.reduce(below, axis=0)
+        elif inner:  # a few row adds beat a reduction over the first axis
+            level = below[0] + below[1] if inner > 1 else below[0]
+            if inner == 3:
+                level += below[2]
+        else:
+            level = np.zeros(x.shape, dtype=np.uint8)
+        position = np.multiply(level, self.stride, dtype=np.int64)
+        found: FloatArray = self.flat.take(position + base)
+        return found
 
 
-def _floor(amount: FloatArray, step: FloatArray, significant: BoolArray | None) -> FloatArray:
+_CHANNELS = np.arange(3, dtype=np.int64)[:, None]
+_NO_RUNG = np.zeros(0, dtype=np.int64)
+
+
+def _columns(index: DetectionIndex, n: int) -> IntArray:
+    """0 .. n - 1, from the index's preallocated range when it is long enough."""
+    return index.columns[:n] if n <= len(index.columns) else np.arange(n, dtype=np.int64)
+
+
+def _floor(
+    amount: FloatArray, step: FloatArray, significant: BoolArray | None, out: FloatArray | None = None
+) -> FloatArray:
     """Truncate to the market's amount precision: a fixed step, or significant digits where ``significant``
     (``step`` holds the digits there, and the step follows the amount's magnitude)."""
     if significant is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             magnitude = np.floor(np.log10(np.where(amount > 0, amount, 1.0)))
         step = np.where(significant, 10.0 ** (magnitude - step + 1), step)
-    units = amount / step
-    units *= _STEP_SLACK
+    # (The slack divides the [K] steps rather than multiplying the [R, K] quotients.)
+    units: FloatArray = np.divide(amount, step / _STEP_SLACK, out=out)
     np.floor(units, out=units)
     units *= step
     return units
 
 
-def _limits(params: FloatArray, amount: FloatArray, worst: FloatArray, with_max: bool) -> BoolArray:
-    """A positive amount (MIN_AMOUNT is never below the smallest positive float), min amount, min cost (at the
-    worst price walked) and, where any market sets one, max amount."""
+def _limits(params: FloatArray, amount: FloatArray, notional: FloatArray, with_max: bool) -> BoolArray:
+    """A positive amount (MIN_AMOUNT is never below the smallest positive float), min amount, min cost
+    (``notional``: the amount at the worst price walked) and, where any market sets one, max amount."""
     ok: BoolArray = amount >= params[MIN_AMOUNT]
-    ok &= amount * worst >= params[MIN_COST]
+    ok &= notional >= params[MIN_COST]
     if with_max:
         ok &= amount <= params[MAX_AMOUNT]
     return ok
@@ -110,70 +143,115 @@ def _limits(params: FloatArray, amount: FloatArray, worst: FloatArray, with_max:
 
 @dataclass(frozen=True)
 class PairSizes:
-    amount: FloatArray  # [K], 0 where nothing is worth trading
+    amount: FloatArray  # [K], meaningless where ``profit`` is NaN
     profit: FloatArray  # [K], quote currency after both fees; NaN where invalid
 
 
-def size_pairs(
+def size_candidates(
     index: DetectionIndex,
-    buy_books: IntArray,
-    sell_books: IntArray,
+    pairs: IntArray,
+    cycles: IntArray,
     prices: FloatArray,
     amounts: FloatArray,
+    budgets: tuple[FloatArray, FloatArray],
+    sellable: FloatArray | None,
+) -> tuple[PairSizes, CycleSizes]:
+    """Size the given pairs and cycles through the snapshot's both-sided [2B, L] ``prices`` and ``amounts``, in
+    one set of walk columns: the pairs' asks, their bids, then the cycles' first, second and third hops.
+    ``budgets``: the pairs' (quote spent before the fee) and the cycles' (start asset); ``sellable``: base the
+    pairs may sell at most."""
+    if not len(pairs) and not len(cycles):
+        return PairSizes(amount=np.zeros(0), profit=np.zeros(0)), CycleSizes(rung=_NO_RUNG, profit=np.zeros(0))
+    rows = np.concatenate([index.pair_rows[:, pairs].reshape(-1), index.cycle_hop_rate[:, cycles].reshape(-1)])
+    params = index.row_params.take(rows, axis=1)
+    significant = index.row_significant[rows] if index.any_significant else None
+    columns = _columns(index, len(rows))
+    nodes = Nodes(prices, amounts, rows, columns)
+    cycle_part = slice(2 * len(pairs), None)
+    if len(cycles) and not nodes.complete:
+        # Depth and rounding only lose: what reaches a hop is at most the budget times the top-of-book rates
+        # (after fees) of the hops before it. When the filled depth covers that on every hop (the amount a
+        # hop sells, or the quote it spends before its fee), no rung walks past it; else the whole depth.
+        price, fee = nodes.sums[0, 2, cycle_part], params[FEE, cycle_part]
+        sells = index.cycle_hop_sells[:, cycles].reshape(-1)
+        end = nodes.end[:, cycle_part]
+        rate = price * fee  # quote kept per base sold, paid per base bought
+        capacity = np.where(sells, end[0], end[1] * fee).reshape(3, -1)
+        np.divide(1.0, rate, out=rate, where=~sells)
+        rate = rate.reshape(3, -1)
+        reaching = np.empty_like(capacity)
+        np.multiply(budgets[1], 1 + 1e-9, out=reaching[0])  # (a margin over the float walk's rounding)
+        np.multiply(reaching[0], rate[0], out=reaching[1])
+        np.multiply(reaching[1], rate[1], out=reaching[2])
+        if not (reaching <= capacity).all():
+            nodes.fill(nodes.depth)
+    pair_sizes = _size_pairs(index, nodes, params, significant, columns, budgets[0], sellable)
+    if not len(cycles):
+        return pair_sizes, CycleSizes(rung=_NO_RUNG, profit=np.zeros(0))
+    walk = _CycleWalk(
+        index,
+        params[:, cycle_part],
+        None if significant is None else significant[cycle_part],
+        index.cycle_hop_sells[:, cycles],
+        budgets[1],
+        cycle_part.start,
+    )
+    profit = walk.profit(nodes)
+    rung = profit.argmax(axis=0)
+    best = profit[rung, _columns(index, len(cycles))]
+    return pair_sizes, CycleSizes(rung=rung, profit=np.where(best > 0, best, np.nan))
+
+
+def _size_pairs(
+    index: DetectionIndex,
+    nodes: Nodes,
+    params: FloatArray,
+    significant: BoolArray | None,
+    columns: IntArray,
     budget: FloatArray,
     sellable: FloatArray | None,
 ) -> PairSizes:
     """Greedy cross-venue size: every unit whose bid after fee beats its ask after fee, within ``budget`` (quote
     spent before the fee) and ``sellable`` (base), rounded to both markets' steps and checked against limits.
-    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays."""
-    k = len(buy_books)
-    cols = np.arange(k)
-    everything = slice(None)
-    at_buy, at_sell = np.take(index.params, buy_books, axis=1), np.take(index.params, sell_books, axis=1)
-    buy_fee, sell_fee = 1 + at_buy[TAKER], 1 - at_sell[TAKER]
-    depth = prices.shape[1]
-    rows = np.concatenate([buy_books, sell_books + len(prices) // 2])  # the asks of one, the bids of the other
-    # Channels: ask amount, bid amount, ask cost, bid proceeds (cumulated); ask price, bid price.
-    levels = np.empty((depth, 6, k))
-    levels[:, 0:2] = amounts[rows].reshape(2, k, depth).transpose(2, 0, 1)
-    levels[:, 4:6] = prices[rows].reshape(2, k, depth).transpose(2, 0, 1)
-    np.multiply(levels[:, 4:6], levels[:, 0:2], out=levels[:, 2:4])
-    nodes = Nodes(levels, cumulated=4)
-    ap, bp = levels[:, 4], levels[:, 5]
+    The K pairs' asks are the walk's first K columns, their bids the next K."""
+    k = len(budget)
+    if not k:
+        return PairSizes(amount=np.zeros(0), profit=np.zeros(0))
+    asks, bids, both_sides = slice(0, k), slice(k, 2 * k), slice(0, 2 * k)
+    fee = params[FEE, both_sides]  # quote paid per quote of asks taken, kept per quote of bids hit
     # Shallow levels suffice when every budget is spent within them and the bids there cover what it could
     # buy at the best ask: deeper levels cannot change the (budget-capped) size.
-    shallow = nodes.sums[nodes.filled]
-    if not nodes.complete and not ((shallow[2] >= budget) & (shallow[1] * ap[0] >= budget)).all():
-        nodes.fill(depth)
+    end = nodes.end
+    if not nodes.complete and not ((end[1, asks] >= budget) & (end[0, bids] * nodes.sums[0, 2, asks] >= budget)).all():
+        nodes.fill(nodes.depth)
     depth = nodes.filled
-    ask_eff, bid_eff = ap[:depth] * buy_fee, bp[:depth] * sell_fee
+    effective = nodes.sums[:depth, 2, both_sides] * fee  # [level, column]
     # Marginal profit falls with size: the best size is the furthest point where some ask level still has a
     # bid level beating it, i.e. max over ask levels i of min(ask depth through i, bid depth that beats i).
-    beats = bid_eff[:, None, :] > ask_eff[None, :, :]  # [bid level, ask level, K]
+    beats = effective[:, None, bids] > effective[None, :, asks]  # [bid level, ask level, K]
     n_beat = np.add.reduce(beats.view(np.int8), axis=0, dtype=np.int64)  # bid levels beating each ask level
     n_beat *= nodes.stride
-    n_beat += cols + k
-    reach = np.minimum(nodes.sums[1 : depth + 1, 0], nodes.flat[n_beat]).max(axis=0)
+    n_beat += columns[bids]
+    reach = np.minimum(nodes.sums[1 : depth + 1, 0, asks], nodes.flat.take(n_beat)).max(axis=0)
     # The budget caps the quote spent: the amount it buys.
-    at = nodes.ending(2, budget, cols, everything)
-    affordable = (budget - nodes.flat[at + 2 * k]) / nodes.values[at + 4 * k]
-    affordable += nodes.flat[at]
+    level_amount, level_cost, level_price = nodes.at(1, budget, asks)
+    affordable = budget - level_cost
+    affordable /= level_price
+    affordable += level_amount
     amount = np.minimum(reach, affordable)
     if sellable is not None:
         np.minimum(amount, sellable, out=amount)
-    significant = index.significant if index.any_significant else None
-    amount = _floor(amount, at_buy[STEP], None if significant is None else significant[buy_books])
-    amount = _floor(amount, at_sell[STEP], None if significant is None else significant[sell_books])
-    at_a, at_b = nodes.ending(0, amount, cols, everything), nodes.ending(1, amount, cols, everything)
-    worst_a, worst_b = nodes.values[at_a + 4 * k], nodes.values[at_b + 5 * k]
-    cost = (amount - nodes.flat[at_a]) * worst_a
-    cost += nodes.flat[at_a + 2 * k]
-    proceeds = (amount - nodes.flat[at_b + k]) * worst_b
-    proceeds += nodes.flat[at_b + 3 * k]
-    profit = proceeds * sell_fee - cost * buy_fee
-    ok = _limits(at_buy, amount, worst_a, index.any_max_amount)
-    ok &= _limits(at_sell, amount, worst_b, index.any_max_amount)
-    return PairSizes(amount=np.where(ok, amount, 0.0), profit=np.where(ok, profit, np.nan))
+    _floor(amount, params[STEP, asks], None if significant is None else significant[asks], out=amount)
+    _floor(amount, params[STEP, bids], None if significant is None else significant[bids], out=amount)
+    both = np.concatenate([amount, amount])  # each column's amount: bought on the ask, sold on the bid
+    level_amount, level_cost, level_price = nodes.at(0, both, both_sides)
+    quote = both - level_amount
+    quote *= level_price
+    quote += level_cost
+    ok = _limits(params[:, both_sides], both, both * level_price, index.any_max_amount)
+    quote *= fee
+    profit = quote[bids] - quote[asks]
+    return PairSizes(amount=amount, profit=np.where(ok[asks] & ok[bids], profit, np.nan))
 
 
 @dataclass(frozen=True)
@@ -182,107 +260,76 @@ class CycleSizes:
     profit: FloatArray  # [K] start asset after fees; NaN where no rung earns
 
 
-def size_cycles(
-    index: DetectionIndex,
-    cycles: IntArray,
-    prices: FloatArray,
-    amounts: FloatArray,
-    budget: FloatArray,
-    usd: FloatArray,
-) -> CycleSizes:
+class _CycleWalk:
     """Every cycle at every rung of the start-amount ladder at once ([rung, K]): each hop converts what the
-    previous one returned through its book's depth, rounded to its precision, fee charged, limits checked.
-    ``prices`` and ``amounts`` are the snapshot's both-sided [2B, L] arrays. ``usd`` (per asset, 0 where
-    unknown) only bounds how many levels the walk needs to look at."""
-    k = len(cycles)
-    books = index.cycle_books[cycles].T.reshape(-1)  # [3K], hop-major
-    sells = index.cycle_sells[cycles].T.reshape(-1)
-    rows = index.cycle_rows[cycles].T.reshape(-1)  # the side of the book each hop takes from
-    depth = prices.shape[1]
-    levels = np.empty((depth, 3, 3 * k))  # base amount, quote cost (cumulated); price
-    levels[:, 2] = prices[rows].T
-    levels[:, 0] = amounts[rows].T
-    np.multiply(levels[:, 2], levels[:, 0], out=levels[:, 1])
-    nodes = Nodes(levels, cumulated=2)
-    # What flows through a hop is worth about the start budget; twice that in USD bounds the levels any rung
-    # can reach (a hop whose quote has no USD value never looks reached, so the depth is walked whole; a start
-    # without one has no budget). A rung that still walks past the bound (a rate far from one) sends the walk
-    # round again on the whole depth.
-    budget_usd = budget * usd[index.cycle_start_asset[cycles]]
-    budget_usd *= 2
-    hop_usd = usd[index.quote_asset[books]]
-    reached = nodes.sums[nodes.filled, 1] * hop_usd
-    if not nodes.complete and not (reached.reshape(3, k) >= budget_usd).all():
-        nodes.fill(depth)
-    walked = _walk_cycles(index, books, sells, nodes, budget)
-    if walked is None:
-        nodes.fill(depth)
-        walked = _walk_cycles(index, books, sells, nodes, budget)
-        assert walked is not None
-    return walked
+    previous one returned through its book's depth, rounded to its precision, fee charged; each hop's amounts
+    and notionals are kept as [hop, rung, K] so that the limits are checked once for all hops. The K cycles'
+    first hops are the walk's columns from ``offset``, then their second hops, then their third."""
 
+    def __init__(
+        self,
+        index: DetectionIndex,
+        params: FloatArray,
+        significant: BoolArray | None,
+        sells: BoolArray,
+        budget: FloatArray,
+        offset: int,
+    ) -> None:
+        k = len(budget)
+        self.index, self.k, self.sells, self.budget, self.offset = index, k, sells, budget, offset
+        self.params = params.reshape(len(params), 3, 1, k)  # [parameter, hop, 1, K]
+        self.significant = None if significant is None else significant.reshape(3, k)
+        selling: list[int] = np.add.reduce(sells, axis=1, dtype=np.int64).tolist()  # per hop, cycles that sell
+        self.buying, self.selling = [n == 0 for n in selling], [n == k for n in selling]
 
-def _walk_cycles(
-    index: DetectionIndex, books: IntArray, sells: BoolArray, nodes: Nodes, budget: FloatArray
-) -> CycleSizes | None:
-    """None when a rung needs more depth than ``nodes`` holds so far."""
-    k = len(books) // 3
-    width = 3 * k
-    truncated = not nodes.complete
-    flat, values, end = nodes.flat, nodes.values, nodes.sums[nodes.filled]
-    params = np.take(index.params, books, axis=1)
-    significant = index.significant[books] if index.any_significant else None
-    held = budget * HALVINGS[:, None]  # [rung, K]
-    spent = held
-    ok = held > 0
-    hop_sides = sells.reshape(3, k)
-    sides_all: BoolArray = np.all(hop_sides, axis=1)
-    sides_any: BoolArray = np.any(hop_sides, axis=1)
-    all_sell, any_sell = [bool(side) for side in sides_all], [bool(side) for side in sides_any]
-    columns = np.arange(width)
-    for hop in range(3):
-        part = slice(hop * k, (hop + 1) * k)
-        cols = columns[part]
-        hop_sells, hop_params, total = hop_sides[hop], params[:, part], end[0, part]
-        fee = hop_params[TAKER]
-        buying, selling = not any_sell[hop], all_sell[hop]
-        amount, bought_at = held, None
-        if not selling:  # buying: what the held quote buys, the fee set aside first
-            budget_q = held / (1 + fee)
-            # (The first hop spends at most the budget, which the shallow levels cover by construction.)
-            if truncated and hop and ((budget_q > end[1, part]) & ~hop_sells).any():
-                return None
-            bought_at = nodes.ending(1, budget_q, cols, part)
-            bought = (budget_q - flat[bought_at + width]) / values[bought_at + 2 * width]
-            bought += flat[bought_at]
-            np.minimum(bought, total, out=bought)
-            amount = bought if buying else np.where(hop_sells, held, bought)
-        amount = _floor(amount, hop_params[STEP], None if significant is None else significant[part])
-        within = amount <= total
-        if truncated and not within.all():
-            return None
-        at = nodes.ending(0, amount, cols, part) if bought_at is None or not buying else bought_at
-        if at is bought_at:
-            level_start = flat[at]
-            if not ((amount > level_start) | (level_start == 0)).all():  # rounding left the level: walk again
-                at = nodes.ending(0, amount, cols, part)
-        worst = values[at + 2 * width]
-        quote = (amount - flat[at]) * worst
-        quote += flat[at + width]
-        ok &= within
-        ok &= _limits(hop_params, amount, worst, index.any_max_amount)
-        if buying:
-            after = amount
-        elif selling:
-            after = quote * (1 - fee)
-        else:
-            after = np.where(hop_sells, quote * (1 - fee), amount)
-        if hop == 0:
-            spent = (
-                amount if selling else quote * (1 + fee) if buying else np.where(hop_sells, amount, quote * (1 + fee))
-            )
-        held = after
-    profit = np.where(ok, held - spent, -np.inf)
-    rung = profit.argmax(axis=0)
-    best = profit[rung, np.arange(k)]
-    return CycleSizes(rung=rung, profit=np.where(best > 0, best, np.nan))
+    def profit(self, nodes: Nodes) -> FloatArray:
+        """[R, K] profit of every rung, -inf where some hop fails. ``nodes`` hold as much depth as any rung can
+        walk (else a walk past the filled depth would be clamped to its last level)."""
+        k, params, index = self.k, self.params, self.index
+        end = nodes.end[:, self.offset : self.offset + 3 * k].reshape(2, 3, 1, k)
+        start = self.budget * HALVINGS[:, None]  # [R, K]
+        amounts, notionals = np.empty((3, *start.shape)), np.empty((3, *start.shape))
+        held = spent = start
+        for hop in range(3):
+            part = slice(self.offset + hop * k, self.offset + (hop + 1) * k)
+            step, fee, total = params[STEP, hop], params[FEE, hop], end[0, hop]
+            significant = None if self.significant is None else self.significant[hop]
+            buying, selling, sells = self.buying[hop], self.selling[hop], self.sells[hop]
+            amount = amounts[hop]
+            if selling:
+                _floor(held, step, significant, out=amount)
+                walked = None
+            else:  # buying: what the held quote buys, the fee set aside first
+                spend = held / fee
+                level_amount, level_cost, level_price = walked = nodes.at(1, spend, part)
+                bought = spend - level_cost
+                bought /= level_price
+                bought += level_amount
+                np.minimum(bought, total, out=bought)
+                if not buying:
+                    np.copyto(bought, held, where=sells)
+                _floor(bought, step, significant, out=amount)
+                # Rounding may leave the level the budget ended in (or the hop sells for some cycles): walk
+                # again. A level-0 walk rounded to nothing fails its minimum whatever the walk.
+                if not buying or not (amount > level_amount).all():
+                    walked = None
+            if walked is None:
+                level_amount, level_cost, level_price = nodes.at(0, amount, part)
+            np.multiply(amount, level_price, out=notionals[hop])
+            if buying and hop:  # what a later buy costs is spent already: only its amount goes on
+                held = amount
+                continue
+            quote = amount - level_amount
+            quote *= level_price
+            quote += level_cost
+            quote *= fee  # paid for what is bought, kept of what is sold
+            if hop == 0:
+                spent = quote if buying else amount if selling else np.where(sells, amount, quote)
+            held = amount if buying else quote if selling else np.where(sells, quote, amount)
+        ok = _limits(params, amounts, notionals, index.any_max_amount)
+        # A sell of more than the book holds. (Rounding a buy of the whole book up to its step, by the slack,
+        # may land a hair above the book's float total: that is not a sell past the depth.)
+        ok &= amounts <= end[0] * _DEPTH_SLACK
+        valid = np.logical_and.reduce(ok, axis=0)
+        profit: FloatArray = np.where(valid, held - spent, -np.inf)
+        return profit

@@ -21,8 +21,8 @@ from functools import cached_property
 import numpy as np
 
 from arbiter.detection.books import BookSnapshot
-from arbiter.detection.depth import size_cycles, size_pairs
-from arbiter.detection.index import BoolArray, DetectionIndex, FloatArray, IntArray
+from arbiter.detection.depth import size_candidates
+from arbiter.detection.index import FEE, BoolArray, DetectionIndex, FloatArray, IntArray
 from arbiter.detection.sizing import Sized, size_cross_venue, size_cycle
 from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog
@@ -31,6 +31,8 @@ from arbiter.settings import DetectionSettings
 
 STABLE_USD = frozenset({"USD", "USDT", "USDC"})
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO_RATE = np.array([[np.inf], [0.0]])
+"""What a book that cannot be traded buys at (asks row) and sells for (bids row)."""
 
 
 @dataclass(frozen=True)
@@ -148,10 +150,14 @@ class Detector:
         self.usd = np.full(len(index.assets), np.nan)
         self._known = np.zeros(len(index.assets), dtype=bool)
         self._usd_or_zero = self._budget = np.zeros(len(index.assets))
+        self._all_known = False
+        # Per pair and per cycle: the budget (max_notional in its quote or start currency) and the USD value of
+        # a unit of profit, refreshed with the USD values.
+        self._pair_budget = self._pair_usd = np.zeros(len(index.pair_symbol))
+        self._cycle_budget = self._cycle_usd = np.zeros(len(index.cycles))
         self._listed = index.listed.reshape(-1)
         self._sell_fee, self._buy_fee = 1 - index.taker.reshape(-1), 1 + index.taker.reshape(-1)
         self._rates = np.zeros(2 * index.book_count)
-        self._hop = np.zeros((3, len(index.cycles)))
         self._markets = [
             [catalog.get_market(v, s) if index.listed[i, j] else None for j, s in enumerate(index.symbols)]
             for i, v in enumerate(index.venues)
@@ -166,18 +172,21 @@ class Detector:
 
     # -- screening ------------------------------------------------------------------------------------------
 
-    def top_rates(self, books: BookSnapshot, now_ms: int) -> tuple[FloatArray, FloatArray, BoolArray]:
+    def top_rates(
+        self, books: BookSnapshot, now_ms: int, out: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray, BoolArray]:
         """Per book: quote received per base sold and quote paid per base bought, after the taker fee, at the
-        top. A stale, missing or one-sided book sells for 0 and buys at infinity, so it passes no screen."""
+        top. A stale, missing or one-sided book sells for 0 and buys at infinity, so it passes no screen.
+        ``out`` ([2B]) receives the buy rates then the sell rates; the two returned are views on it."""
         ts, n_b = books.timestamps, self.index.book_count
-        fresh = self._listed & (ts >= now_ms - self.settings.max_quote_age_ms)
+        # A timestamp of 0 means no book: the oldest one allowed is at least 1.
+        fresh = ts >= max(now_ms - self.settings.max_quote_age_ms, 1)
         fresh &= ts <= now_ms
-        fresh &= ts > 0
-        fresh &= books.top_amounts[:n_b] > 0
-        fresh &= books.top_amounts[n_b:] > 0
-        sell = np.where(fresh, books.top_prices[n_b:] * self._sell_fee, 0.0)
-        buy = np.where(fresh, books.top_prices[:n_b] * self._buy_fee, np.inf)
-        return sell, buy, fresh
+        fresh &= self._listed
+        fresh &= np.minimum(books.top_amounts[:n_b], books.top_amounts[n_b:]) > 0
+        rates = np.multiply(books.top_prices, self.index.row_params[FEE], out=out).reshape(2, n_b)
+        np.copyto(rates, _NO_RATE, where=~fresh)
+        return rates[1], rates[0], fresh
 
     def rates_at(self, books: BookSnapshot, now_ms: int, flat: IntArray) -> tuple[FloatArray, FloatArray]:
         """``top_rates`` for the given flat books only."""
@@ -198,7 +207,7 @@ class Detector:
         as ratios of rates."""
         index = self.index
         n_v = len(index.venues)
-        cand = np.flatnonzero(sells.max(axis=0) > buys.min(axis=0))
+        cand = (sells.max(axis=0) > buys.min(axis=0)).nonzero()[0]  # (np.flatnonzero's wrapper costs more)
         if not len(cand):
             return _EMPTY
         symbol = cand if symbols is None else symbols[cand]
@@ -220,19 +229,16 @@ class Detector:
     def screen(self, books: BookSnapshot, now_ms: int) -> Screening:
         """Every pair and every cycle at the top of book: which are worth sizing."""
         index = self.index
-        sell, buy, fresh = self.top_rates(books, now_ms)
-        n_b = index.book_count
-        rates, hop = self._rates, self._hop
-        np.divide(1.0, buy, out=rates[:n_b])
-        rates[n_b:] = sell
-        np.take(rates, index.cycle_hop_rate[0], out=hop[0])
-        np.take(rates, index.cycle_hop_rate[1], out=hop[1])
-        np.take(rates, index.cycle_hop_rate[2], out=hop[2])
-        np.multiply(hop[0], hop[1], out=hop[0])
-        np.multiply(hop[0], hop[2], out=hop[0])
+        rates = self._rates
+        sell, buy, fresh = self.top_rates(books, now_ms, out=rates)
         n_v, n_s = len(index.venues), len(index.symbols)
         pairs = self._best_pairs(sell.reshape(n_v, n_s), buy.reshape(n_v, n_s))
-        return Screening(pairs=pairs, cycles=np.flatnonzero(hop[0] > 1.0), fresh=fresh)
+        # Cycles: base received per quote spent on a buy, so that a cycle's rate is the product of its hops'.
+        np.divide(1.0, buy, out=buy)
+        hop = rates.take(index.cycle_hop_rate)  # (a take into ``out`` is buffered: twice as slow)
+        np.multiply(hop[0], hop[1], out=hop[0])
+        np.multiply(hop[0], hop[2], out=hop[0])
+        return Screening(pairs=pairs, cycles=(hop[0] > 1.0).nonzero()[0], fresh=fresh)
 
     def screen_subset(self, books: BookSnapshot, now_ms: int, symbols: IntArray, cycles: IntArray) -> Screening:
         """The same screen for the given symbols' pairs and the given cycles only (``fresh`` is left empty)."""
@@ -259,33 +265,30 @@ class Detector:
         """Walk the depth of every screened candidate at once; keep those that earn at least ``min_profit``."""
         index = self.index
         min_profit_usd = float(self.settings.min_profit)
-        pairs = screening.pairs
-        if len(pairs):
-            buy_books, sell_books = index.pair_buy_book[pairs], index.pair_sell_book[pairs]
-            quote = index.quote_asset[sell_books]
-            budget = self._budget[quote]
-            sellable = None
-            if balances is not None:
-                budget, sellable = self._pair_balances(balances, buy_books, sell_books, budget, skipped)
-            sized = size_pairs(index, buy_books, sell_books, books.prices, books.amounts, budget, sellable)
-            keep = sized.profit * self.usd[quote] >= min_profit_usd
-            if skipped is not None and not self._known[quote].all():
-                unknown = ~self._known[quote]
-                skipped.extend(self._no_usd(pairs[unknown], quote[unknown]))
-            pairs, pair_amount, pair_profit = pairs[keep], sized.amount[keep], sized.profit[keep]
-        else:
-            pair_amount = pair_profit = np.zeros(0)
-        cycles = screening.cycles
-        if len(cycles):
-            start = index.cycle_start_asset[cycles]
-            budget = self._budget[start]
-            if balances is not None:
-                budget = self._cycle_balances(balances, cycles, budget, skipped)
-            found = size_cycles(index, cycles, books.prices, books.amounts, budget, self._usd_or_zero)
-            keep = found.profit * self.usd[start] >= min_profit_usd
-            cycles, cycle_rung, cycle_profit = cycles[keep], found.rung[keep], found.profit[keep]
-        else:
-            cycle_rung, cycle_profit = _EMPTY, np.zeros(0)
+        pairs, cycles = screening.pairs, screening.cycles
+        if not len(pairs) and not len(cycles):  # (most incremental updates)
+            return Found(pairs, np.zeros(0), np.zeros(0), cycles, _EMPTY, np.zeros(0))
+        pair_budget, cycle_budget, sellable = self._pair_budget[pairs], self._cycle_budget[cycles], None
+        if balances is not None:
+            if len(pairs):
+                pair_budget, sellable = self._pair_balances(balances, pairs, pair_budget, skipped)
+            if len(cycles):
+                cycle_budget = self._cycle_balances(balances, cycles, cycle_budget, skipped)
+        pair_sizes, cycle_sizes = size_candidates(
+            index, pairs, cycles, books.prices, books.amounts, (pair_budget, cycle_budget), sellable
+        )
+        pair_amount, pair_profit = pair_sizes.amount, pair_sizes.profit
+        keep = pair_profit * self._pair_usd[pairs] >= min_profit_usd
+        if skipped is not None and not self._all_known:
+            quote = index.pair_quote_asset[pairs]
+            unknown = ~self._known[quote]
+            skipped.extend(self._no_usd(pairs[unknown], quote[unknown]))
+        if not keep.all():
+            pairs, pair_amount, pair_profit = pairs[keep], pair_amount[keep], pair_profit[keep]
+        cycle_rung, cycle_profit = cycle_sizes.rung, cycle_sizes.profit
+        keep = cycle_profit * self._cycle_usd[cycles] >= min_profit_usd
+        if not keep.all():
+            cycles, cycle_rung, cycle_profit = cycles[keep], cycle_rung[keep], cycle_profit[keep]
         return Found(pairs, pair_amount, pair_profit, cycles, cycle_rung, cycle_profit)
 
     def scan(self, books: BookSnapshot, now_ms: int, balances: Mapping[str, Balances] | None = None) -> ScanResult:
@@ -317,14 +320,10 @@ class Detector:
         return free
 
     def _pair_balances(
-        self,
-        balances: Mapping[str, Balances],
-        buy_books: IntArray,
-        sell_books: IntArray,
-        budget: FloatArray,
-        skipped: list[str] | None,
+        self, balances: Mapping[str, Balances], pairs: IntArray, budget: FloatArray, skipped: list[str] | None
     ) -> tuple[FloatArray, FloatArray]:
         index = self.index
+        buy_books, sell_books = index.pair_buy_book[pairs], index.pair_sell_book[pairs]
         n_s = len(index.symbols)
         free = self._free(balances)
         spendable = free[buy_books // n_s, index.quote_asset[buy_books]]
@@ -473,6 +472,11 @@ class Detector:
         # nothing.
         with np.errstate(divide="ignore"):
             self._budget = np.where(self._known, float(self.settings.max_notional) / self._usd_or_zero, 0.0)
+        self._all_known = bool(self._known.all())
+        index = self.index
+        self._pair_budget, self._pair_usd = self._budget[index.pair_quote_asset], self.usd[index.pair_quote_asset]
+        self._cycle_budget = self._budget[index.cycle_start_asset]
+        self._cycle_usd = self.usd[index.cycle_start_asset]
 
 
 def _free(balances: Mapping[str, Balances], venue: str, asset: str) -> Decimal:

@@ -78,7 +78,7 @@ class IncrementalDetector:
         expired = (ts + age >= early) & (ts + age < late)
         expired |= (ts > early) & (ts <= late)
         expired &= ts > 0
-        found: IntArray = np.flatnonzero(expired)
+        found: IntArray = expired.nonzero()[0]
         return found
 
     def _record(self, books: BookSnapshot, found: Found) -> None:
@@ -99,8 +99,8 @@ class IncrementalDetector:
     def result(self, books: BookSnapshot, now_ms: int) -> ScanResult:
         """Everything currently found whose quotes are all still young enough."""
         oldest_allowed = now_ms - self.detector.settings.max_quote_age_ms
-        symbols: IntArray = np.flatnonzero(self._pair_oldest >= oldest_allowed)
-        cycles: IntArray = np.flatnonzero(self._cycle_oldest >= oldest_allowed)
+        symbols: IntArray = (self._pair_oldest >= oldest_allowed).nonzero()[0]
+        cycles: IntArray = (self._cycle_oldest >= oldest_allowed).nonzero()[0]
         found = Found(
             self._pair[symbols],
             self._pair_amount[symbols],

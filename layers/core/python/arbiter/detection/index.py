@@ -15,7 +15,7 @@ from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog
 from arbiter.models import PrecisionMode, Side
 
-TAKER, STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT = range(5)
+TAKER, STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT, FEE = range(6)
 _TINY = float(np.nextafter(0.0, 1.0))
 
 IntArray = npt.NDArray[np.int64]
@@ -44,11 +44,14 @@ class DetectionIndex:
     assets: tuple[str, ...]
     listed: BoolArray  # [V, S]
     taker: FloatArray  # [V, S]
-    significant: BoolArray  # [B] True where the amount precision counts significant digits
-    params: FloatArray
-    """[5, B] per flat book, stacked so that one gather serves a whole candidate set: rows TAKER, STEP (the
-    amount step; the digits where ``significant``), MIN_AMOUNT (the smallest positive float where the market
-    sets none), MIN_COST (0 where none), MAX_AMOUNT (inf where none)."""
+    row_significant: BoolArray
+    """[2B] per row of a snapshot's both-sided arrays (asks, then bids): True where the amount precision counts
+    significant digits."""
+    row_params: FloatArray
+    """[6, 2B] per row of a snapshot's both-sided arrays, stacked so that one gather serves a whole candidate
+    set: TAKER, STEP (the amount step; the digits where significant), MIN_AMOUNT (the smallest positive float
+    where the market sets none), MIN_COST (0 where none), MAX_AMOUNT (inf where none), and FEE: quote paid per
+    quote of asks taken (1 + taker) or kept per quote of bids hit (1 - taker)."""
     any_significant: bool
     any_max_amount: bool
     base_asset: IntArray  # index into ``assets``
@@ -58,6 +61,8 @@ class DetectionIndex:
     pair_sell: IntArray
     pair_buy_book: IntArray  # [P] flat books of the two sides
     pair_sell_book: IntArray
+    pair_rows: IntArray  # [2, P] rows of a snapshot's both-sided arrays: the buy book's asks, the sell book's bids
+    pair_quote_asset: IntArray  # [P]
     pair_id: IntArray  # [S, V, V] -> pair index, -1 where the symbol is not listed on both venues
     pair_valid: BoolArray  # [V, V, S] buy venue, sell venue, symbol: a pair exists
     symbol_pairs_at: IntArray  # [S + 1] pairs of symbol s are symbol_pairs_at[s]:symbol_pairs_at[s + 1]
@@ -66,13 +71,31 @@ class DetectionIndex:
     cycle_symbol: IntArray  # [C, 3]
     cycle_sells: BoolArray  # [C, 3]
     cycle_books: IntArray  # [C, 3] flat book of each hop
-    cycle_rows: IntArray  # [C, 3] row of the side each hop takes, in a snapshot's [2B, L] arrays
-    cycle_hop_rate: IntArray  # [3, C] index into the screening's rate vector (buy rates, then sell rates)
+    cycle_hop_rate: IntArray
+    """[3, C] row of the side each hop takes, in a snapshot's [2B, L] arrays; also its index into the
+    screening's rate vector (buy rates, then sell rates)."""
+    cycle_hop_quote: IntArray  # [3, C] quote asset of each hop's market, hop-major
+    cycle_hop_sells: BoolArray  # [3, C]
     cycle_start_asset: IntArray  # [C]
     # CSR map from a flat book to the cycles that include it: cycles of book b are
     # book_cycles[book_cycles_at[b]:book_cycles_at[b + 1]].
     book_cycles_at: IntArray
     book_cycles: IntArray
+    columns: IntArray
+    """0, 1, 2, ... as many as a depth walk has columns at most (each cycle's three hops, each symbol's pair
+    both sides)."""
+
+    @property
+    def params(self) -> FloatArray:
+        """[5, B] ``row_params`` per flat book (the rows of its asks)."""
+        params: FloatArray = self.row_params[:FEE, : self.book_count]
+        return params
+
+    @property
+    def significant(self) -> BoolArray:
+        """[B] True where the book's amount precision counts significant digits."""
+        significant: BoolArray = self.row_significant[: self.book_count]
+        return significant
 
     @property
     def book_count(self) -> int:
@@ -156,8 +179,13 @@ class DetectionIndex:
             assets=assets,
             listed=listed,
             taker=taker,
-            significant=significant,
-            params=np.stack([taker.reshape(-1), step, min_amount, min_cost, max_amount]),
+            row_significant=np.concatenate([significant, significant]),
+            row_params=np.concatenate(
+                [
+                    np.tile(np.stack([taker.reshape(-1), step, min_amount, min_cost, max_amount]), 2),
+                    np.concatenate([1 + taker.reshape(-1), 1 - taker.reshape(-1)])[None, :],
+                ]
+            ),
             any_significant=bool(significant.any()),
             any_max_amount=bool(np.isfinite(max_amount[listed.reshape(-1)]).any()),
             base_asset=base_asset,
@@ -167,6 +195,8 @@ class DetectionIndex:
             pair_sell=pair_sell,
             pair_buy_book=pair_buy * n_s + pair_symbol,
             pair_sell_book=pair_sell * n_s + pair_symbol,
+            pair_rows=np.stack([pair_buy * n_s + pair_symbol, (n_v + pair_sell) * n_s + pair_symbol]),
+            pair_quote_asset=quote_asset[pair_symbol],
             pair_id=pair_id,
             pair_valid=pair_valid,
             symbol_pairs_at=symbol_pairs_at,
@@ -175,11 +205,13 @@ class DetectionIndex:
             cycle_symbol=cycle_symbol,
             cycle_sells=cycle_sells,
             cycle_books=cycle_books,
-            cycle_rows=cycle_books + cycle_sells * (n_v * n_s),
             cycle_hop_rate=np.ascontiguousarray((cycle_books + cycle_sells * (n_v * n_s)).T),
+            cycle_hop_quote=np.ascontiguousarray(quote_asset[cycle_books.T]),
+            cycle_hop_sells=np.ascontiguousarray(cycle_sells.T),
             cycle_start_asset=np.array([asset_pos[c.start] for c in cycles], dtype=np.int64),
             book_cycles_at=book_cycles_at,
             book_cycles=book_cycles,
+            columns=np.arange(max(3 * len(cycles), 2 * n_s), dtype=np.int64),
         )
 
 

@@ -21,6 +21,7 @@ from arbiter.gateway.circuit_breaker import (
 from arbiter.gateway.credentials import ccxt_exchange, load_credentials
 from arbiter.gateway.faults import VenueFaults
 from arbiter.gateway.paper import BookSource, PaperVenue
+from arbiter.gateway.paper_ledger import PaperLedger
 from arbiter.gateway.rate_limit import BucketStore, DynamoBucketStore, InMemoryBucketStore, SharedRateLimiter
 from arbiter.gateway.venues import order_ids_for
 from arbiter.markets import markets_from_exchange
@@ -115,11 +116,13 @@ def open_paper_venue(
     markets: Mapping[str, Market] | None = None,
     faults: VenueFaults | None = None,
     clock: Callable[[], int] = wall_clock_ms,
+    ledger: PaperLedger | None = None,
     **public: Any,
 ) -> PaperVenue:
     """The paper venue: on the given books and markets (local mode), or on the real venue's public books and
     markets through ccxt (paper mode: pass ``settings`` and leave ``books`` out; ``public`` goes to
-    ``open_ccxt_gateway``)."""
+    ``open_ccxt_gateway``). ``balances`` are the opening ones; ``ledger`` keeps orders and balances (process
+    memory by default; ``DynamoPaperLedger`` shares them across invocations)."""
     if books is None:
         if settings is None:
             raise ValueError("settings: needed to open the real venue's books when no book source is given")
@@ -128,4 +131,4 @@ def open_paper_venue(
         markets = market_data.markets if markets is None else markets
     if markets is None:
         raise ValueError("markets: a paper venue on given books needs their market definitions")
-    return PaperVenue(venue, markets, books, balances, clock=clock, faults=faults)
+    return PaperVenue(venue, markets, books, balances, clock=clock, faults=faults, ledger=ledger)

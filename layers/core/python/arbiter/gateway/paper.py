@@ -6,8 +6,11 @@ as the venue would, balances are checked and moved (taker fee charged in the quo
 clientOrderId is refused, and faults are injected per call from ``VenueFaults``. It serves local mode (books
 from the simulated market model) and paper mode (books fetched from the real venue).
 
-Its state (orders by clientOrderId, placements in arrival order, balances) is the ground truth that tests
-assert the saga's invariants against.
+Its orders and balances live in a ``PaperLedger``: process memory by default, DynamoDB when several Lambdas
+must see one paper venue. Each change is computed from the account it read and committed only if nobody changed
+the account meanwhile; a lost race is recomputed against a fresh read, a bounded number of times. The ledger's
+orders and this instance's placements in arrival order are the ground truth that tests assert the saga's
+invariants against.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from typing import TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from arbiter.gateway.errors import (
     InsufficientFundsError,
@@ -28,6 +34,7 @@ from arbiter.gateway.errors import (
     VenueUnavailableError,
 )
 from arbiter.gateway.faults import FaultRule, PlaceFault, VenueFaults
+from arbiter.gateway.paper_ledger import InMemoryPaperLedger, PaperAccount, PaperLedger, PaperLedgerContentionError
 from arbiter.markets import round_amount, round_price
 from arbiter.models import (
     Balance,
@@ -47,6 +54,32 @@ from arbiter.models.order_book import Sweep
 BookSource = Callable[[str], OrderBook]
 """Returns the venue's current book for a symbol."""
 
+COMMIT_ATTEMPTS = 10
+"""Reads and recomputations of one change before a lost race becomes ``PaperLedgerContentionError``."""
+
+_T = TypeVar("_T")
+
+
+class _LostRaceError(Exception):
+    """Another writer changed the account between this change's read and its commit."""
+
+
+class _Funds:
+    """A working copy of an account's balances while one change is computed."""
+
+    def __init__(self, account: PaperAccount) -> None:
+        self.free: defaultdict[str, Decimal] = defaultdict(Decimal, account.free)
+        self.used: defaultdict[str, Decimal] = defaultdict(Decimal, account.used)
+
+    def account(self, read: PaperAccount, resting: dict[str, str], accepted: int) -> PaperAccount:
+        return PaperAccount(
+            free={a: v for a, v in self.free.items() if v},
+            used={a: v for a, v in self.used.items() if v},
+            resting=resting,
+            accepted=accepted,
+            version=read.version + 1,
+        )
+
 
 class PaperVenue:
     def __init__(
@@ -57,15 +90,26 @@ class PaperVenue:
         balances: Mapping[str, Decimal],
         clock: Callable[[], int],
         faults: VenueFaults | None = None,
+        ledger: PaperLedger | None = None,
+        commit_attempts: int = COMMIT_ATTEMPTS,
     ) -> None:
+        """``balances``: the opening free balances, in effect until the ledger's first commit."""
         self.venue = venue
         self.markets = dict(markets)
         self.books = books
         self.clock = clock
         self.faults = faults or VenueFaults()
-        self.free: dict[str, Decimal] = defaultdict(Decimal, balances)
-        self.used: dict[str, Decimal] = defaultdict(Decimal)
-        self.orders: dict[str, Order] = {}
+        self.opening = dict(balances)
+        self.ledger: PaperLedger = ledger if ledger is not None else InMemoryPaperLedger()
+        if commit_attempts < 1:
+            raise ValueError(f"commit_attempts: must be at least 1, got {commit_attempts}")
+        self._retries = commit_attempts - 1
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max(self._retries, 1)),
+            wait=wait_random_exponential(multiplier=0.005, max=0.2),
+            retry=retry_if_exception_type(_LostRaceError),
+            reraise=True,
+        )
         self.placements: list[str] = []
         """clientOrderIds in the order their placement reached the venue (accepted or not)."""
         self.arrivals: list[float] = []
@@ -77,6 +121,53 @@ class PaperVenue:
         self._cancel_failures_left = self.faults.cancel_failures
         self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not cryptography
         self._lock = threading.RLock()
+
+    # -- state -------------------------------------------------------------------------------------------
+    @property
+    def orders(self) -> dict[str, Order]:
+        """Every order the venue accepted, by clientOrderId."""
+        return self.ledger.all_orders()
+
+    @property
+    def free(self) -> defaultdict[str, Decimal]:
+        return defaultdict(Decimal, self.ledger.account(self.opening).free)
+
+    @property
+    def used(self) -> defaultdict[str, Decimal]:
+        return defaultdict(Decimal, self.ledger.account(self.opening).used)
+
+    def set_free(self, balances: Mapping[str, Decimal]) -> None:
+        """Set these assets' free balances (a paper deposit or withdrawal); other assets keep theirs."""
+
+        def change() -> None:
+            read = self.ledger.account(self.opening)
+            funds = _Funds(read)
+            funds.free.update(balances)
+            if not self.ledger.commit(funds.account(read, dict(read.resting), read.accepted)):
+                raise _LostRaceError
+
+        with self._lock:
+            self._committed(change, None, None)
+
+    def _committed(self, change: Callable[[], _T], symbol: str | None, client_order_id: str | None) -> _T:
+        """Run ``change`` (read, compute, conditional commit) until it commits without losing a race."""
+        try:
+            return change()  # the usual case, nobody raced: no retry machinery on the hot path
+        except _LostRaceError:
+            if not self._retries:
+                raise self._contention(symbol, client_order_id) from None
+        try:
+            return self._retrying(change)
+        except _LostRaceError:
+            raise self._contention(symbol, client_order_id) from None
+
+    def _contention(self, symbol: str | None, client_order_id: str | None) -> PaperLedgerContentionError:
+        return PaperLedgerContentionError(
+            "the paper account kept changing under this request; nothing was written",
+            venue=self.venue,
+            symbol=symbol,
+            client_order_id=client_order_id,
+        )
 
     # -- faults ------------------------------------------------------------------------------------------
     def _call(self, symbol: str | None = None, client_order_id: str | None = None) -> None:
@@ -122,20 +213,31 @@ class PaperVenue:
             if fault is PlaceFault.REJECT:
                 raise OrderRejectedError("order rejected (injected)", venue=self.venue, symbol=symbol,
                                          client_order_id=cid)  # fmt: skip
-            if cid in self.orders:
-                self.duplicate_submissions.append(cid)
-                raise InvalidOrderError("duplicate clientOrderId", venue=self.venue, symbol=symbol, client_order_id=cid)
-            market = self._validated_market(request)
-            price = request.price
-            assert price is not None  # _validated_market refuses a limit order without price
-            self._reserve(request, market, price)
-            sweep = self._match(request, fault)
-            order = self._book_fill(request, market, price, sweep, fault)
-            self.orders[cid] = order
+            order = self._committed(lambda: self._accept(request, fault), symbol, cid)
             if fault is PlaceFault.TIMEOUT_AFTER_ACCEPT:
                 raise VenueTimeoutError("response lost after the venue accepted (injected)", venue=self.venue,
                                         symbol=symbol, client_order_id=cid)  # fmt: skip
             return order
+
+    def _accept(self, request: OrderRequest, fault: PlaceFault | None) -> Order:
+        cid, symbol = request.client_order_id, request.symbol
+        if self.ledger.order(cid) is not None:
+            self.duplicate_submissions.append(cid)
+            raise InvalidOrderError("duplicate clientOrderId", venue=self.venue, symbol=symbol, client_order_id=cid)
+        market = self._validated_market(request)
+        price = request.price
+        assert price is not None  # _validated_market refuses a limit order without price
+        read = self.ledger.account(self.opening)
+        funds = _Funds(read)
+        self._reserve(funds, request, market, price)
+        sweep = self._match(request, fault)
+        order = self._book_fill(funds, request, market, price, sweep, fault, number=read.accepted + 1)
+        resting = dict(read.resting)
+        if order.status is OrderStatus.OPEN:
+            resting[cid] = symbol
+        if not self.ledger.commit(funds.account(read, resting, read.accepted + 1), order, new_order=True):
+            raise _LostRaceError
+        return order
 
     def _validated_market(self, request: OrderRequest) -> Market:
         cid, symbol = request.client_order_id, request.symbol
@@ -159,11 +261,11 @@ class PaperVenue:
             raise InvalidOrderError("; ".join(problems), venue=self.venue, symbol=symbol, client_order_id=cid)
         return market
 
-    def _reserve(self, request: OrderRequest, market: Market, price: Decimal) -> None:
+    def _reserve(self, funds: _Funds, request: OrderRequest, market: Market, price: Decimal) -> None:
         asset, amount = self._commitment(request.side, market, request.amount, price)
-        if self.free[asset] < amount:
+        if funds.free[asset] < amount:
             raise InsufficientFundsError(
-                f"needs {amount} {asset}, has {self.free[asset]}",
+                f"needs {amount} {asset}, has {funds.free[asset]}",
                 venue=self.venue,
                 symbol=request.symbol,
                 client_order_id=request.client_order_id,
@@ -186,22 +288,29 @@ class PaperVenue:
         return sweep
 
     def _book_fill(
-        self, request: OrderRequest, market: Market, price: Decimal, sweep: Sweep, fault: PlaceFault | None
+        self,
+        funds: _Funds,
+        request: OrderRequest,
+        market: Market,
+        price: Decimal,
+        sweep: Sweep,
+        fault: PlaceFault | None,
+        number: int,
     ) -> Order:
         fee = sweep.cost * market.taker_fee
         if sweep.filled:
             if request.side is Side.BUY:
-                self.free[market.base] += sweep.filled
-                self.free[market.quote] -= sweep.cost + fee
+                funds.free[market.base] += sweep.filled
+                funds.free[market.quote] -= sweep.cost + fee
             else:
-                self.free[market.base] -= sweep.filled
-                self.free[market.quote] += sweep.cost - fee
+                funds.free[market.base] -= sweep.filled
+                funds.free[market.quote] += sweep.cost - fee
         remaining = request.amount - sweep.filled
         rests = remaining > 0 and (fault is PlaceFault.NO_FILL or request.time_in_force is TimeInForce.GTC)
         if rests:
             asset, locked = self._commitment(request.side, market, remaining, price)
-            self.free[asset] -= locked
-            self.used[asset] += locked
+            funds.free[asset] -= locked
+            funds.used[asset] += locked
             status = OrderStatus.OPEN
         else:
             status = OrderStatus.CLOSED if remaining == 0 else OrderStatus.CANCELED
@@ -214,7 +323,7 @@ class PaperVenue:
             amount=request.amount,
             price=price,
             client_order_id=request.client_order_id,
-            exchange_order_id=f"{self.venue}-{len(self.orders) + 1}",
+            exchange_order_id=f"{self.venue}-{number}",
             status=status,
             filled=sweep.filled,
             remaining=remaining,
@@ -226,29 +335,40 @@ class PaperVenue:
     def cancel_order(self, client_order_id: str, symbol: str) -> Order:
         self._call(symbol, client_order_id)
         with self._lock:
-            order = self.orders.get(client_order_id)
-            if order is None:
-                raise OrderNotFoundError(
-                    "no such order", venue=self.venue, symbol=symbol, client_order_id=client_order_id
-                )
+            order = self._known(client_order_id, symbol)
             if not order.status.is_final and self._cancel_failures_left != 0:
                 self._cancel_failures_left -= 1 if self._cancel_failures_left > 0 else 0
                 raise VenueUnavailableError(
                     "cancel failed (injected)", venue=self.venue, symbol=symbol, client_order_id=client_order_id
                 )
-            if order.status is OrderStatus.OPEN:
-                market = self.markets[order.symbol]
-                assert order.price is not None
-                asset, locked = self._commitment(order.side, market, order.remaining, order.price)
-                self.used[asset] -= locked
-                self.free[asset] += locked
-                order = order.model_copy(update={"status": OrderStatus.CANCELED})
-                self.orders[client_order_id] = order
+            return self._committed(lambda: self._cancel(client_order_id, symbol), symbol, client_order_id)
+
+    def _known(self, client_order_id: str, symbol: str) -> Order:
+        order = self.ledger.order(client_order_id)
+        if order is None:
+            raise OrderNotFoundError("no such order", venue=self.venue, symbol=symbol, client_order_id=client_order_id)
+        return order
+
+    def _cancel(self, client_order_id: str, symbol: str) -> Order:
+        order = self._known(client_order_id, symbol)
+        if order.status is not OrderStatus.OPEN:
             return order  # already final: its real state, as "OrderNotFound on cancel" means on a real venue
+        read = self.ledger.account(self.opening)
+        funds = _Funds(read)
+        market = self.markets[order.symbol]
+        assert order.price is not None
+        asset, locked = self._commitment(order.side, market, order.remaining, order.price)
+        funds.used[asset] -= locked
+        funds.free[asset] += locked
+        cancelled = order.model_copy(update={"status": OrderStatus.CANCELED})
+        resting = {cid: s for cid, s in read.resting.items() if cid != client_order_id}
+        if not self.ledger.commit(funds.account(read, resting, read.accepted), cancelled, new_order=False):
+            raise _LostRaceError
+        return cancelled
 
     def find_order(self, client_order_id: str, symbol: str) -> Order | None:
         self._call(symbol, client_order_id)
-        return self.orders.get(client_order_id)
+        return self.ledger.order(client_order_id)
 
     def fetch_order(self, client_order_id: str, symbol: str) -> Order:
         order = self.find_order(client_order_id, symbol)
@@ -258,7 +378,9 @@ class PaperVenue:
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         self._call(symbol)
-        return [o for o in self.orders.values() if o.status is OrderStatus.OPEN and symbol in (None, o.symbol)]
+        resting = self.ledger.account(self.opening).resting
+        orders = self.ledger.orders(c for c, s in resting.items() if symbol in (None, s))
+        return [o for o in orders if o.status is OrderStatus.OPEN]
 
     def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         self._call(symbol)
@@ -274,12 +396,12 @@ class PaperVenue:
 
     def fetch_balances(self) -> Balances:
         self._call()
-        with self._lock:
-            assets = {a for a, v in self.free.items() if v} | {a for a, v in self.used.items() if v}
-            return Balances(
-                venue=self.venue,
-                balances={
-                    a: Balance(asset=a, free=max(self.free[a], Decimal(0)), used=self.used[a]) for a in sorted(assets)
-                },
-                timestamp=self.clock(),
-            )
+        funds = _Funds(self.ledger.account(self.opening))
+        assets = {a for a, v in funds.free.items() if v} | {a for a, v in funds.used.items() if v}
+        return Balances(
+            venue=self.venue,
+            balances={
+                a: Balance(asset=a, free=max(funds.free[a], Decimal(0)), used=funds.used[a]) for a in sorted(assets)
+            },
+            timestamp=self.clock(),
+        )

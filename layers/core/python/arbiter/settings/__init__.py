@@ -6,6 +6,8 @@ from arbiter.settings.gateway import GatewaySettings
 from arbiter.settings.model import (
     ENV_PREFIX,
     MarketSettings,
+    Mode,
+    PaperSettings,
     Settings,
     SettingsError,
     SimulationSettings,
@@ -20,6 +22,8 @@ __all__ = [
     "ExecutionSettings",
     "GatewaySettings",
     "MarketSettings",
+    "Mode",
+    "PaperSettings",
     "Settings",
     "SettingsError",
     "SimulationSettings",

@@ -8,10 +8,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from arbiter.models.common import VenueId
+from arbiter.models.common import Asset, NonNegativeDecimal, VenueId
 from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.gateway import GatewaySettings
@@ -36,6 +36,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _distinct(venues: tuple[str, ...]) -> tuple[str, ...]:
+    duplicates = sorted({v for v in venues if venues.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"venues must be distinct, repeated: {', '.join(duplicates)}")
+    return venues
+
+
 class SimulationSettings(_Section):
     seed: int = Field(default=7, ge=0, description="same seed, same books")
     venues: tuple[VenueId, ...] = Field(default=("binance", "kraken", "coinbase"), min_length=1)
@@ -49,13 +56,7 @@ class SimulationSettings(_Section):
     dislocation_bps: tuple[float, float] = Field(default=(25.0, 90.0), description="shock size range, bps")
     dislocation_half_life_ticks: float = Field(default=3.0, gt=0)
 
-    @field_validator("venues")
-    @classmethod
-    def _distinct_venues(cls, venues: tuple[str, ...]) -> tuple[str, ...]:
-        duplicates = sorted({v for v in venues if venues.count(v) > 1})
-        if duplicates:
-            raise ValueError(f"venues must be distinct, repeated: {', '.join(duplicates)}")
-        return venues
+    _distinct_venues = field_validator("venues")(_distinct)
 
     @field_validator("dislocation_bps")
     @classmethod
@@ -70,6 +71,14 @@ class MarketSettings(_Section):
     fee_tier_volume: dict[VenueId, Annotated[Decimal, Field(ge=0)]] = Field(
         default_factory=dict,
         description="30-day traded volume per venue, in the venue's fee currency, that selects the fee tier",
+    )
+
+
+class PaperSettings(_Section):
+    balances: dict[VenueId, dict[Asset, NonNegativeDecimal]] = Field(
+        default_factory=dict,
+        description='paper mode: opening free balances per venue and asset, e.g. {"binance": {"USDT": "10000"}}; '
+        "a venue left out starts empty. They hold until the venue's first change; then its ledger does.",
     )
 
 
@@ -100,6 +109,26 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     gateway: GatewaySettings = GatewaySettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
+    venues: tuple[VenueId, ...] = Field(
+        default=("binance", "kraken", "coinbase"),
+        min_length=1,
+        description="venues a deployed platform (paper, live) connects to; local mode simulates simulation.venues",
+    )
+    paper: PaperSettings = PaperSettings()
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="physical DynamoDB table name by table key (arbiter.storage.schema)"
+    )
+    alert_topic_arn: str | None = Field(default=None, pattern=r"^arn:[a-z-]+:sns:")
+
+    _distinct_venues = field_validator("venues")(_distinct)
+
+    @field_validator("paper")
+    @classmethod
+    def _balances_of_connected_venues(cls, paper: PaperSettings, info: ValidationInfo) -> PaperSettings:
+        unknown = sorted(set(paper.balances) - set(info.data.get("venues", ())))
+        if unknown:
+            raise ValueError(f"balances for venues not in ARBITER_VENUES: {', '.join(unknown)}")
+        return paper
 
 
 class SettingsError(ValueError):
