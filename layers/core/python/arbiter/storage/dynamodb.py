@@ -76,10 +76,12 @@ class DynamoExecutionJournal:
         detail: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
         at_ms: int,
         plan: Callable[[], list[TransactWriteItemTypeDef]] = list,
+        done: Callable[[], bool] | None = None,
     ) -> bool:
-        """Write ``plan()``'s items with the audit event and the head in one transaction; False when ``plan``
-        found nothing to do. ``plan`` reads what it depends on and makes its writes conditional on it, so a
-        lost race is simply planned again."""
+        """Write ``plan()``'s items with the audit event and the head in one transaction; False when there was
+        nothing to do (``plan`` says so, or ``done()`` after a cancelled attempt: the conditional item exists,
+        written by an earlier attempt). ``plan`` makes its writes conditional on what it read, so a lost race is
+        simply planned again."""
         for _ in range(APPEND_ATTEMPTS):
             try:
                 head = self.head(execution_id) or EMPTY_HEAD
@@ -93,6 +95,8 @@ class DynamoExecutionJournal:
             except Exception as error:
                 if not is_transaction_cancelled(error):
                     raise
+                if done is not None and done():
+                    return False
                 continue
             return True
         what = kind if isinstance(kind, str) else "change"
@@ -153,16 +157,18 @@ class DynamoExecutionJournal:
 
     # -- the journal --------------------------------------------------------------------------------------
     def create(self, execution: Execution) -> tuple[bool, Execution]:
-        def plan() -> list[TransactWriteItemTypeDef]:
-            if self._header(execution.execution_id) is not None:
-                raise _NothingToWriteError
-            put = {"TableName": self.table, "Item": self._header_item(execution)}
-            return [{"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}}]  # type: ignore[typeddict-item]
-
+        put = {"TableName": self.table, "Item": self._header_item(execution)}
+        items: list[TransactWriteItemTypeDef] = [
+            {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}}  # type: ignore[typeddict-item]
+        ]
         detail = {"opportunity_id": execution.opportunity.id}
-        if self._commit(execution.execution_id, "created", detail, execution.created_at, plan):
+        exists = self._exists({"pk": _pk(execution.execution_id), "sk": {"S": HEADER}})
+        if self._commit(execution.execution_id, "created", detail, execution.created_at, lambda: items, exists):
             return True, execution
         return False, self.get(execution.execution_id)
+
+    def _exists(self, key: dict[str, Any]) -> Callable[[], bool]:
+        return lambda: "Item" in self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
 
     def _header(self, execution_id: str) -> dict[str, Any] | None:
         key = {"pk": _pk(execution_id), "sk": {"S": HEADER}}
@@ -218,13 +224,14 @@ class DynamoExecutionJournal:
     def record_intent(self, intent: OrderIntent, at_ms: int) -> None:
         key = {"pk": _pk(intent.execution_id), "sk": {"S": f"INTENT#{intent.client_order_id}"}}
 
-        def plan() -> list[TransactWriteItemTypeDef]:
-            if self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item"):
-                raise _NothingToWriteError  # recorded by an earlier attempt of the same step
-            item = {**key, "body": {"S": intent.model_dump_json()}}
-            return [{"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}}]
-
-        self._commit(intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, plan)
+        item = {**key, "body": {"S": intent.model_dump_json()}}
+        items: list[TransactWriteItemTypeDef] = [
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}}
+        ]
+        # Recorded by an earlier attempt of the same step: nothing new.
+        self._commit(
+            intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, lambda: items, self._exists(key)
+        )
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
         return [OrderIntent.model_validate_json(i["body"]["S"]) for i in self._query(execution_id, "INTENT#")]
@@ -288,9 +295,6 @@ class DynamoExecutionJournal:
         key = {"pk": _pk(execution_id), "sk": {"S": "PNL"}}
 
         def plan() -> list[TransactWriteItemTypeDef]:
-            # Once per execution: a retried step must not count its P&L twice in the daily aggregate.
-            if self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item"):
-                raise _NothingToWriteError
             item = {
                 **key,
                 "body": {"S": json.dumps(text)},
@@ -313,7 +317,8 @@ class DynamoExecutionJournal:
             ]
             return items
 
-        self._commit(execution_id, "pnl", text, at_ms, plan)
+        # Once per execution: a retried step must not count its P&L twice in the daily aggregate.
+        self._commit(execution_id, "pnl", text, at_ms, plan, self._exists(key))
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         items = query_items(
