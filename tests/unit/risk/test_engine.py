@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbiter.local.scenarios import NOW, cross_venue, scenario_markets, triangle
+from arbiter.local.scenarios import NOW, cross_venue, cross_venue_btc, scenario_markets, triangle
 from arbiter.models import Balance, Balances, Execution, ExecutionStatus, Opportunity
 from arbiter.models.risk import RiskLimits
 from arbiter.risk.balances import StaleBalancesError
@@ -257,3 +257,18 @@ def test_without_configured_limits_only_the_gates_quotes_and_balances_are_checke
     decision = engine.assess(big, NOW + 5_000, markets=MARKETS, connected={"alpha", "beta"}, balances=Venues())
     assert decision.codes == ("stale_quote",)
     assert metrics.counts == {"stale_quote": 1}
+
+
+def test_a_btc_profit_is_measured_in_dollars() -> None:
+    # 0.00002 BTC is 1.20 USD at 60,000: over a 0.05 USD minimum, under a 2 USD one. Compared in BTC units, as
+    # if they were dollars, it would pass neither.
+    assert Setup().assess(cross_venue_btc()).accepted
+    reason = only(Setup(RiskLimits(min_profit_abs=Decimal(2))).assess(cross_venue_btc()), "min_profit_abs")
+    assert "1.2" in reason
+
+
+def test_a_profit_currency_without_a_dollar_value_is_refused() -> None:
+    prices_without_btc = {k: v for k, v in PRICES.items() if k != "BTC"}
+    decision = Setup(usd_value=prices_without_btc.get).assess(cross_venue_btc())
+    assert not decision.accepted
+    assert "unknown_usd_value" in decision.codes
