@@ -28,10 +28,17 @@ def render_opportunities(opportunities: Sequence[Opportunity], limit: int = 10) 
 def render_execution(report: ExecutionReport) -> str:
     currency = report.opportunity.profit_currency
     realised = report.realised.get(currency, Decimal(0))
-    return (
+    line = (
         f"  executed {report.opportunity.kind.value} {route(report.opportunity)}: {report.outcome}, "
         f"expected {report.opportunity.expected_profit:.4f}, realised {realised:.4f} {currency}"
     )
+    if report.left_open:
+        line += f"; left open (kill switch engaged): {_amounts(report.left_open)}"
+    return line
+
+
+def _amounts(amounts: dict[str, Decimal]) -> str:
+    return ", ".join(f"{amount:+.8g} {asset}" for asset, amount in sorted(amounts.items()))
 
 
 def render_summary(summary: SessionSummary, venues: int, markets: int) -> str:
@@ -41,12 +48,12 @@ def render_summary(summary: SessionSummary, venues: int, markets: int) -> str:
         "",
         f"detected {len(summary.detected)} opportunities:",
     ]
-    found: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    found: dict[tuple[str, str, str], list[Decimal]] = defaultdict(list)
     for o in summary.detected:
-        found[(o.kind.value, route(o))].append(o.expected_profit)
+        found[(o.kind.value, route(o), o.profit_currency)].append(o.expected_profit)
     rows = [
-        [kind, where, str(len(profits)), f"{sum(profits, Decimal(0)):.4f}"]
-        for (kind, where), profits in sorted(found.items(), key=lambda item: -sum(item[1]))
+        [kind, where, str(len(profits)), f"{sum(profits, Decimal(0)):.4f} {currency}"]
+        for (kind, where, currency), profits in sorted(found.items(), key=lambda item: (item[0][2], -sum(item[1])))
     ]
     lines.append(render_table(["kind", "route", "count", "expected profit"], rows) if rows else "  (none)")
     outcomes = Counter(r.outcome for r in summary.executions)
@@ -60,4 +67,10 @@ def render_summary(summary: SessionSummary, venues: int, markets: int) -> str:
         if outcomes[outcome]:
             lines.append(f"  {outcome:<32} {outcomes[outcome]}")
     lines.append("realised P&L: " + (", ".join(f"{v:.4f} {k}" for k, v in sorted(pnl.items())) or "0"))
+    left_open: dict[str, Decimal] = defaultdict(Decimal)
+    for r in summary.executions:
+        for asset, amount in r.left_open.items():
+            left_open[asset] += amount
+    if left_open:
+        lines.append(f"left open by incidents (to resolve by hand): {_amounts(left_open)}")
     return "\n".join(lines)

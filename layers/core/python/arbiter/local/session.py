@@ -29,6 +29,8 @@ class ExecutionReport:
     outcome: str
     """completed, completed with slippage, compensated by unwind, refused or incident."""
     realised: dict[str, Decimal]
+    left_open: dict[str, Decimal] = field(default_factory=dict)
+    """What an incident left in the accounts (its last reconciliation), for people to resolve."""
 
 
 @dataclass
@@ -103,10 +105,18 @@ class LocalSession:
 
     def _execute(self, opportunity: Opportunity) -> ExecutionReport:
         outcome = self.platform.execute(opportunity)
+        left_open: dict[str, Decimal] = {}
+        if outcome.record.status is ExecutionStatus.INCIDENT:
+            events = self.platform.journal.events(outcome.execution_id)
+            reconciled = [e for e in events if e.kind == "reconciled"]
+            if reconciled:
+                exposure = reconciled[-1].detail.get("exposure") or {}
+                left_open = {asset: Decimal(str(amount)) for asset, amount in exposure.items() if Decimal(str(amount))}
         return ExecutionReport(
             opportunity=opportunity,
             outcome=self._label(outcome),
             realised=self.platform.journal.pnl(outcome.execution_id),
+            left_open=left_open,
         )
 
     def _label(self, outcome: ExecutionOutcome) -> str:
