@@ -34,7 +34,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 TESTS_DIR = Path(__file__).parent
 REPO_ROOT = TESTS_DIR.parent
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "ccxt"
+FIXTURES_BESIDE_CHECKOUT = REPO_ROOT.parent / "shared" / "fixtures" / "ccxt"
+FIXTURES_IN_REPO = TESTS_DIR / "fixtures" / "ccxt"
+# The shared recordings when they sit beside the checkout (a new file there is picked up with no code change);
+# otherwise the copy kept in the repository, so a clone anywhere still replays every case.
+SHARED_FIXTURES = FIXTURES_BESIDE_CHECKOUT if FIXTURES_BESIDE_CHECKOUT.exists() else FIXTURES_IN_REPO
 LAYERS = ("unit", "integration", "infra", "e2e")
 
 
