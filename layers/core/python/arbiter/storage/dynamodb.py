@@ -19,7 +19,7 @@ and is retried from a fresh read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -333,32 +333,28 @@ class DynamoExecutionJournal:
 
     def executions_on(self, day: str) -> list[Execution]:
         """Executions created on a UTC day, oldest first (index ``by_day``: eventually consistent)."""
-        items = query_items(
-            self.client,
-            self.page_size,
-            TableName=self.table,
-            IndexName=BY_DAY.name,
-            KeyConditionExpression="#day = :day AND begins_with(#at, :kind)",
-            ExpressionAttributeNames={"#day": BY_DAY.partition_key, "#at": BY_DAY.sort_key},
-            ExpressionAttributeValues={":day": {"S": day}, ":kind": {"S": "EXEC#"}},
-        )
+        items = self._on_day(day, "EXEC#")
         return [Execution.model_validate_json(i["body"]["S"]) for i in items]
 
     def pnl_on(self, day: str) -> dict[str, dict[str, Decimal]]:
         """Each execution's realised P&L recorded on a UTC day, by execution id (index ``by_day``)."""
-        items = query_items(
+        items = self._on_day(day, "PNL#")
+        return {
+            i["pk"]["S"].removeprefix("EXEC#"): {a: Decimal(v) for a, v in json.loads(i["body"]["S"]).items()}
+            for i in items
+        }
+
+    def _on_day(self, day: str, kind: str) -> Iterator[dict[str, Any]]:
+        """Items of one kind (``EXEC#``, ``PNL#``) dated on a UTC day, through the ``by_day`` index."""
+        return query_items(
             self.client,
             self.page_size,
             TableName=self.table,
             IndexName=BY_DAY.name,
             KeyConditionExpression="#day = :day AND begins_with(#at, :kind)",
             ExpressionAttributeNames={"#day": BY_DAY.partition_key, "#at": BY_DAY.sort_key},
-            ExpressionAttributeValues={":day": {"S": day}, ":kind": {"S": "PNL#"}},
+            ExpressionAttributeValues={":day": {"S": day}, ":kind": {"S": kind}},
         )
-        return {
-            i["pk"]["S"].removeprefix("EXEC#"): {a: Decimal(v) for a, v in json.loads(i["body"]["S"]).items()}
-            for i in items
-        }
 
     def active_executions(self) -> list[Execution]:
         """Executions not yet terminal: ``pk=ACTIVE`` holds one item each, removed when they end."""
