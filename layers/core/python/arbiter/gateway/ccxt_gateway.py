@@ -283,24 +283,22 @@ class CcxtGateway:
 
     def _confirm(self, exchange_order_id: str | None, cid: str, symbol: str) -> Order:
         """The state of an acknowledged order. Failing to read it never leads to a second send."""
-        try:
-            order = self._call(lambda: self._read(exchange_order_id, cid, symbol), symbol, cid)
-        except RetryableGatewayError as error:
-            raise OrderUnconfirmedError(
-                f"acknowledged as {exchange_order_id}, state unreadable ({error}): look it up, never resend",
-                venue=self.venue,
-                symbol=symbol,
-                client_order_id=cid,
-                exchange_order_id=exchange_order_id,
-            ) from None
-        if order is None:
-            raise OrderUnconfirmedError(
-                f"acknowledged as {exchange_order_id} but not found yet: look it up, never resend",
+
+        def unconfirmed(why: str) -> OrderUnconfirmedError:
+            return OrderUnconfirmedError(
+                f"acknowledged as {exchange_order_id}, {why}: look it up, never resend",
                 venue=self.venue,
                 symbol=symbol,
                 client_order_id=cid,
                 exchange_order_id=exchange_order_id,
             )
+
+        try:
+            order = self._call(lambda: self._read(exchange_order_id, cid, symbol), symbol, cid)
+        except RetryableGatewayError as error:
+            raise unconfirmed(f"state unreadable ({error})") from None
+        if order is None:
+            raise unconfirmed("not found yet")
         return order
 
     def _read(self, exchange_order_id: str | None, cid: str, symbol: str) -> Order | None:
