@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -40,6 +41,9 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         serialise_moto_requests()
+        # moto's ASL interpreter logs every failed execution as an error; a saga ending in a Fail state (an
+        # incident) is an outcome the platform records and reports itself, not an interpreter fault.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)  # clients made inside tasks find the region
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
