@@ -272,3 +272,26 @@ def test_a_profit_currency_without_a_dollar_value_is_refused() -> None:
     decision = Setup(usd_value=prices_without_btc.get).assess(cross_venue_btc())
     assert not decision.accepted
     assert "unknown_usd_value" in decision.codes
+
+
+def test_a_loss_today_in_a_currency_without_a_dollar_value_refuses_instead_of_vanishing() -> None:
+    setup = Setup(usd_value=lambda asset: PRICES.get(asset) if asset != "BTC" else None)
+    setup.journal.create(Execution(execution_id="lost", opportunity=cross_venue(), created_at=NOW, updated_at=NOW))
+    setup.journal.record_pnl("lost", {"BTC": Decimal("-0.5")}, NOW)
+    decision = setup.assess()
+    assert "unknown_usd_value" in decision.codes
+    assert "BTC" in (decision.reason or "")
+
+
+def test_a_gain_without_a_dollar_value_does_not_refuse() -> None:
+    setup = Setup(usd_value=lambda asset: PRICES.get(asset) if asset != "BTC" else None)
+    setup.journal.create(Execution(execution_id="won", opportunity=cross_venue(), created_at=NOW, updated_at=NOW))
+    setup.journal.record_pnl("won", {"BTC": Decimal("0.5")}, NOW)
+    assert setup.assess().accepted
+
+
+def test_a_running_execution_without_a_dollar_value_refuses_instead_of_counting_zero() -> None:
+    setup = Setup(usd_value=lambda asset: PRICES.get(asset) if asset != "BTC" else None)
+    setup.running(cross_venue_btc())  # BTC-quoted legs: their notional cannot be valued now
+    decision = setup.assess()
+    assert decision.codes == ("unknown_usd_value",), decision.reason

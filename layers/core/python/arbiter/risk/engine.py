@@ -168,14 +168,14 @@ class RiskEngine:
             return refusals
         limits, usd_value = self.portfolio.limits(), self.portfolio.usd_value
 
-        loss = -sum(
-            (
-                amount * rate
-                for c, amount in self.portfolio.pnl.realised(utc_day(now_ms)).items()
-                if (rate := _usd(c, usd_value))
-            ),
-            Decimal(0),
-        )
+        realised = self.portfolio.pnl.realised(utc_day(now_ms))
+        rates = {currency: _usd(currency, usd_value) for currency in realised}
+        # A loss that cannot be valued must not vanish from the total (that is when a venue is failing): refuse.
+        # A gain that cannot be valued is left out, which only makes the total look worse.
+        unvalued_losses = sorted(c for c, amount in realised.items() if amount < 0 and rates[c] is None)
+        if unvalued_losses:
+            refusals.append(Refusal("unknown_usd_value", f"today's losses in {', '.join(unvalued_losses)}"))
+        loss = -sum((amount * rate for c, amount in realised.items() if (rate := rates[c])), Decimal(0))
         if loss >= limits.daily_loss_limit:
             self.kill_switch.engage(f"daily loss {loss:.2f} USD reached the limit {limits.daily_loss_limit}", now_ms)
             refusals.append(Refusal("daily_loss_limit", f"lost {loss:.2f} USD today, limit {limits.daily_loss_limit}"))
@@ -198,8 +198,11 @@ class RiskEngine:
                     )
                 )
             running = _venue_notionals(active, usd_value)
+            if running is None:
+                refusals.append(Refusal("unknown_usd_value", "cannot value every running execution in USD"))
+                running = {}
             for venue in sorted({venue for venue, _ in notional}):
-                total = running[venue] + sum(
+                total = running.get(venue, Decimal(0)) + sum(
                     (v for (leg_venue, _), v in notional.items() if leg_venue == venue), Decimal(0)
                 )
                 if total > limits.max_notional_per_venue:
@@ -280,10 +283,15 @@ def _leg_notionals(opportunity: Opportunity, usd_value: UsdValue) -> dict[tuple[
     return values
 
 
-def _venue_notionals(active: Sequence[Execution], usd_value: UsdValue) -> dict[str, Decimal]:
+def _venue_notionals(active: Sequence[Execution], usd_value: UsdValue) -> dict[str, Decimal] | None:
+    """Per venue, the USD notional of the running executions; None when one of them cannot be valued (counting
+    it as zero would let the per-venue limit pass exactly when a venue's prices are unreachable)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for execution in active:
-        for (venue, _), value in (_leg_notionals(execution.opportunity, usd_value) or {}).items():
+        notional = _leg_notionals(execution.opportunity, usd_value)
+        if notional is None:
+            return None
+        for (venue, _), value in notional.items():
             totals[venue] += value
     return totals
 
