@@ -350,10 +350,12 @@ class PaperVenue:
         return order
 
     def _cancel(self, client_order_id: str, symbol: str) -> Order:
-        order = self._known(client_order_id, symbol)
-        if order.status is not OrderStatus.OPEN:
-            return order  # already final: its real state, as "OrderNotFound on cancel" means on a real venue
+        # The account first: its version guards the commit, so a cancel by another invocation after this read
+        # loses this one the race; and the account's resting set says whether the order still holds funds.
         read = self.ledger.account(self.opening)
+        order = self._known(client_order_id, symbol)
+        if order.status is not OrderStatus.OPEN or client_order_id not in read.resting:
+            return order  # already final: its real state, as "OrderNotFound on cancel" means on a real venue
         funds = _Funds(read)
         market = self.markets[order.symbol]
         assert order.price is not None
