@@ -195,6 +195,45 @@ def test_opening_balances_hold_until_the_first_commit_then_the_ledger_does(ledge
     assert later.free["SOL"] == OPENING["SOL"]
 
 
+class Interleaved:
+    """The shared ledger as one invocation sees it, with another invocation's action run just before its
+    ``nth`` call of ``method``: the moment two Lambdas' reads and writes interleave."""
+
+    def __init__(self, inner: PaperLedger, method: str, nth: int, action: Callable[[], object]) -> None:
+        self.inner, self.method, self.left, self.action = inner, method, nth, action
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self.inner, name)
+        if name != self.method:
+            return attribute
+
+        def call(*args: object, **kwargs: object) -> object:
+            self.left -= 1
+            if self.left == 0:
+                self.action()
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize(
+    ("method", "nth"),
+    [("account", 1), ("order", 2), ("commit", 1)],
+    ids=["before-account-read", "between-reads", "before-commit"],
+)
+def test_an_order_cancelled_by_two_invocations_at_once_releases_its_funds_once(
+    ledgers: LedgerFactory, method: str, nth: int
+) -> None:
+    shared = ledgers()
+    invocation(shared).place_order(buy("c-1", amount="2", price="149", tif=TimeInForce.GTC))
+    other = invocation(ledgers())
+    racing = invocation(Interleaved(shared, method, nth, lambda: other.cancel_order("c-1", "SOL/USDT")))  # type: ignore[arg-type]
+    assert racing.cancel_order("c-1", "SOL/USDT").status is OrderStatus.CANCELED
+    balances = invocation(ledgers()).fetch_balances().balances
+    assert balances["USDT"].free == OPENING["USDT"]
+    assert balances["USDT"].used == 0
+
+
 OPERATIONS = st.lists(
     st.tuples(
         st.sampled_from(["buy", "sell", "cancel"]),
@@ -254,42 +293,3 @@ def _send(venue: PaperVenue, kind: str, cid: str, amount: str, price: str) -> ob
         return venue.place_order(request)
     except (InsufficientFundsError, InvalidOrderError, OrderNotFoundError) as refused:
         return type(refused).__name__
-
-
-class Interleaved:
-    """The shared ledger as one invocation sees it, with another invocation's action run just before its
-    ``nth`` call of ``method``: the moment two Lambdas' reads and writes interleave."""
-
-    def __init__(self, inner: PaperLedger, method: str, nth: int, action: Callable[[], object]) -> None:
-        self.inner, self.method, self.left, self.action = inner, method, nth, action
-
-    def __getattr__(self, name: str) -> object:
-        attribute = getattr(self.inner, name)
-        if name != self.method:
-            return attribute
-
-        def call(*args: object, **kwargs: object) -> object:
-            self.left -= 1
-            if self.left == 0:
-                self.action()
-            return attribute(*args, **kwargs)
-
-        return call
-
-
-@pytest.mark.parametrize(
-    ("method", "nth"),
-    [("account", 1), ("order", 2), ("commit", 1)],
-    ids=["before-account-read", "between-reads", "before-commit"],
-)
-def test_an_order_cancelled_by_two_invocations_at_once_releases_its_funds_once(
-    ledgers: LedgerFactory, method: str, nth: int
-) -> None:
-    shared = ledgers()
-    invocation(shared).place_order(buy("c-1", amount="2", price="149", tif=TimeInForce.GTC))
-    other = invocation(ledgers())
-    racing = invocation(Interleaved(shared, method, nth, lambda: other.cancel_order("c-1", "SOL/USDT")))  # type: ignore[arg-type]
-    assert racing.cancel_order("c-1", "SOL/USDT").status is OrderStatus.CANCELED
-    balances = invocation(ledgers()).fetch_balances().balances
-    assert balances["USDT"].free == OPENING["USDT"]
-    assert balances["USDT"].used == 0
