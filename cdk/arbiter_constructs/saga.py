@@ -43,7 +43,7 @@ class ArbitrageSaga(Construct):
                 code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / task.folder)),
                 layers=layers,
                 memory_size=512,
-                timeout=Duration.seconds(task.timeout_seconds),
+                timeout=Duration.seconds(task.function_timeout_seconds),
                 tracing=lambda_.Tracing.ACTIVE,
                 logging_format=lambda_.LoggingFormat.JSON,
                 log_group=log_group,

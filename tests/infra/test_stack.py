@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,9 @@ from aws_cdk import assertions
 from aws_cdk import aws_sns as sns
 from cfnlint.api import ManualArgs, lint_file
 
+from arbiter.execution.topology import SAGA_DEFINITION, SAGA_TASKS
 from arbiter.storage import TABLES, table_name
+from cdk.arbiter_constructs.lambda_layers import REPO_ROOT
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder
 
@@ -127,3 +130,17 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
         {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
         len(SAGA_TASKS),
     )
+
+
+def test_every_task_function_stops_before_its_state_times_out(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    # A state that times out while its function still runs would let compensation start beside a step that may
+    # still be sending orders.
+    states = json.loads((REPO_ROOT / SAGA_DEFINITION).read_text(encoding="utf-8"))["States"]
+    template = assertions.Template.from_stack(dev_assembly[0])
+    for task in SAGA_TASKS:
+        assert states[task.state]["TimeoutSeconds"] == task.timeout_seconds, task.state
+        assert task.function_timeout_seconds < task.timeout_seconds
+        template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {"Description": f"Arbiter saga task {task.state}", "Timeout": task.function_timeout_seconds},
+        )

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 SAGA_DEFINITION = "statemachines/arbitrage.asl.json"
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
+FUNCTION_TIMEOUT_MARGIN_SECONDS = 15
+"""How much sooner a task's Lambda stops than its state's ``TimeoutSeconds`` (cold start is not in the Lambda's
+clock): a state must never time out while its function still runs, or a step that still sends orders would
+overlap the compensation that follows."""
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,11 @@ class SagaTask:
     folder: str
     """The function's folder under ``functions/``; its ``handler.py`` exposes ``handler``."""
     timeout_seconds: int = 60
+    """The state's ``TimeoutSeconds`` in the ASL definition."""
+
+    @property
+    def function_timeout_seconds(self) -> int:
+        return self.timeout_seconds - FUNCTION_TIMEOUT_MARGIN_SECONDS
 
     @property
     def substitution(self) -> str:
