@@ -281,3 +281,24 @@ def test_live_mode_with_a_missing_secret_names_it_and_opens_no_venue(
     with pytest.raises(WiringError, match="'test/venues/binance' is not found"):
         wiring.saga_dependencies()
     assert deployed.exchanges.opened == []
+
+
+def test_a_venue_that_cannot_be_opened_is_left_out_and_tried_again_by_the_next_invocation(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    healthy = deployed.exchanges
+
+    def binance_down(venue: str, credentials: VenueCredentials | None, timeout_ms: int) -> Any:
+        if venue == "binance":
+            raise ccxt.ExchangeNotAvailable("binance: 503 while loading markets")
+        return healthy(venue, credentials, timeout_ms)
+
+    monkeypatch.setattr(wiring, "exchange_factory", binance_down)
+    degraded = wiring.saga_dependencies()
+    assert set(degraded.gateways) == {"kraken"}  # journal, kill switch and alerts are there all the same
+    degraded.kill_switch.engage("incident while binance is down", 1)
+    assert degraded.kill_switch.is_engaged()
+
+    monkeypatch.setattr(wiring, "exchange_factory", healthy)
+    assert set(wiring.saga_dependencies().gateways) == {"kraken", "binance"}  # the degraded build was not kept
+    assert wiring.saga_dependencies() is wiring.saga_dependencies()  # a complete one is

@@ -12,6 +12,7 @@ secret stops the build with ``WiringError`` naming it, and the next invocation t
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ REQUIRED_TABLES = ("executions", "orders", "configuration", "venue_state")
 exchange_factory: ExchangeFactory = ccxt_exchange
 """How a venue's ccxt exchange is made; tests replace it with one that never reaches the network."""
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _installed: SagaDependencies | None = None
 _built: SagaDependencies | None = None
@@ -108,9 +110,12 @@ def saga_dependencies() -> SagaDependencies:
         return _installed
     global _built
     with _lock:
-        if _built is None:
-            _built = _from_environment()
-        return _built
+        if _built is not None:
+            return _built
+        built, complete = _from_environment()
+        if complete:  # a build missing a venue serves this invocation only: the next one tries the venue again
+            _built = built
+        return built
 
 
 def forget_built() -> None:
@@ -120,12 +125,14 @@ def forget_built() -> None:
         _built = None
 
 
-def _from_environment() -> SagaDependencies:
+def _from_environment() -> tuple[SagaDependencies, bool]:
+    """The dependencies, and whether every configured venue could be opened."""
     try:
         settings = load_settings()
     except SettingsError as error:
         raise WiringError(str(error)) from None
-    return build_dependencies(settings, dynamodb=dynamodb_client(), sns=sns_client(), exchanges=exchange_factory)
+    built = build_dependencies(settings, dynamodb=dynamodb_client(), sns=sns_client(), exchanges=exchange_factory)
+    return built, set(built.gateways) == set(settings.venues)
 
 
 def build_dependencies(
@@ -157,22 +164,12 @@ def build_dependencies(
         else None
     )
     for venue in settings.venues:
-        if secrets is not None:
-            live = open_ccxt_gateway(
-                venue, settings.gateway, secrets.__getitem__, state=shared, exchange_factory=exchanges
-            )
-            opened[venue] = (live, live.markets)
-            continue
-        # Public market data only: the paper venue fills against the real venue's current books.
-        public = open_ccxt_gateway(venue, settings.gateway, None, state=shared, exchange_factory=exchanges)
-        paper = open_paper_venue(
-            venue,
-            settings.paper.balances.get(venue, {}),
-            books=public.fetch_order_book,
-            markets=public.markets,
-            ledger=DynamoPaperLedger(dynamodb, tables["venue_state"], venue),
-        )
-        opened[venue] = (paper, paper.markets)
+        try:
+            opened[venue] = _open_venue(venue, settings, secrets, shared, dynamodb, tables["venue_state"], exchanges)
+        except (ccxt.BaseError, GatewayError) as error:
+            # One unreachable venue must not stop every step (Incident and Reconcile above all): it is left out,
+            # Prepare refuses legs on it ("not connected"), and the next container tries it again.
+            logger.warning("venue %s left out: %s", venue, type(error).__name__)
     gateways = {venue: gateway for venue, (gateway, _) in opened.items()}
     markets = {
         (venue, symbol): m for venue, (_, venue_markets) in opened.items() for symbol, m in venue_markets.items()
@@ -203,6 +200,30 @@ def build_dependencies(
         ),
         usd_value=usd_value,
     )
+
+
+def _open_venue(
+    venue: str,
+    settings: Settings,
+    secrets: Mapping[str, VenueCredentials] | None,
+    shared: SharedVenueState,
+    dynamodb: DynamoDBClient,
+    venue_state_table: str,
+    exchanges: ExchangeFactory,
+) -> tuple[VenueGateway, Mapping[str, Market]]:
+    if secrets is not None:
+        live = open_ccxt_gateway(venue, settings.gateway, secrets.__getitem__, state=shared, exchange_factory=exchanges)
+        return live, live.markets
+    # Public market data only: the paper venue fills against the real venue's current books.
+    public = open_ccxt_gateway(venue, settings.gateway, None, state=shared, exchange_factory=exchanges)
+    paper = open_paper_venue(
+        venue,
+        settings.paper.balances.get(venue, {}),
+        books=public.fetch_order_book,
+        markets=public.markets,
+        ledger=DynamoPaperLedger(dynamodb, venue_state_table, venue),
+    )
+    return paper, paper.markets
 
 
 def _tables(settings: Settings) -> dict[str, str]:
