@@ -78,8 +78,8 @@ def test_status_changes_and_every_write_are_chained_audit_events(stores: tuple[A
         amount=Decimal(1),
         limit_price=Decimal(150),
     )
-    journal.record_intent(intent, 12)
-    journal.record_intent(intent, 13)  # a retry records nothing new
+    assert journal.record_intent(intent, 12) is True
+    assert journal.record_intent(intent, 13) is False  # a retry records nothing new, and may not send
     order = Order.model_validate(
         {
             "venue": "alpha",

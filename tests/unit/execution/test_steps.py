@@ -160,3 +160,23 @@ def test_an_order_whose_cancel_always_fails_is_reported_open() -> None:
     assert state.reconciliation is not None
     assert state.reconciliation.open_orders == 1
     assert not state.reconciliation.flat
+
+
+def test_a_duplicated_place_legs_never_sends_an_intent_twice_even_when_the_venue_lists_it_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two PlaceLegs invocations of one execution (a retry while the first still runs): the second finds
+    # nothing at the venues (they list new orders late) and must not send again.
+    world = World()
+    state = world.steps.prepare(world.start())
+    world.steps.place_legs(state)
+    sent = len(world.alpha.placements) + len(world.beta.placements)
+    assert sent == 2
+    for venue in (world.alpha, world.beta):
+        monkeypatch.setattr(venue, "find_order", lambda cid, symbol: None)
+    again = world.steps.place_legs(state)
+    assert len(world.alpha.placements) + len(world.beta.placements) == sent
+    assert again.fills is not None
+    assert not again.fills.all_filled  # unknown yet: the saga's next steps look the orders up again
+    refused = [e for e in world.journal.events("exec-1") if e.kind == "order_not_resent"]
+    assert len(refused) == 2

@@ -123,12 +123,12 @@ class SagaSteps:
     def place_legs(self, state: SagaState) -> SagaState:
         now = self.deps.clock.now_ms()
         intents = [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
-        for intent in intents:  # durable before anything is sent (invariant 1)
-            self.deps.journal.record_intent(intent, now)
+        # Durable before anything is sent (invariant 1); only the call that records an intent may send it.
+        fresh = [self.deps.journal.record_intent(intent, now) for intent in intents]
         # One task sends every leg at once from a thread each: the skew between legs is the thread start-up,
         # not a Map iteration's scheduling, and the saga spends no extra state transitions.
         with ThreadPoolExecutor(max_workers=len(intents)) as pool:
-            orders = list(pool.map(self._place, intents))
+            orders = list(pool.map(self._place, intents, fresh))
         return state.model_copy(update={"fills": self._fills(state, orders)})
 
     def poll_fills(self, state: SagaState) -> SagaState:
@@ -153,12 +153,21 @@ class SagaSteps:
     def _leg_intents(self, state: SagaState) -> list[OrderIntent]:
         return [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
 
-    def _place(self, intent: OrderIntent) -> Order | None:
-        """Send one order unless the venue already has it; ``None`` when the venue has no such order."""
+    def _place(self, intent: OrderIntent, recorded_now: bool) -> Order | None:
+        """Send one order unless the venue already has it; ``None`` when the venue has no such order.
+
+        Only the invocation that recorded the intent sends it. Another one (a retried or duplicated task while
+        the first may still be sending) only looks it up: a venue may list an order late, and a second send
+        under the same clientOrderId is accepted by venues once the first is closed. A leg left unsent this way
+        is compensated like a rejected one; its intent stays in the journal, so later steps still look it up."""
         gateway = self.deps.gateways[intent.venue]
         journal, now = self.deps.journal, self.deps.clock.now_ms
         try:
             order = gateway.find_order(intent.client_order_id, intent.symbol)
+            if order is None and not recorded_now:
+                detail = {"client_order_id": intent.client_order_id, "reason": "intent recorded by an earlier call"}
+                journal.append_event(intent.execution_id, "order_not_resent", detail, now())
+                return None
             if order is None:
                 order = gateway.place_order(intent.request())
         except Exception as error:  # noqa: BLE001 - any failure leaves the leg to be looked up again later
@@ -268,10 +277,9 @@ class SagaSteps:
             )
             for planned in plan.orders
         ]
-        for intent in intents:
-            deps.journal.record_intent(intent, deps.clock.now_ms())
+        fresh = [deps.journal.record_intent(intent, deps.clock.now_ms()) for intent in intents]
         with ThreadPoolExecutor(max_workers=max(1, len(intents))) as pool:
-            list(pool.map(self._place, intents))
+            list(pool.map(self._place, intents, fresh))
         return state.model_copy(update={"compensation_rounds": round_, "error": None})
 
     def _close_open_orders(self, state: SagaState) -> list[tuple[OrderIntent, Order]]:

@@ -221,7 +221,7 @@ class DynamoExecutionJournal:
     def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None:
         self._commit(execution_id, kind, detail, at_ms)
 
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> None:
+    def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
         key = {"pk": _pk(intent.execution_id), "sk": {"S": f"INTENT#{intent.client_order_id}"}}
 
         item = {**key, "body": {"S": intent.model_dump_json()}}
@@ -229,7 +229,7 @@ class DynamoExecutionJournal:
             {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}}
         ]
         # Recorded by an earlier attempt of the same step: nothing new.
-        self._commit(
+        return self._commit(
             intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, lambda: items, self._exists(key)
         )
 

@@ -117,12 +117,14 @@ class InMemoryExecutionJournal:
         with self._lock:
             return verify_chain(self.events(execution_id), self.head(execution_id))
 
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> None:
+    def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
         with self._lock:
             intents = self._intents[intent.execution_id]
-            if intent.client_order_id not in intents:
-                writes: list[Write] = [(intents, intent.client_order_id, intent)]
-                self._commit(intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, writes)
+            if intent.client_order_id in intents:
+                return False
+            writes: list[Write] = [(intents, intent.client_order_id, intent)]
+            self._commit(intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, writes)
+            return True
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
         with self._lock:
