@@ -3,6 +3,8 @@ disengaging cannot silently undo an automatic engage (incident, daily loss, brea
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from pydantic import Field
 
 from arbiter.models.common import ValueModel
@@ -24,3 +26,24 @@ class KillSwitchConflictError(StorageConflictError):
         self.expected, self.current = expected, current
         state = "engaged" if current.engaged else "disengaged"
         super().__init__(f"kill switch is at version {current.version} ({state}: {current.reason!r}), not {expected}")
+
+
+class VersionedKillSwitch(ABC):
+    """The kill switch's operations over one primitive: write the next version, or refuse when a change by hand
+    named a version that is no longer current. Stores (memory, DynamoDB) implement ``state`` and ``_set``."""
+
+    @abstractmethod
+    def state(self) -> KillSwitchState: ...
+
+    @abstractmethod
+    def _set(self, engaged: bool, reason: str, at_ms: int, expected_version: int | None) -> None: ...
+
+    def is_engaged(self) -> bool:
+        return self.state().engaged
+
+    def engage(self, reason: str, at_ms: int, expected_version: int | None = None) -> None:
+        """Automatic engages (``expected_version`` None) always apply; one by hand names the version it saw."""
+        self._set(True, reason, at_ms, expected_version)
+
+    def disengage(self, reason: str, at_ms: int, *, expected_version: int) -> None:
+        self._set(False, reason, at_ms, expected_version)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
 from arbiter.risk.engine import utc_day
-from arbiter.risk.kill_switch import KillSwitchConflictError, KillSwitchState
+from arbiter.risk.kill_switch import KillSwitchConflictError, KillSwitchState, VersionedKillSwitch
 from arbiter.storage.audit import (
     EMPTY_HEAD,
     AuditEvent,
@@ -400,7 +400,7 @@ class DynamoExecutionJournal:
         )
 
 
-class DynamoKillSwitch:
+class DynamoKillSwitch(VersionedKillSwitch):
     """``KILL_SWITCH``/``CURRENT`` holds the state in force; ``KILL_SWITCH``/``v<n>`` every version. A change is
     one transaction: the new state, conditional on the version read, and its history item."""
 
@@ -420,16 +420,6 @@ class DynamoKillSwitch:
             version=int(item["version"]["N"]),
             at_ms=int(item["at_ms"]["N"]),
         )
-
-    def is_engaged(self) -> bool:
-        return self.state().engaged
-
-    def engage(self, reason: str, at_ms: int, expected_version: int | None = None) -> None:
-        """Automatic engages (``expected_version`` None) always apply; one by hand names the version it saw."""
-        self._set(True, reason, at_ms, expected_version)
-
-    def disengage(self, reason: str, at_ms: int, *, expected_version: int) -> None:
-        self._set(False, reason, at_ms, expected_version)
 
     def _set(self, engaged: bool, reason: str, at_ms: int, expected_version: int | None) -> None:
         for _ in range(APPEND_ATTEMPTS):

@@ -10,7 +10,7 @@ from typing import Any
 
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
 from arbiter.risk.engine import utc_day
-from arbiter.risk.kill_switch import KillSwitchConflictError, KillSwitchState
+from arbiter.risk.kill_switch import KillSwitchConflictError, KillSwitchState, VersionedKillSwitch
 from arbiter.storage.audit import (
     EMPTY_HEAD,
     AuditEvent,
@@ -184,7 +184,7 @@ class InMemoryExecutionJournal:
             self._commit(execution_id, "refused", {"reason": reason}, at_ms, writes)
 
 
-class InMemoryKillSwitch:
+class InMemoryKillSwitch(VersionedKillSwitch):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._history: list[KillSwitchState] = []
@@ -200,16 +200,6 @@ class InMemoryKillSwitch:
     def history(self) -> list[KillSwitchState]:
         with self._lock:
             return list(self._history)
-
-    def is_engaged(self) -> bool:
-        return self.state().engaged
-
-    def engage(self, reason: str, at_ms: int, expected_version: int | None = None) -> None:
-        """Automatic engages (``expected_version`` None) always apply; one by hand names the version it saw."""
-        self._set(True, reason, at_ms, expected_version)
-
-    def disengage(self, reason: str, at_ms: int, *, expected_version: int) -> None:
-        self._set(False, reason, at_ms, expected_version)
 
     def _set(self, engaged: bool, reason: str, at_ms: int, expected_version: int | None) -> None:
         with self._lock:
