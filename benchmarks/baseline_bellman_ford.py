@@ -12,7 +12,7 @@ import networkx as nx
 
 from arbiter.detection.books import BookSnapshot, best_prices
 from arbiter.detection.index import DetectionIndex
-from arbiter.execution.exposure import base_and_quote
+from arbiter.models.symbols import base_and_quote
 
 SOURCE = "__source__"
 

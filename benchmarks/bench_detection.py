@@ -22,12 +22,12 @@ from __future__ import annotations
 import statistics
 import time
 
-from arbiter.detection import Detector, FrameBooks, IncrementalDetector, OrderBookSet
+from arbiter.detection import Detector, IncrementalDetector, OrderBookSet
 from arbiter.detection.index import DetectionIndex
-from arbiter.execution.exposure import base_and_quote
 from arbiter.models import Side
+from arbiter.models.symbols import base_and_quote
 from arbiter.settings import DetectionSettings, SimulationSettings
-from arbiter.simulation import MarketModel
+from arbiter.simulation import FrameBooks, MarketModel
 from benchmarks.baseline_bellman_ford import negative_cycles
 from benchmarks.figures import Figure
 

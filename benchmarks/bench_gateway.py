@@ -10,16 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arbiter.gateway import PaperVenue
-from arbiter.gateway.ccxt_mapping import (
+from arbiter.gateway.ccxt.mapping import (
     balances_from_ccxt,
     order_book_from_ccxt,
     order_from_ccxt,
     ticker_from_ccxt,
     trade_from_ccxt,
 )
-from arbiter.gateway.replay import recorded_cases, replay
+from arbiter.gateway.ccxt.replay import recorded_cases, replay
+from arbiter.gateway.paper import PaperVenue
 from arbiter.models import OrderRequest, Side
+from arbiter.models.time import ManualClock
 from arbiter.settings import SimulationSettings
 from arbiter.simulation import MarketModel
 from benchmarks.figures import Figure, median_seconds
@@ -37,7 +38,7 @@ def run() -> list[Figure]:
         {"BTC/USDT": market},
         lambda _symbol: book,
         {"USDT": Decimal(10**12), "BTC": Decimal(10**6)},
-        clock=lambda: frame.clock_ms,
+        clock=ManualClock(frame.clock_ms),
     )
     ids = itertools.count()
     price = book.asks[5].price

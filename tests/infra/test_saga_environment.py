@@ -11,8 +11,8 @@ import pytest
 from aws_cdk import assertions
 from cfnlint.api import ManualArgs, lint_file
 
+from arbiter.bootstrap.saga import REQUIRED_TABLES
 from arbiter.execution.topology import SAGA_TASKS
-from arbiter.execution.wiring import REQUIRED_TABLES
 from arbiter.settings import Settings
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder

@@ -8,14 +8,6 @@ from typing import Any
 
 
 @dataclass
-class Clock:
-    now: int = 1_700_000_000_000
-
-    def now_ms(self) -> int:
-        return self.now
-
-
-@dataclass
 class Alerts:
     published: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
 

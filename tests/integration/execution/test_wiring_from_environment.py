@@ -5,7 +5,6 @@ exchanges (the packaged recorded markets) whose books are stubbed: nothing reach
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,23 +16,26 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from arbiter.execution import wiring
+from arbiter.bootstrap.saga import WiringError
 from arbiter.execution.state import SagaState
-from arbiter.execution.wiring import WiringError
-from arbiter.gateway import PaperVenue
-from arbiter.gateway.ccxt_gateway import CcxtGateway
-from arbiter.gateway.circuit_breaker import DynamoBreakerStore
-from arbiter.gateway.paper_ledger import DynamoPaperLedger
+from arbiter.gateway.ccxt.gateway import CcxtGateway
+from arbiter.gateway.paper import PaperVenue
 from arbiter.local import create_local_tables
 from arbiter.local.lambda_invoke import LocalLambdaContext
 from arbiter.local.platform import QUIET_POWERTOOLS, load_handler
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts
 from arbiter.models import ExecutionStatus, Leg, Opportunity, OpportunityKind, OrderStatus, QuoteStamp, Side
+from arbiter.models.time import ManualClock
 from arbiter.settings import VenueCredentials
+from arbiter.storage.breakers import DynamoBreakerStore
 from arbiter.storage.configuration import DynamoConfigurationStore
-from arbiter.storage.dynamodb import DynamoExecutionJournal
+from arbiter.storage.journal import DynamoExecutionJournal
+from arbiter.storage.paper_ledger import DynamoPaperLedger
+from arbiter_handlers import wiring
 
 REGION = "eu-west-1"
+NOW = 1_767_225_600_000
+"""The deployed saga's clock in these tests (the wall clock is the stack's; a test owns its timings)."""
 PREFIX = "arbiter-test"
 # kraken's BTC/USDT ask below binance's bid: buy on kraken, sell on binance.
 BOOKS = {
@@ -60,10 +62,12 @@ class StubExchanges:
 
         def fetch_order_book(symbol: str, limit: int | None = None, params: Any = None) -> dict[str, Any]:
             self.book_requests.append((venue, symbol))
+            if (venue, symbol) not in self.books:
+                raise ccxt.BadSymbol(f"{venue} {symbol}: no book in this test")
             return {
                 **self.books[(venue, symbol)],
                 "symbol": symbol,
-                "timestamp": int(time.time() * 1000),
+                "timestamp": NOW,
                 "nonce": None,
             }
 
@@ -104,6 +108,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
             monkeypatch.setenv(variable, value)
         exchanges = StubExchanges()
         monkeypatch.setattr(wiring, "exchange_factory", exchanges)
+        monkeypatch.setattr(wiring, "clock", ManualClock(NOW))
         wiring.install(None)
         wiring.forget_built()
         yield Deployed(tables, exchanges, topic_arn, environment)
@@ -112,7 +117,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
 
 
 def opportunity() -> Opportunity:
-    now = int(time.time() * 1000)
+    now = NOW
     return Opportunity(
         kind=OpportunityKind.CROSS_VENUE,
         legs=(
@@ -219,7 +224,9 @@ def test_assets_are_valued_in_usd_from_the_venues_books(deployed: Deployed) -> N
     assert dependencies.risk.portfolio is not None
     assert dependencies.risk.portfolio.usd_value is usd_value  # one valuation for the limits and the exposure tolerance
     assert usd_value("USDT") == 1
-    assert usd_value("BTC") == Decimal(59_995)  # the mid of kraken's BTC/USDT, the first venue listing it
+    # The mean of the mids of BTC/USDT on the venues listing it (kraken 59,995, binance 60,105): the one policy
+    # the detector, the risk limits and the exposure tolerance share.
+    assert usd_value("BTC") == Decimal(60_050)
     assert usd_value("DOGE") is None  # no venue lists it against a USD stablecoin: the risk engine refuses
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import ccxt
 
-from arbiter.gateway.replay import OFFLINE_CREDENTIALS, OFFLINE_OPTIONS
+from arbiter.gateway.ccxt.replay import OFFLINE_CREDENTIALS, OFFLINE_OPTIONS
 from tests.conftest import SHARED_FIXTURES
 
 TIMEOUT_BEFORE = "before"  # the request never reached the venue

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from arbiter.gateway.ccxt_mapping import (
+from arbiter.gateway.ccxt.mapping import (
     balances_from_ccxt,
     order_book_from_ccxt,
     order_from_ccxt,
     ticker_from_ccxt,
     trade_from_ccxt,
 )
-from arbiter.gateway.replay import RecordedCase, recorded_cases, replay
+from arbiter.gateway.ccxt.replay import RecordedCase, recorded_cases, replay
 from arbiter.models import Order, OrderAck
 from tests.conftest import SHARED_FIXTURES
 

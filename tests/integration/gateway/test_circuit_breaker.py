@@ -9,14 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from arbiter.gateway.circuit_breaker import (
-    BreakerPosition,
-    BreakerSettings,
-    CircuitBreaker,
-    DynamoBreakerStore,
-    InMemoryBreakerStore,
-)
+from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
 from arbiter.local import create_local_tables
+from arbiter.storage.breakers import BreakerPosition, DynamoBreakerStore, InMemoryBreakerStore
 
 SETTINGS = BreakerSettings(failure_threshold=3, open_ms=1_000)
 

@@ -6,7 +6,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from arbiter.gateway.credentials import CredentialsError, ccxt_exchange, load_credentials
+from arbiter.bootstrap.credentials import load_credentials
+from arbiter.gateway.ccxt.exchange import ccxt_exchange
+from arbiter.gateway.errors import CredentialsError
 
 SECRET_VALUE = "s3cr3t-that-must-never-show"
 

@@ -12,17 +12,13 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from arbiter.gateway import PaperVenue
-from arbiter.gateway.credentials import CredentialsError
-from arbiter.gateway.factory import (
-    SharedVenueState,
-    open_ccxt_gateway,
-    open_paper_venue,
-    secrets_manager_credentials,
-)
+from arbiter.bootstrap.venues import SharedVenueState, open_ccxt_gateway, open_paper_venue, secrets_manager_credentials
+from arbiter.gateway.ccxt.venues import UnsupportedVenueError
+from arbiter.gateway.errors import CredentialsError
 from arbiter.gateway.interface import VenueGateway
-from arbiter.gateway.venues import UnsupportedVenueError
+from arbiter.gateway.paper import PaperVenue
 from arbiter.models import OrderRequest, OrderStatus, Side
+from arbiter.models.time import ManualClock
 from arbiter.settings import GatewaySettings, VenueCredentials
 from tests.conftest import SHARED_FIXTURES
 from tests.integration.gateway.http_venues import HttpVenue
@@ -30,6 +26,7 @@ from tests.integration.gateway.http_venues import HttpVenue
 pytestmark = pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="shared fixtures not beside this checkout")
 
 SETTINGS = GatewaySettings(credentials_secret_prefix="test/venues/")
+CLOCK = ManualClock(1_767_225_600_000)
 SECRET_VALUE = "c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1zaG93"
 
 
@@ -72,6 +69,7 @@ def test_a_venue_opens_with_its_secret_settings_and_shared_state(secrets: Any) -
         state=state,
         ccxt_markets=kraken_markets(),
         exchange_factory=spy,
+        clock=CLOCK,
     )
     assert isinstance(gateway, VenueGateway)
     [(venue, credentials)] = spy.opened
@@ -112,7 +110,7 @@ def test_a_missing_or_malformed_secret_stops_the_venue_and_opens_nothing(
         secrets.create_secret(Name="test/venues/kraken", SecretString=secret)
     spy = SpyFactory(HttpVenue("kraken"))
     with pytest.raises(CredentialsError, match=problem) as caught:
-        open_ccxt_gateway("kraken", SETTINGS, secrets_manager_credentials(SETTINGS), exchange_factory=spy)
+        open_ccxt_gateway("kraken", SETTINGS, secrets_manager_credentials(SETTINGS), exchange_factory=spy, clock=CLOCK)
     assert "test/venues/kraken" in str(caught.value)
     assert SECRET_VALUE not in str(caught.value)
     assert spy.opened == []
@@ -126,7 +124,7 @@ def test_a_venue_without_verified_order_ids_never_reads_its_secret() -> None:
         raise AssertionError("must not be reached")
 
     with pytest.raises(UnsupportedVenueError, match="bitmart"):
-        open_ccxt_gateway("bitmart", SETTINGS, credentials)
+        open_ccxt_gateway("bitmart", SETTINGS, credentials, clock=CLOCK)
     assert asked == []
 
 
@@ -139,6 +137,7 @@ def test_paper_venue_on_the_real_venues_public_books() -> None:
         ccxt_markets=kraken_markets(),
         exchange_factory=spy,
         symbols={"LTC/USDT"},
+        clock=CLOCK,
     )
     assert isinstance(venue, PaperVenue)
     assert isinstance(venue, VenueGateway)
@@ -159,8 +158,10 @@ def test_paper_venue_on_the_real_venues_public_books() -> None:
 
 def test_paper_venue_on_given_books_needs_their_markets() -> None:
     with pytest.raises(ValueError, match="markets"):
-        open_paper_venue("kraken", {}, books=lambda _symbol: pytest.fail("no book needed"))
+        open_paper_venue("kraken", {}, books=lambda _symbol: pytest.fail("no book needed"), clock=CLOCK)
     with pytest.raises(ValueError, match="settings"):
-        open_paper_venue("kraken", {})
-    local = open_paper_venue("kraken", {"USDT": Decimal(5)}, books=lambda _s: pytest.fail("no book needed"), markets={})
+        open_paper_venue("kraken", {}, clock=CLOCK)
+    local = open_paper_venue(
+        "kraken", {"USDT": Decimal(5)}, books=lambda _s: pytest.fail("no book needed"), markets={}, clock=CLOCK
+    )
     assert local.fetch_balances().balances["USDT"].free == Decimal(5)

@@ -17,21 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from arbiter.gateway import (
-    InsufficientFundsError,
-    InvalidOrderError,
-    OrderNotFoundError,
-    PaperVenue,
-    RetryableGatewayError,
-)
-from arbiter.gateway.paper_ledger import (
-    DynamoPaperLedger,
-    InMemoryPaperLedger,
-    PaperLedger,
-    PaperLedgerContentionError,
-)
+from arbiter.gateway import InsufficientFundsError, InvalidOrderError, OrderNotFoundError, RetryableGatewayError
+from arbiter.gateway.paper import PaperVenue
+from arbiter.gateway.paper.venue import PaperLedgerContentionError
 from arbiter.local import create_local_tables
 from arbiter.models import OrderBook, OrderRequest, OrderStatus, Side, TimeInForce
+from arbiter.models.time import ManualClock
+from arbiter.storage.paper_ledger import DynamoPaperLedger, InMemoryPaperLedger, PaperLedger
 from tests.unit.execution.conftest import book, market
 
 SOL = market("paper", "SOL/USDT", taker=0.001)
@@ -57,7 +49,7 @@ def invocation(
     ledger: PaperLedger, books: Callable[[str], OrderBook] = lambda _symbol: BOOK, attempts: int = 10
 ) -> PaperVenue:
     return PaperVenue(
-        "paper", {"SOL/USDT": SOL}, books, OPENING, clock=lambda: 1_700_000_000_000, ledger=ledger,
+        "paper", {"SOL/USDT": SOL}, books, OPENING, clock=ManualClock(1_700_000_000_000), ledger=ledger,
         commit_attempts=attempts,
     )  # fmt: skip
 
@@ -189,7 +181,7 @@ def test_opening_balances_hold_until_the_first_commit_then_the_ledger_does(ledge
     assert first.fetch_balances().free("USDT") == OPENING["USDT"]
     first.set_free({"USDT": Decimal(500)})
     later = PaperVenue(
-        "paper", {"SOL/USDT": SOL}, lambda _s: BOOK, {"USDT": Decimal(1)}, clock=lambda: 1, ledger=ledgers()
+        "paper", {"SOL/USDT": SOL}, lambda _s: BOOK, {"USDT": Decimal(1)}, clock=ManualClock(1), ledger=ledgers()
     )
     assert later.fetch_balances().free("USDT") == 500
     assert later.free["SOL"] == OPENING["SOL"]

@@ -10,8 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from arbiter.gateway.rate_limit import DynamoBucketStore, InMemoryBucketStore, SharedRateLimiter
+from arbiter.gateway.resilience.rate_limit import SharedRateLimiter
 from arbiter.local import create_local_tables
+from arbiter.storage.buckets import DynamoBucketStore, InMemoryBucketStore
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arbiter.gateway import OrderUnconfirmedError, VenueTimeoutError
-from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
-from arbiter.gateway.venues import UnsupportedVenueError, order_ids_for
+from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.ccxt.venues import UnsupportedVenueError, order_ids_for
 from arbiter.markets import markets_from_exchange
 from arbiter.models import OrderRequest, OrderStatus, Side
+from arbiter.models.time import ManualClock
 from tests.conftest import SHARED_FIXTURES
 from tests.integration.gateway.http_venues import TIMEOUT_AFTER, TIMEOUT_BEFORE, HttpVenue
 
@@ -37,7 +38,7 @@ def gateway(http: HttpVenue, attempts: int = 5) -> CcxtGateway:
     exchange = http.exchange()
     markets = {m.symbol: m for m in markets_from_exchange(exchange, symbols={ORDERS[http.venue][0]})}
     policy = RetryPolicy(attempts=attempts, initial_s=0.001, max_wait_s=0.001, budget_s=60)
-    return CcxtGateway(exchange, markets, clock=lambda: 1_767_225_600_000, policy=policy, sleep=lambda _s: None)
+    return CcxtGateway(exchange, markets, clock=ManualClock(1_767_225_600_000), policy=policy, sleep=lambda _s: None)
 
 
 @pytest.mark.parametrize("venue", VENUES)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from arbiter.gateway import PlaceFault
+from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner, cross_venue
 from arbiter.models import ExecutionStatus, Leg
 

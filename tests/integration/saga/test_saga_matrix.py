@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbiter.gateway import PlaceFault
+from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbiter.gateway import PlaceFault
+from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner
 
 FAULTS = st.sampled_from([None, *PlaceFault])

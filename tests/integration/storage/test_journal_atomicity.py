@@ -14,10 +14,8 @@ import pytest
 from moto import mock_aws
 
 from arbiter.local import create_local_tables
-from arbiter.models import Execution, ExecutionStatus, Order
-from arbiter.storage.audit import OrderRecord
-from arbiter.storage.dynamodb import DynamoExecutionJournal
-from arbiter.storage.memory import InMemoryExecutionJournal
+from arbiter.models import Execution, ExecutionStatus, Order, OrderRecord
+from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
 from tests.integration.storage.test_journal_contract import OPPORTUNITY
 
 DAY_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -13,11 +13,10 @@ from moto import mock_aws
 
 from arbiter.local import create_local_tables
 from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, Side
-from arbiter.risk.kill_switch import KillSwitchConflictError
 from arbiter.storage.audit import first_broken_link
-from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
 from arbiter.storage.errors import StorageConflictError
-from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
+from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
+from arbiter.storage.kill_switch import DynamoKillSwitch, InMemoryKillSwitch, KillSwitchConflictError
 
 OPPORTUNITY = Opportunity.model_validate(
     {

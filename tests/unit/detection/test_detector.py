@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbiter.detection import Detector, FrameBooks, OrderBookSet
+from arbiter.detection import Detector, OrderBookSet
 from arbiter.detection.sizing import Sized, best_cycle_size, size_cross_venue
-from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog, amount_step, round_amount
 from arbiter.models import Balance, Balances, Opportunity, OpportunityKind, OrderBook, QuoteStamp, Side
+from arbiter.models.symbols import base_and_quote
 from arbiter.settings import DetectionSettings, SimulationSettings
-from arbiter.simulation import BookFrame, MarketModel
+from arbiter.simulation import BookFrame, FrameBooks, MarketModel
 
 DETECTION = DetectionSettings()
 

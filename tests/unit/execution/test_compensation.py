@@ -13,9 +13,10 @@ from arbiter.execution.compensation import (
     exposure_tolerance,
     plan_compensation,
 )
-from arbiter.execution.exposure import apply_trade, residual_exposure
+from arbiter.execution.exposure import residual_exposure
 from arbiter.markets import amount_step
 from arbiter.models import Leg, Market, Opportunity, OrderBook, QuoteStamp, Side
+from arbiter.models.symbols import apply_trade
 from tests.unit.execution.conftest import book, market
 
 CAP = Decimal("0.005")

@@ -6,14 +6,16 @@ import pytest
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import OrdersStillOpenError, SagaDependencies, SagaSteps
-from arbiter.gateway import FaultRule, PaperVenue, PlaceFault, VenueFaults
+from arbiter.gateway.paper import FaultRule, PaperVenue, PlaceFault, VenueFaults
 from arbiter.models import ExecutionStatus, Leg, Opportunity, OrderStatus, QuoteStamp, Side
+from arbiter.models.time import ManualClock
 from arbiter.settings import ExecutionSettings
-from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
-from tests.support.saga_fakes import Alerts, Clock
+from arbiter.storage.journal import InMemoryExecutionJournal
+from arbiter.storage.kill_switch import InMemoryKillSwitch
+from tests.support.saga_fakes import Alerts
 from tests.unit.execution.conftest import book, market
 
-NOW = Clock().now
+NOW = 1_700_000_000_000
 
 
 def opportunity(quote_ts: int = NOW - 100) -> Opportunity:
@@ -39,14 +41,14 @@ class World:
             "beta": book("beta", "SOL/USDT", "152", "152.1", gap="0.1"),
         }
         self.journal, self.kill_switch = InMemoryExecutionJournal(), InMemoryKillSwitch()
-        self.alerts, self.clock = Alerts(), Clock()
+        self.alerts, self.clock = Alerts(), ManualClock(NOW)
         self.alpha, self.beta = (
             PaperVenue(
                 venue,
                 {"SOL/USDT": market(venue, "SOL/USDT")},
                 lambda _symbol, venue=venue: self.books[venue],  # type: ignore[misc]
                 held,
-                clock=self.clock.now_ms,
+                clock=self.clock,
                 faults=faults.get(venue),
             )
             for venue, held in (("alpha", {"USDT": Decimal(1000)}), ("beta", {"SOL": Decimal(10)}))
@@ -92,7 +94,7 @@ def test_happy_path_settles_with_profit_in_the_quote_asset() -> None:
     [
         (lambda w: w.kill_switch.engage("by hand", NOW), "kill_switch_engaged"),
         (lambda w: w.alpha.set_free({"USDT": Decimal(100)}), "insufficient_balance: alpha USDT"),
-        (lambda w: setattr(w.clock, "now", NOW + 5_000), "stale_quote"),
+        (lambda w: setattr(w.clock, "ms", NOW + 5_000), "stale_quote"),
         (lambda w: setattr(w.beta, "faults", VenueFaults(outage_from_call=0)), "balances_unavailable: beta"),
     ],
 )

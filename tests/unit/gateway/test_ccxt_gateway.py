@@ -18,11 +18,13 @@ from arbiter.gateway import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
-from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
-from arbiter.gateway.ccxt_mapping import VenueResponseError
-from arbiter.gateway.rate_limit import InMemoryBucketStore, SharedRateLimiter
-from arbiter.gateway.venues import VENUE_ORDER_IDS
+from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.ccxt.mapping import VenueResponseError
+from arbiter.gateway.ccxt.venues import VENUE_ORDER_IDS
+from arbiter.gateway.resilience.rate_limit import SharedRateLimiter
 from arbiter.models import OrderRequest, OrderStatus, Side
+from arbiter.models.time import ManualClock
+from arbiter.storage.buckets import InMemoryBucketStore
 from tests.unit.execution.conftest import market
 
 SOL = market("fakex", "SOL/USDT")
@@ -94,7 +96,7 @@ def gateway(exchange: ScriptedExchange, attempts: int = 6, **extra: Any) -> Ccxt
     return CcxtGateway(
         exchange,
         {"SOL/USDT": SOL},
-        clock=lambda: 1,
+        clock=ManualClock(1),
         policy=policy,
         sleep=lambda _s: None,
         order_ids=BINANCE_LIKE,
@@ -158,14 +160,15 @@ def test_retries_stop_at_the_budget_with_a_typed_retryable_error() -> None:
 
 
 def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> None:
-    from arbiter.gateway.circuit_breaker import BreakerSettings, CircuitBreaker, InMemoryBreakerStore
+    from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
+    from arbiter.storage.breakers import InMemoryBreakerStore
 
     breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000))
     exchange = ScriptedExchange({"create_order": ["before"] * 6})
     venue = CcxtGateway(
         exchange,
         {"SOL/USDT": SOL},
-        clock=lambda: 1,
+        clock=ManualClock(1),
         policy=RetryPolicy(attempts=3, initial_s=0.01, max_wait_s=0.01, budget_s=60),
         sleep=lambda _s: None,
         breaker=breaker,
@@ -183,18 +186,18 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
 
 def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget() -> None:
 
-    now = {"ms": 0}
+    clock = ManualClock(0)
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
-        now["ms"] += int(seconds * 1000)
+        clock.ms += int(seconds * 1000)
 
     limiter = SharedRateLimiter(InMemoryBucketStore(), rate_per_s=2, capacity=1)
     venue = CcxtGateway(
         ScriptedExchange({}),
         {"SOL/USDT": SOL},
-        clock=lambda: now["ms"],
+        clock=clock,
         policy=RetryPolicy(budget_s=1.0),
         sleep=sleep,
         limiter=limiter,
@@ -206,7 +209,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
     starved = CcxtGateway(
         ScriptedExchange({}),
         {"SOL/USDT": SOL},
-        clock=lambda: now["ms"],
+        clock=clock,
         policy=RetryPolicy(budget_s=1.0),
         sleep=lambda _s: None,  # time stands still: the bucket never refills
         limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
@@ -218,7 +221,7 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
 
 
 def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from arbiter.gateway.circuit_breaker import BreakerSettings
+    from arbiter.gateway.resilience.breaker import BreakerSettings
     from arbiter.settings import load_settings
 
     monkeypatch.setenv("ARBITER_GATEWAY__RETRY_ATTEMPTS", "2")
@@ -229,7 +232,7 @@ def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.Mon
     exchange = ScriptedExchange({"create_order": ["before"] * 5})
     policy = RetryPolicy.from_settings(settings)
     venue = CcxtGateway(
-        exchange, {"SOL/USDT": SOL}, clock=lambda: 1, policy=policy, sleep=lambda _s: None, order_ids=BINANCE_LIKE
+        exchange, {"SOL/USDT": SOL}, clock=ManualClock(1), policy=policy, sleep=lambda _s: None, order_ids=BINANCE_LIKE
     )
     with pytest.raises(VenueTimeoutError):
         venue.place_order(REQUEST)
@@ -327,16 +330,16 @@ def test_a_venue_without_verified_order_ids_serves_data_but_refuses_orders() -> 
 
 
 def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
-    now = {"ms": 0}
+    clock = ManualClock(0)
 
     def sleep(seconds: float) -> None:
-        now["ms"] += round(seconds * 1000)
+        clock.ms += round(seconds * 1000)
 
     exchange = ScriptedExchange({"create_order": ["before"] * 10})
     venue = CcxtGateway(
         exchange,
         {"SOL/USDT": SOL},
-        clock=lambda: now["ms"],
+        clock=clock,
         policy=RetryPolicy(attempts=10, initial_s=0.01, max_wait_s=0.01, budget_s=2.5),
         sleep=sleep,
         limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=1, capacity=1),
@@ -347,4 +350,4 @@ def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
     # One token a second: the first send is free, each retry (and its lookup) waits; 2.5 s of waiting allow
     # only a few requests, not the ten attempts the policy would otherwise make.
     assert exchange.sends + exchange.reads <= 4
-    assert now["ms"] <= 2_600
+    assert clock.ms <= 2_600

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from arbiter.gateway.ccxt_mapping import VenueResponseError, order_from_ccxt
+from arbiter.gateway.ccxt.mapping import VenueResponseError, order_from_ccxt
 from arbiter.models import Order, OrderAck
 
 

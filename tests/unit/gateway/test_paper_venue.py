@@ -5,18 +5,16 @@ from decimal import Decimal
 import pytest
 
 from arbiter.gateway import (
-    FaultRule,
     InsufficientFundsError,
     InvalidOrderError,
     OrderNotFoundError,
     OrderRejectedError,
-    PaperVenue,
-    PlaceFault,
-    VenueFaults,
     VenueTimeoutError,
     VenueUnavailableError,
 )
+from arbiter.gateway.paper import FaultRule, PaperVenue, PlaceFault, VenueFaults
 from arbiter.models import OrderRequest, OrderStatus, Side, TimeInForce
+from arbiter.models.time import ManualClock
 from tests.unit.execution.conftest import book, market
 
 SOL = market("paper", "SOL/USDT", taker=0.001)
@@ -29,7 +27,7 @@ def venue(faults: VenueFaults | None = None, usdt: str = "10000", sol: str = "10
         {"SOL/USDT": SOL},
         lambda _symbol: current,
         {"USDT": Decimal(usdt), "SOL": Decimal(sol)},
-        clock=lambda: 1_700_000_000_000,
+        clock=ManualClock(1_700_000_000_000),
         faults=faults,
     )
 

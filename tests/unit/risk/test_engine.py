@@ -11,10 +11,12 @@ import pytest
 from arbiter.local.scenarios import NOW, cross_venue, cross_venue_btc, scenario_markets, triangle
 from arbiter.models import Balance, Balances, Execution, ExecutionStatus, Opportunity
 from arbiter.models.risk import RiskLimits
+from arbiter.models.time import utc_day
 from arbiter.risk.balances import StaleBalancesError
-from arbiter.risk.engine import CountingMetrics, Decision, PortfolioLimits, RiskEngine, utc_day
+from arbiter.risk.engine import CountingMetrics, Decision, PortfolioLimits, RiskEngine
 from arbiter.settings import ExecutionSettings
-from arbiter.storage.memory import InMemoryExecutionJournal, InMemoryKillSwitch
+from arbiter.storage.journal import InMemoryExecutionJournal
+from arbiter.storage.kill_switch import InMemoryKillSwitch
 
 PRICES = {"USDT": Decimal(1), "SOL": Decimal(150), "BTC": Decimal(60_000)}
 MARKETS = scenario_markets()

@@ -8,7 +8,7 @@ from arbiter.local.scenarios import NOW, cross_venue, scenario_markets
 from arbiter.models import Balances
 from arbiter.risk.engine import RiskEngine
 from arbiter.settings import ExecutionSettings
-from arbiter.storage.memory import InMemoryKillSwitch
+from arbiter.storage.kill_switch import InMemoryKillSwitch
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics
 
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import SagaSteps
-from arbiter.execution.wiring import saga_dependencies
+from arbiter_handlers.wiring import saga_dependencies
 
 logger = Logger()
 tracer = Tracer()

@@ -11,7 +11,7 @@ import typer
 from arbiter.cli.books import render_best_quotes
 from arbiter.cli.report import render_execution, render_opportunities, render_summary
 from arbiter.cli.tables import render_table
-from arbiter.detection import BookSnapshot, Detector, FrameBooks, OrderBookSet, ScanResult
+from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
 from arbiter.local.session import ExecutionReport, LocalSession
 from arbiter.markets import (
     RECORDED_PRECISION_MODES,
@@ -23,7 +23,7 @@ from arbiter.markets import (
 )
 from arbiter.models import Market, OrderBook
 from arbiter.settings import Settings, SettingsError, load_settings
-from arbiter.simulation import BookFrame, MarketModel
+from arbiter.simulation import BookFrame, FrameBooks, MarketModel
 
 app = typer.Typer(
     help="Arbiter: serverless crypto arbitrage. Local runs use simulated venues and an in-process AWS.",

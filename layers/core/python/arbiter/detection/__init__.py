@@ -1,6 +1,6 @@
 """Opportunity detection: cross-venue pairs and triangles, screened with numpy, sized exactly through depth."""
 
-from arbiter.detection.books import BookSnapshot, FrameBooks, OrderBookSet
+from arbiter.detection.books import BookSnapshot, OrderBookSet
 from arbiter.detection.detector import Detector, ScanResult
 from arbiter.detection.incremental import IncrementalDetector
 from arbiter.detection.index import DetectionIndex
@@ -9,7 +9,6 @@ __all__ = [
     "BookSnapshot",
     "DetectionIndex",
     "Detector",
-    "FrameBooks",
     "IncrementalDetector",
     "OrderBookSet",
     "ScanResult",

@@ -10,7 +10,6 @@ import numpy as np
 
 from arbiter.detection.index import FloatArray, IntArray
 from arbiter.models import OrderBook
-from arbiter.simulation import BookFrame
 
 NO_ASK = 1e300
 """Price of an ask level beyond a book's depth: finite, so that zero amount times it stays zero."""
@@ -46,31 +45,6 @@ def best_prices(books: BookSnapshot) -> tuple[FloatArray, FloatArray]:
     bids = np.where(present, books.bid_prices[:, 0], np.nan).reshape(shape)
     asks = np.where(present, books.ask_prices[:, 0], np.nan).reshape(shape)
     return bids, asks
-
-
-class FrameBooks:
-    """A simulated ``BookFrame`` seen as a snapshot (views on the frame's arrays, no copy)."""
-
-    def __init__(self, frame: BookFrame) -> None:
-        self.frame = frame
-        self.venues, self.symbols = frame.universe.venues, frame.universe.symbols
-        levels = frame.bid_ticks.shape[-1]
-        self.prices = np.concatenate([frame.ask_prices.reshape(-1, levels), frame.bid_prices.reshape(-1, levels)])
-        self.amounts = np.concatenate([frame.ask_sizes.reshape(-1, levels), frame.bid_sizes.reshape(-1, levels)])
-        count = len(self.prices) // 2
-        self.top_prices, self.top_amounts = self.prices[:, 0].copy(), self.amounts[:, 0].copy()
-        self.ask_prices, self.bid_prices = self.prices[:count], self.prices[count:]
-        self.ask_amounts, self.bid_amounts = self.amounts[:count], self.amounts[count:]
-        self.timestamps = np.where(frame.listed, frame.timestamps, 0).reshape(-1)
-        self.rejected: list[str] = []
-        self._books: dict[tuple[str, str], OrderBook] = {}
-
-    def order_book(self, venue: str, symbol: str) -> OrderBook:
-        """The exact book, built once per frame (several opportunities may read the same book)."""
-        key = (venue, symbol)
-        if key not in self._books:
-            self._books[key] = self.frame.order_book(venue, symbol)
-        return self._books[key]
 
 
 class OrderBookSet:

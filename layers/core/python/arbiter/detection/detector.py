@@ -24,12 +24,11 @@ from arbiter.detection.books import BookSnapshot
 from arbiter.detection.depth import size_candidates
 from arbiter.detection.index import FEE, BoolArray, DetectionIndex, FloatArray, IntArray
 from arbiter.detection.sizing import Sized, size_cross_venue, size_cycle
-from arbiter.execution.exposure import base_and_quote
-from arbiter.markets import MarketCatalog
+from arbiter.markets import USD_STABLE, MarketCatalog, usd_from_mids, usd_symbols
 from arbiter.models import Balances, Opportunity, OpportunityKind, QuoteStamp
+from arbiter.models.symbols import base_and_quote
 from arbiter.settings import DetectionSettings
 
-STABLE_USD = frozenset({"USD", "USDT", "USDC"})
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NO_RATE = np.array([[np.inf], [0.0]])
 """What a book that cannot be traded buys at (asks row) and sells for (bids row)."""
@@ -146,7 +145,7 @@ class Detector:
 
     def __init__(self, catalog: MarketCatalog, index: DetectionIndex, settings: DetectionSettings) -> None:
         self.catalog, self.index, self.settings = catalog, index, settings
-        self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in STABLE_USD}
+        self.usd_values: dict[str, Decimal] = {asset: Decimal(1) for asset in USD_STABLE}
         self.usd = np.full(len(index.assets), np.nan)
         self._known = np.zeros(len(index.assets), dtype=bool)
         self._usd_or_zero = self._budget = np.zeros(len(index.assets))
@@ -454,16 +453,20 @@ class Detector:
         """USD values of every asset from the books' mids against USD stablecoins. They only cap notionals and
         rank, so they are refreshed now and then, not per book: sizing then depends on the candidate's own books
         alone, which is what lets the incremental scan re-size only the candidates a changed book touches."""
-        values = {asset: Decimal(1) for asset in STABLE_USD}
+        values = {asset: Decimal(1) for asset in USD_STABLE}
         n_v, n_s = len(self.index.venues), len(self.index.symbols)
         present = (books.timestamps > 0) & (books.bid_amounts[:, 0] > 0) & (books.ask_amounts[:, 0] > 0)
         mids = np.where(present, (books.bid_prices[:, 0] + books.ask_prices[:, 0]) / 2, np.nan).reshape(n_v, n_s)
-        for s, symbol in enumerate(self.index.symbols):
-            base, quote = base_and_quote(symbol)
-            if quote in STABLE_USD and base not in values:
-                finite = mids[:, s][np.isfinite(mids[:, s])]
-                if finite.size:
-                    values[base] = Decimal(repr(float(finite.mean())))
+        column = {symbol: s for s, symbol in enumerate(self.index.symbols)}
+        for asset in self.index.assets:
+            for symbol in [] if asset in values else usd_symbols(asset, self.index.symbols):
+                mids_of_symbol = mids[:, column[symbol]]
+                value = usd_from_mids(
+                    [Decimal(repr(float(mid))) for mid in mids_of_symbol[np.isfinite(mids_of_symbol)]]
+                )
+                if value is not None:
+                    values[asset] = value
+                    break
         self.usd_values = values
         self.usd = np.array([float(values[a]) if a in values else np.nan for a in self.index.assets])
         self._known = ~np.isnan(self.usd)

@@ -11,9 +11,9 @@ from itertools import combinations, pairwise
 import numpy as np
 import numpy.typing as npt
 
-from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import MarketCatalog
 from arbiter.models import PrecisionMode, Side
+from arbiter.models.symbols import base_and_quote
 
 TAKER, STEP, MIN_AMOUNT, MIN_COST, MAX_AMOUNT, FEE = range(6)
 _TINY = float(np.nextafter(0.0, 1.0))

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from arbiter.execution.exposure import apply_trade, base_and_quote, residual_exposure
+from arbiter.execution.exposure import residual_exposure
 from arbiter.markets import USD_STABLE, UsdValue, amount_step, price_step, round_amount, round_price
 from arbiter.models import Leg, Market, Opportunity, OrderBook, Side
 from arbiter.models.common import PositiveDecimal, Symbol, ValueModel, VenueId
+from arbiter.models.symbols import apply_trade, base_and_quote
 
 
 class CompensationStrategy(StrEnum):

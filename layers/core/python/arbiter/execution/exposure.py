@@ -6,23 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from arbiter.models import Order, Side
-
-
-def base_and_quote(symbol: str) -> tuple[str, str]:
-    base, _, rest = symbol.partition("/")
-    return base, rest.split(":", 1)[0]
-
-
-def apply_trade(
-    exposure: dict[str, Decimal], symbol: str, side: Side, filled: Decimal, cost: Decimal
-) -> dict[str, Decimal]:
-    """Add one fill (base ``filled`` for quote ``cost``, before fees) to an exposure vector, in place."""
-    base, quote = base_and_quote(symbol)
-    sign = Decimal(1) if side is Side.BUY else Decimal(-1)
-    exposure[base] += sign * filled
-    exposure[quote] -= sign * cost
-    return exposure
+from arbiter.models import Order
+from arbiter.models.symbols import apply_trade
 
 
 def net_exposure(orders: Iterable[Order]) -> dict[str, Decimal]:

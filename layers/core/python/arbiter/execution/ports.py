@@ -1,5 +1,6 @@
 """What the saga needs from the outside world, as small protocols: venues, the execution journal, the kill
-switch, alerts and the clock. Handlers wire real adapters; tests wire in-memory ones."""
+switch (``arbiter.risk.ports``), alerts and the clock (``arbiter.models.time``). The composition root wires real
+adapters; tests wire in-memory ones."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arbiter.gateway.interface import VenueGateway
-from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
-from arbiter.storage.audit import OrderRecord
+from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models.time import Clock
+from arbiter.risk.ports import KillSwitch
 
 __all__ = ["AlertPublisher", "Clock", "ExecutionJournal", "KillSwitch", "VenueGateway"]
 
@@ -47,15 +49,5 @@ class ExecutionJournal(Protocol):
         ...
 
 
-class KillSwitch(Protocol):
-    def is_engaged(self) -> bool: ...
-
-    def engage(self, reason: str, at_ms: int) -> None: ...
-
-
 class AlertPublisher(Protocol):
     def publish(self, subject: str, message: Mapping[str, Any]) -> None: ...
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...

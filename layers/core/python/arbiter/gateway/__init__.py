@@ -1,5 +1,7 @@
-"""Venue access: one gateway interface (``interface.VenueGateway``), over ccxt or the paper venue; failure
-policy, breakers, rate limits; ``factory`` opens a venue in one call.
+"""Venue access: one gateway interface (``interface.VenueGateway``) and its typed errors, with an adapter per
+kind of venue: ``ccxt`` (real venues), ``paper`` (the simulated venue, local and paper mode) and
+``resilience`` (breakers and the shared rate limit the ccxt adapter calls through). Importing this package
+loads neither ccxt nor the paper venue; ``arbiter.bootstrap.venues`` opens a venue in one call.
 
 - ccxt flavour: sync. A Lambda invocation handles one event and the saga sends its legs from threads; the sync
   exchanges keep ccxt's per-process rate limiter and need no event loop living across our synchronous domain
@@ -24,13 +26,9 @@ from arbiter.gateway.errors import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
-from arbiter.gateway.faults import FaultRule, PlaceFault, VenueFaults
 from arbiter.gateway.interface import VenueGateway
-from arbiter.gateway.paper import BookSource, PaperVenue
 
 __all__ = [
-    "BookSource",
-    "FaultRule",
     "FinalGatewayError",
     "GatewayError",
     "InsufficientFundsError",
@@ -38,11 +36,8 @@ __all__ = [
     "OrderNotFoundError",
     "OrderRejectedError",
     "OrderUnconfirmedError",
-    "PaperVenue",
-    "PlaceFault",
     "RateLimitedError",
     "RetryableGatewayError",
-    "VenueFaults",
     "VenueGateway",
     "VenueTimeoutError",
     "VenueUnavailableError",

@@ -66,3 +66,7 @@ class InvalidOrderError(FinalGatewayError):
 
 class OrderNotFoundError(FinalGatewayError):
     pass
+
+
+class CredentialsError(RuntimeError):
+    """The venue cannot be opened: its secret is missing or malformed. The message never holds secret values."""

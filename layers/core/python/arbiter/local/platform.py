@@ -13,20 +13,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from arbiter.execution import wiring
+from arbiter.bootstrap.saga import SagaStores, build_saga
 from arbiter.execution.state import SagaState
-from arbiter.execution.steps import SagaDependencies
 from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
-from arbiter.gateway import PaperVenue, VenueFaults
+from arbiter.gateway.paper import PaperVenue, VenueFaults
 from arbiter.local.lambda_invoke import LambdaHandler
 from arbiter.local.runtime import LocalAws
 from arbiter.markets import UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
-from arbiter.risk.alerts import SnsAlertPublisher
-from arbiter.risk.engine import CountingMetrics, PortfolioLimits, RiskEngine
+from arbiter.models.time import Clock
+from arbiter.risk.engine import CountingMetrics
 from arbiter.settings import ExecutionSettings
+from arbiter.storage.alerts import SnsAlertPublisher
 from arbiter.storage.configuration import DynamoConfigurationStore
-from arbiter.storage.dynamodb import DynamoExecutionJournal, DynamoKillSwitch
+from arbiter.storage.journal import DynamoExecutionJournal
+from arbiter.storage.kill_switch import DynamoKillSwitch
+from arbiter_handlers import wiring
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 # Local Lambda tasks log and emit metrics to stdout on AWS; in one process that would drown the demo's report.
@@ -65,7 +67,7 @@ class LocalPlatform:
     books: Callable[[str, str], OrderBook]
     """The current book of (venue, symbol)."""
     balances: Mapping[str, Mapping[str, Decimal]]
-    clock: Callable[[], int]
+    clock: Clock
     settings: ExecutionSettings = field(default_factory=lambda: ExecutionSettings(poll_seconds=0))
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
     usd_value: UsdValue | None = None
@@ -82,32 +84,18 @@ class LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
         self.aws.start()
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
-        dynamodb = self.aws.dynamodb
-        self.journal = DynamoExecutionJournal(dynamodb, self.aws.tables["executions"], self.aws.tables["orders"])
-        self.kill_switch = DynamoKillSwitch(dynamodb, self.aws.tables["configuration"])
-        self.configuration = DynamoConfigurationStore(dynamodb, self.aws.tables["configuration"])
-        portfolio = None
-        if self.usd_value is not None:
-            portfolio = PortfolioLimits(
-                limits=lambda: self.configuration.current().risk_limits,
-                executions=self.journal,
-                pnl=self.journal,
-                usd_value=self.usd_value,
-            )
-        risk = RiskEngine(
-            kill_switch=self.kill_switch, settings=self.settings, metrics=self.risk_metrics, portfolio=portfolio
-        )
+        stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
+        self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
         self.reset_venues()
         wiring.install(
-            SagaDependencies(
+            build_saga(
+                self.settings,
                 gateways=self.venues,
                 markets=self.markets,
-                journal=self.journal,
-                kill_switch=self.kill_switch,
+                stores=stores,
                 alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
-                clock=_Clock(lambda: self.clock()),
-                settings=self.settings,
-                risk=risk,
+                clock=self.clock,
+                metrics=self.risk_metrics,
                 usd_value=self.usd_value,
             )
         )
@@ -141,7 +129,7 @@ class LocalPlatform:
             markets,
             lambda symbol: self.books(venue, symbol),
             self.balances.get(venue, {}),
-            clock=lambda: self.clock(),
+            clock=self.clock,
             faults=self.faults.get(venue),
         )
 
@@ -177,11 +165,3 @@ class LocalPlatform:
         """State transitions of a finished execution (what AWS bills a Standard workflow for)."""
         machines = self.aws.state_machines()
         return machines.state_transitions(machines.history(outcome.execution_arn))
-
-
-@dataclass(frozen=True)
-class _Clock:
-    now: Callable[[], int]
-
-    def now_ms(self) -> int:
-        return self.now()

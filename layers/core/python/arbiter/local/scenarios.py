@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from arbiter.gateway import FaultRule, PlaceFault, VenueFaults
+from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.local.invariants import InvariantReport, check_invariants
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
 from arbiter.markets import market_from_ccxt, round_price
 from arbiter.models import Leg, Market, Opportunity, OpportunityKind, OrderBook, PrecisionMode, QuoteStamp, Side
+from arbiter.models.time import ManualClock
 from arbiter.settings import ExecutionSettings
 from arbiter.simulation import generated_market_dict
 
@@ -168,13 +169,13 @@ class ScenarioRunner:
         self.markets = scenario_markets()
         self._scenario = Scenario()
         self._opportunity = cross_venue()
-        self._now = NOW
+        self.clock = ManualClock(NOW)
         self._runs = 0
         self.platform = LocalPlatform(
             markets=self.markets,
             books=self._books,
             balances={},
-            clock=lambda: self._now,
+            clock=self.clock,
             settings=settings or ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
             usd_value=lambda asset: Decimal(repr(PRICES_USD[asset])) if asset in PRICES_USD else None,
         )
@@ -189,7 +190,7 @@ class ScenarioRunner:
     def _books(self, venue: str, symbol: str) -> OrderBook:
         sent = sum(len(v.placements) for v in self.platform.venues.values())
         shock = self._scenario.price_shock if sent >= len(self._opportunity.legs) else Decimal(0)
-        return _book(venue, symbol, self.markets[(venue, symbol)], 1 + shock, self._now)
+        return _book(venue, symbol, self.markets[(venue, symbol)], 1 + shock, self.clock.ms)
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         self._runs += 1
@@ -202,11 +203,12 @@ class ScenarioRunner:
                 "detected_at": quoted_at,
             }
         )
-        self._scenario, self._opportunity, self._now = scenario, opportunity, quoted_at + scenario.quote_age_ms
+        self._scenario, self._opportunity = scenario, opportunity
+        self.clock.ms = quoted_at + scenario.quote_age_ms
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
         kill_switch = self.platform.kill_switch
-        kill_switch.disengage("next scenario", self._now, expected_version=kill_switch.state().version)
+        kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
         outcome = self.platform.execute(opportunity)
         seconds = time.perf_counter() - started

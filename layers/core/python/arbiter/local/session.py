@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arbiter.detection import Detector, FrameBooks, ScanResult
-from arbiter.gateway import PlaceFault, VenueFaults
+from arbiter.detection import Detector, ScanResult
+from arbiter.gateway.paper import PlaceFault, VenueFaults
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
+from arbiter.markets import BookUsdValuation
 from arbiter.models import ExecutionStatus, Opportunity, OrderBook
+from arbiter.models.time import ManualClock
 from arbiter.settings import ExecutionSettings, Settings
-from arbiter.simulation import BookFrame, MarketModel
+from arbiter.simulation import BookFrame, FrameBooks, MarketModel
 
 DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
     PlaceFault.REJECT: 0.06,
@@ -52,6 +54,7 @@ class LocalSession:
         self.model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
         self.executions_per_tick = executions_per_tick
         self.frame = self.model.step()
+        self.clock = ManualClock(self.frame.clock_ms)
         self._books: dict[tuple[str, str], OrderBook] = {}
         universe = self.model.universe
         self.detector = Detector.for_snapshot(universe.catalog, FrameBooks(self.frame), settings.detection)
@@ -66,18 +69,14 @@ class LocalSession:
             markets=dict(universe.catalog.items()),
             books=self._book,
             balances=balances,
-            clock=lambda: self.frame.clock_ms,
+            clock=self.clock,
             settings=ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
             faults={
                 venue: VenueFaults(fault_rates=dict(fault_rates), seed=settings.simulation.seed + i)
                 for i, venue in enumerate(universe.venues)
             },
-            usd_value=self._usd_value,
+            usd_value=BookUsdValuation(dict(universe.catalog.items()), self._book),
         )
-
-    def _usd_value(self, asset: str) -> Decimal | None:
-        price = self.model.universe.reference_prices_usd.get(asset)
-        return Decimal(repr(price)) if price is not None else None
 
     def _book(self, venue: str, symbol: str) -> OrderBook:
         key = (venue, symbol)
@@ -93,6 +92,7 @@ class LocalSession:
             for tick in range(ticks):
                 if tick:
                     self.frame, self._books = self.model.step(), {}
+                    self.clock.ms = self.frame.clock_ms
                 scan = self.detector.scan(FrameBooks(self.frame), self.frame.clock_ms)
                 reports = [self._execute(o) for o in scan.opportunities[: self.executions_per_tick]]
                 summary.ticks += 1

@@ -6,11 +6,13 @@ from arbiter.markets.errors import MarketDefinitionError, UnknownMarketError
 from arbiter.markets.exchange import markets_from_exchange
 from arbiter.markets.precision import amount_step, price_step, round_amount, round_price
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts, recorded_markets
-from arbiter.markets.valuation import USD_STABLE, UsdValue
+from arbiter.markets.valuation import USD_STABLE, BookLookup, BookUsdValuation, UsdValue, usd_from_mids, usd_symbols
 
 __all__ = [
     "RECORDED_PRECISION_MODES",
     "USD_STABLE",
+    "BookLookup",
+    "BookUsdValuation",
     "MarketCatalog",
     "MarketDefinitionError",
     "UnknownMarketError",
@@ -23,4 +25,6 @@ __all__ = [
     "recorded_markets",
     "round_amount",
     "round_price",
+    "usd_from_mids",
+    "usd_symbols",
 ]

@@ -144,3 +144,12 @@ class OrderIntent(ValueModel):
             price=self.limit_price,
             client_order_id=self.client_order_id,
         )
+
+
+class OrderRecord(StrEnum):
+    """What ``record_order`` did with a venue's report."""
+
+    RECORDED = "recorded"
+    UNCHANGED = "unchanged"
+    REFUSED_STALE = "refused_stale"
+    """Older than the recorded state (a late poll): kept out, and the refusal is an audit event."""

@@ -33,3 +33,11 @@ class VersionedConfiguration(ValueModel):
     strategy: dict[str, str] = Field(default_factory=dict, description="strategy parameters, by name")
     updated_at: TimestampMs
     updated_by: str = Field(min_length=1, max_length=128)
+
+
+class KillSwitchState(ValueModel):
+    engaged: bool = False
+    reason: str = ""
+    version: int = Field(default=0, ge=0)
+    """0: never changed."""
+    at_ms: int = Field(default=0, ge=0)

@@ -14,40 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
 
-from arbiter.execution.exposure import base_and_quote
 from arbiter.markets import USD_STABLE, UsdValue, round_amount
 from arbiter.models import Balances, Execution, Leg, Market, Opportunity, Side
 from arbiter.models.risk import RiskLimits
+from arbiter.models.symbols import base_and_quote
+from arbiter.models.time import utc_day
 from arbiter.risk.balances import StaleBalancesError
+from arbiter.risk.ports import ActiveExecutions, BreakerView, DailyPnl, KillSwitch, RefusalMetrics
 from arbiter.settings import ExecutionSettings
-
-
-class ActiveExecutions(Protocol):
-    def active_executions(self) -> Sequence[Execution]: ...
-
-
-class DailyPnl(Protocol):
-    def realised(self, day: str) -> Mapping[str, Decimal]: ...
-
-
-class BreakerView(Protocol):
-    def is_open(self, venue: str) -> bool: ...
-
-
-class KillSwitchControl(Protocol):
-    def is_engaged(self) -> bool: ...
-
-    def engage(self, reason: str, at_ms: int) -> None: ...
-
-
-class RefusalMetrics(Protocol):
-    """The metrics port: one count per refusal reason code."""
-
-    def refused(self, code: str) -> None: ...
 
 
 @dataclass
@@ -56,10 +32,6 @@ class CountingMetrics:
 
     def refused(self, code: str) -> None:
         self.counts[code] += 1
-
-
-def utc_day(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -110,7 +82,7 @@ def spend(leg: Leg, market: Market) -> tuple[str, Decimal]:
 
 @dataclass
 class RiskEngine:
-    kill_switch: KillSwitchControl
+    kill_switch: KillSwitch
     settings: ExecutionSettings
     """Quote age, balance age and the balance reserve (start-up settings)."""
     metrics: RefusalMetrics = field(default_factory=CountingMetrics)

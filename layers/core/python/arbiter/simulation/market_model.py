@@ -19,8 +19,10 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from arbiter.markets import USD_STABLE
 from arbiter.markets.precision import amount_step, price_step
 from arbiter.models.order_book import BookLevel, OrderBook
+from arbiter.models.symbols import base_and_quote
 from arbiter.settings import SimulationSettings
 from arbiter.simulation.universe import SimulatedUniverse, build_universe
 
@@ -113,12 +115,12 @@ class MarketModel:
         venues, symbols = universe.venues, universe.symbols
         n_venues, n_symbols, levels = len(venues), len(symbols), settings.levels
 
-        assets = sorted({a for s in symbols for a in s.split("/")})
+        assets = sorted({a for s in symbols for a in base_and_quote(s)})
         asset_index = {a: i for i, a in enumerate(assets)}
-        self._base = np.array([asset_index[s.split("/")[0]] for s in symbols])
-        self._quote = np.array([asset_index[s.split("/")[1]] for s in symbols])
+        self._base = np.array([asset_index[base_and_quote(s)[0]] for s in symbols])
+        self._quote = np.array([asset_index[base_and_quote(s)[1]] for s in symbols])
         self._log_price = np.log(np.array([universe.reference_prices_usd[a] for a in assets]))
-        stable = np.array([a in {"USDT", "USD", "USDC"} for a in assets])
+        stable = np.array([a in USD_STABLE for a in assets])
         self._asset_volatility = np.where(stable, 0.0, 1.0)
 
         self.listed = np.array([[universe.listed(v, s) for s in symbols] for v in venues], dtype=bool)

@@ -18,6 +18,7 @@ from arbiter.markets.catalog import MarketCatalog
 from arbiter.markets.ccxt_market import market_from_ccxt
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts
 from arbiter.models.market import Market, PrecisionMode
+from arbiter.models.symbols import base_and_quote
 
 QUOTE_ASSETS = ("USDT", "BTC", "ETH")
 # Approximate USD prices at the simulated epoch; alts beyond this list get seeded log-normal prices.
@@ -87,7 +88,7 @@ def _power_of_ten_below(value: float) -> float:
 def generated_market_dict(symbol: str, prices_usd: Mapping[str, float], taker: float, maker: float) -> dict[str, Any]:
     """A ccxt-shaped spot market with realistic precision: five significant digits of price, an amount step
     worth about a tenth of a dollar, and a minimum order cost of about five dollars."""
-    base, quote = symbol.split("/")
+    base, quote = base_and_quote(symbol)
     price = prices_usd[base] / prices_usd[quote]
     tick = float(10.0 ** (math.floor(math.log10(price)) - 4))
     step = min(1.0, _power_of_ten_below(0.1 / prices_usd[base]))

@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
@@ -122,15 +121,6 @@ def verify_chain(events: Sequence[AuditEvent], head: ChainHead | None) -> ChainR
         first_broken_link=broken,
         truncated=truncated,
     )
-
-
-class OrderRecord(StrEnum):
-    """What ``record_order`` did with a venue's report."""
-
-    RECORDED = "recorded"
-    UNCHANGED = "unchanged"
-    REFUSED_STALE = "refused_stale"
-    """Older than the recorded state (a late poll): kept out, and the refusal is an audit event."""
 
 
 def order_regression(recorded: Order, reported: Order) -> str | None:

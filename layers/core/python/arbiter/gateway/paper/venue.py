@@ -30,11 +30,11 @@ from arbiter.gateway.errors import (
     InvalidOrderError,
     OrderNotFoundError,
     OrderRejectedError,
+    RetryableGatewayError,
     VenueTimeoutError,
     VenueUnavailableError,
 )
-from arbiter.gateway.faults import FaultRule, PlaceFault, VenueFaults
-from arbiter.gateway.paper_ledger import InMemoryPaperLedger, PaperAccount, PaperLedger, PaperLedgerContentionError
+from arbiter.gateway.paper.faults import FaultRule, PlaceFault, VenueFaults
 from arbiter.markets import round_amount, round_price
 from arbiter.models import (
     Balance,
@@ -50,6 +50,8 @@ from arbiter.models import (
     TimeInForce,
 )
 from arbiter.models.order_book import Sweep
+from arbiter.models.time import Clock
+from arbiter.storage.paper_ledger import InMemoryPaperLedger, PaperAccount, PaperLedger
 
 BookSource = Callable[[str], OrderBook]
 """Returns the venue's current book for a symbol."""
@@ -58,6 +60,11 @@ COMMIT_ATTEMPTS = 10
 """Reads and recomputations of one change before a lost race becomes ``PaperLedgerContentionError``."""
 
 _T = TypeVar("_T")
+
+
+class PaperLedgerContentionError(RetryableGatewayError):
+    """Other invocations kept changing the paper venue's account while this one tried to commit; nothing of
+    this request was written, so sending it again is safe."""
 
 
 class _LostRaceError(Exception):
@@ -88,7 +95,7 @@ class PaperVenue:
         markets: Mapping[str, Market],
         books: BookSource,
         balances: Mapping[str, Decimal],
-        clock: Callable[[], int],
+        clock: Clock,
         faults: VenueFaults | None = None,
         ledger: PaperLedger | None = None,
         commit_attempts: int = COMMIT_ATTEMPTS,
@@ -329,7 +336,7 @@ class PaperVenue:
             remaining=remaining,
             average=sweep.average,
             fees=(Fee(cost=fee, currency=market.quote),) if sweep.filled else (),
-            timestamp=self.clock(),
+            timestamp=self.clock.now_ms(),
         )
 
     def cancel_order(self, client_order_id: str, symbol: str) -> Order:
@@ -405,5 +412,5 @@ class PaperVenue:
             balances={
                 a: Balance(asset=a, free=max(funds.free[a], Decimal(0)), used=funds.used[a]) for a in sorted(assets)
             },
-            timestamp=self.clock(),
+            timestamp=self.clock.now_ms(),
         )

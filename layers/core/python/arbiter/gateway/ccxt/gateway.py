@@ -30,13 +30,8 @@ from typing import Any, TypeVar
 import ccxt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from arbiter.gateway.ccxt_mapping import (
-    VenueResponseError,
-    balances_from_ccxt,
-    order_book_from_ccxt,
-    order_from_ccxt,
-)
-from arbiter.gateway.circuit_breaker import CircuitBreaker
+from arbiter.gateway.ccxt.mapping import VenueResponseError, balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
+from arbiter.gateway.ccxt.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
 from arbiter.gateway.errors import (
     FinalGatewayError,
     GatewayError,
@@ -50,10 +45,11 @@ from arbiter.gateway.errors import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
-from arbiter.gateway.rate_limit import SharedRateLimiter
-from arbiter.gateway.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
+from arbiter.gateway.resilience.breaker import CircuitBreaker
+from arbiter.gateway.resilience.rate_limit import SharedRateLimiter
 from arbiter.markets import round_amount, round_price
 from arbiter.models import Balances, Market, Order, OrderAck, OrderBook, OrderRequest
+from arbiter.models.time import Clock
 from arbiter.settings import GatewaySettings
 
 T = TypeVar("T")
@@ -116,7 +112,7 @@ class CcxtGateway:
         self,
         exchange: Any,
         markets: Mapping[str, Market],
-        clock: Callable[[], int],
+        clock: Clock,
         policy: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         breaker: CircuitBreaker | None = None,
@@ -151,7 +147,7 @@ class CcxtGateway:
 
     def _call(self, action: Callable[[], T], symbol: str | None = None, cid: str | None = None) -> T:
         self._local.token_wait_s = 0.0  # one budget for all of this call's token waits, retries included
-        breaker, now = self.breaker, self.clock()
+        breaker, now = self.breaker, self.clock.now_ms()
         if breaker is not None and not breaker.allow(self.venue, now):
             raise VenueUnavailableError("circuit breaker open", venue=self.venue, symbol=symbol, client_order_id=cid)
         try:
@@ -159,7 +155,7 @@ class CcxtGateway:
                 with attempt:
                     result = action()
                     if breaker is not None:
-                        breaker.record_success(self.venue, self.clock())
+                        breaker.record_success(self.venue, self.clock.now_ms())
                     return result
         except VenueResponseError as error:  # logged with the raw response's id, then raised: never swallowed
             where = {"venue": error.venue, "method": error.method, "field": error.field}
@@ -167,11 +163,11 @@ class CcxtGateway:
             raise
         except ccxt.NetworkError as error:
             if breaker is not None:  # retries ran out: one failure for the venue
-                breaker.record_failure(self.venue, self.clock())
+                breaker.record_failure(self.venue, self.clock.now_ms())
             raise _typed(error, self.venue, symbol, cid) from None
         except ccxt.BaseError as error:  # the venue answered: it is up, the request was refused
             if breaker is not None:
-                breaker.record_success(self.venue, self.clock())
+                breaker.record_success(self.venue, self.clock.now_ms())
             raise _typed(error, self.venue, symbol, cid) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
@@ -186,7 +182,7 @@ class CcxtGateway:
         if self.limiter is None:
             return
         waited: float = getattr(self._local, "token_wait_s", 0.0)
-        while (wait := self.limiter.try_acquire(self.venue, self.clock())) > 0:
+        while (wait := self.limiter.try_acquire(self.venue, self.clock.now_ms())) > 0:
             if waited + wait > self.policy.budget_s:
                 raise RateLimitedError(
                     "shared rate budget exhausted", venue=self.venue, symbol=symbol, client_order_id=cid
@@ -373,14 +369,14 @@ class CcxtGateway:
     # -- market data and balances ------------------------------------------------------------------------
     def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         raw = self._call(lambda: self._request("fetch_order_book", symbol, limit, symbol=symbol), symbol)
-        return order_book_from_ccxt(self.venue, raw, self.clock())
+        return order_book_from_ccxt(self.venue, raw, self.clock.now_ms())
 
     def fetch_order_books(self, symbols: Iterable[str], limit: int | None = None) -> dict[str, OrderBook]:
         return {symbol: self.fetch_order_book(symbol, limit) for symbol in symbols}
 
     def fetch_balances(self) -> Balances:
         raw = self._call(lambda: self._request("fetch_balance"))
-        return balances_from_ccxt(self.venue, raw, self.clock())
+        return balances_from_ccxt(self.venue, raw, self.clock.now_ms())
 
 
 def _with_client_order_id(orders: Iterable[Any], cid: str) -> Any | None:

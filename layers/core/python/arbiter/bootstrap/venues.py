@@ -1,32 +1,29 @@
-"""Deploy-time wiring of a venue in one call. Opening a venue either yields a working gateway or stops with a
+"""Opening a venue in one call. Opening a venue either yields a working gateway or stops with a
 clear error having opened nothing: an unverified venue or a missing or malformed secret is refused before any
 exchange object exists."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arbiter.gateway.ccxt_gateway import CcxtGateway, RetryPolicy
-from arbiter.gateway.circuit_breaker import (
-    BreakerSettings,
-    BreakerStore,
-    CircuitBreaker,
-    DynamoBreakerStore,
-    InMemoryBreakerStore,
-)
-from arbiter.gateway.credentials import ccxt_exchange, load_credentials
-from arbiter.gateway.faults import VenueFaults
+from arbiter.bootstrap.credentials import load_credentials
+from arbiter.gateway.ccxt.exchange import ccxt_exchange
+from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
+from arbiter.gateway.ccxt.venues import order_ids_for
 from arbiter.gateway.paper import BookSource, PaperVenue
-from arbiter.gateway.paper_ledger import PaperLedger
-from arbiter.gateway.rate_limit import BucketStore, DynamoBucketStore, InMemoryBucketStore, SharedRateLimiter
-from arbiter.gateway.venues import order_ids_for
+from arbiter.gateway.paper.faults import VenueFaults
+from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
+from arbiter.gateway.resilience.rate_limit import SharedRateLimiter
 from arbiter.markets import markets_from_exchange
 from arbiter.models import Market
+from arbiter.models.time import Clock
 from arbiter.settings import GatewaySettings, VenueCredentials
+from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore, InMemoryBreakerStore
+from arbiter.storage.buckets import BucketStore, DynamoBucketStore, InMemoryBucketStore
+from arbiter.storage.paper_ledger import PaperLedger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,10 +50,6 @@ def secrets_manager_credentials(settings: GatewaySettings) -> CredentialsProvide
     return provide
 
 
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass(frozen=True)
 class SharedVenueState:
     """Where breakers and rate buckets live: DynamoDB on AWS (shared by every invocation), memory in tests."""
@@ -81,7 +74,7 @@ def open_ccxt_gateway(
     state: SharedVenueState | None = None,
     symbols: set[str] | None = None,
     ccxt_markets: Mapping[str, Any] | None = None,
-    clock: Callable[[], int] = wall_clock_ms,
+    clock: Clock,
     exchange_factory: ExchangeFactory = ccxt_exchange,
 ) -> CcxtGateway:
     """The venue over ccxt with the failure policy, breaker and shared rate limit from ``settings``.
@@ -115,7 +108,7 @@ def open_paper_venue(
     books: BookSource | None = None,
     markets: Mapping[str, Market] | None = None,
     faults: VenueFaults | None = None,
-    clock: Callable[[], int] = wall_clock_ms,
+    clock: Clock,
     ledger: PaperLedger | None = None,
     **public: Any,
 ) -> PaperVenue:

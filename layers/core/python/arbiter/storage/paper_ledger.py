@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 
-from arbiter.gateway.errors import RetryableGatewayError
 from arbiter.models import Order
 from arbiter.models.common import ValueModel
 from arbiter.storage.aws import is_transaction_cancelled
@@ -35,11 +34,6 @@ class PaperAccount(ValueModel):
     resting: dict[str, str] = Field(default_factory=dict, description="clientOrderId -> symbol of open orders")
     accepted: int = Field(default=0, ge=0, description="orders accepted so far; numbers the venue's order ids")
     version: int = Field(default=0, ge=0, description="0 until the first commit")
-
-
-class PaperLedgerContentionError(RetryableGatewayError):
-    """Other invocations kept changing the paper venue's account while this one tried to commit; nothing of
-    this request was written, so sending it again is safe."""
 
 
 class PaperLedger(Protocol):

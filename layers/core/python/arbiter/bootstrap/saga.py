@@ -1,0 +1,248 @@
+"""The saga's dependencies, built in one place for every deployment: on AWS from the environment (each saga
+step is its own Lambda, so whatever survives between steps lives in DynamoDB: the journal, the kill switch,
+breakers and rate buckets, and in paper mode the paper venue's orders and balances), and in one process by the
+local platform over its paper venues. Both go through ``build_saga``.
+
+Variables, venue ids and (live) secrets are checked before any exchange is opened: a missing variable or
+secret stops the build with ``WiringError`` naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ccxt
+
+from arbiter.bootstrap.venues import (
+    CredentialsProvider,
+    ExchangeFactory,
+    SharedVenueState,
+    open_ccxt_gateway,
+    open_paper_venue,
+    secrets_manager_credentials,
+)
+from arbiter.execution.ports import AlertPublisher, VenueGateway
+from arbiter.execution.steps import SagaDependencies
+from arbiter.gateway.ccxt.venues import UnsupportedVenueError, order_ids_for
+from arbiter.gateway.errors import CredentialsError, GatewayError
+from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
+from arbiter.markets import BookUsdValuation, UsdValue
+from arbiter.models import Market, OrderBook
+from arbiter.models.time import Clock
+from arbiter.risk.engine import PortfolioLimits, RiskEngine
+from arbiter.risk.ports import RefusalMetrics
+from arbiter.settings import ExecutionSettings, Mode, Settings, VenueCredentials
+from arbiter.storage.alerts import SnsAlertPublisher
+from arbiter.storage.configuration import DynamoConfigurationStore
+from arbiter.storage.journal import DynamoExecutionJournal
+from arbiter.storage.kill_switch import DynamoKillSwitch
+from arbiter.storage.paper_ledger import DynamoPaperLedger, PaperLedger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+
+REQUIRED_TABLES = ("executions", "orders", "configuration", "venue_state")
+"""The tables the saga's steps use, by key in ``arbiter.storage.schema.TABLES``."""
+
+logger = logging.getLogger(__name__)
+
+
+class WiringError(RuntimeError):
+    """The environment cannot wire the saga. The message names the variable or secret at fault; nothing was
+    opened."""
+
+
+@dataclass(frozen=True)
+class SagaStores:
+    """The saga's state on DynamoDB (moto locally): one table layout for every deployment."""
+
+    journal: DynamoExecutionJournal
+    kill_switch: DynamoKillSwitch
+    configuration: DynamoConfigurationStore
+    venue_state: SharedVenueState
+
+    @classmethod
+    def dynamodb(cls, client: DynamoDBClient, tables: Mapping[str, str]) -> SagaStores:
+        return cls(
+            journal=DynamoExecutionJournal(client, tables["executions"], tables["orders"]),
+            kill_switch=DynamoKillSwitch(client, tables["configuration"]),
+            configuration=DynamoConfigurationStore(client, tables["configuration"]),
+            venue_state=SharedVenueState.dynamodb(client, tables["venue_state"]),
+        )
+
+
+def gateway_usd_valuation(
+    gateways: Mapping[str, VenueGateway], markets: Mapping[tuple[str, str], Market]
+) -> BookUsdValuation:
+    """``arbiter.markets``' USD policy over the venues' current books; an unreachable book prices nothing (the
+    risk engine then refuses), it does not fail the step."""
+
+    def book(venue: str, symbol: str) -> OrderBook | None:
+        gateway = gateways.get(venue)
+        if gateway is None:
+            return None
+        try:
+            return gateway.fetch_order_book(symbol, limit=5)  # a depth every venue accepts
+        except GatewayError:
+            return None
+
+    return BookUsdValuation(markets, book)
+
+
+def build_saga(
+    settings: ExecutionSettings,
+    *,
+    gateways: Mapping[str, VenueGateway],
+    markets: Mapping[tuple[str, str], Market],
+    stores: SagaStores,
+    alerts: AlertPublisher,
+    clock: Clock,
+    metrics: RefusalMetrics,
+    usd_value: UsdValue | None,
+    breakers: BreakerSettings | None = None,
+) -> SagaDependencies:
+    """The one assembly of the saga. ``usd_value`` None checks only the gates, quote age and balances (no
+    configured limits: nothing to measure them in); ``breakers`` None leaves venue breakers out of the gates."""
+    portfolio = (
+        None
+        if usd_value is None
+        else PortfolioLimits(
+            limits=lambda: stores.configuration.current().risk_limits,
+            executions=stores.journal,
+            pnl=stores.journal,
+            usd_value=usd_value,
+        )
+    )
+    risk = RiskEngine(
+        kill_switch=stores.kill_switch,
+        settings=settings,
+        metrics=metrics,
+        portfolio=portfolio,
+        breakers=None if breakers is None else CircuitBreaker(stores.venue_state.breakers, breakers),
+    )
+    return SagaDependencies(
+        gateways=gateways,
+        markets=markets,
+        journal=stores.journal,
+        kill_switch=stores.kill_switch,
+        alerts=alerts,
+        clock=clock,
+        settings=settings,
+        risk=risk,
+        usd_value=usd_value,
+    )
+
+
+def deployed_saga(
+    settings: Settings,
+    *,
+    dynamodb: DynamoDBClient,
+    sns: SNSClient,
+    exchanges: ExchangeFactory,
+    clock: Clock,
+    metrics: RefusalMetrics,
+    credentials: CredentialsProvider | None = None,
+) -> tuple[SagaDependencies, bool]:
+    """The saga's dependencies for a deployed ``settings.mode`` (paper or live), and whether every configured
+    venue could be opened. ``credentials`` defaults to Secrets Manager
+    (``<ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX><venue>``); live mode only."""
+    if settings.mode is Mode.LOCAL:
+        raise WiringError(
+            "ARBITER_MODE: 'local' runs in one process, where arbiter.local builds the saga's dependencies; "
+            "a deployed saga needs 'paper' or 'live'"
+        )
+    unknown = [venue for venue in settings.venues if venue not in ccxt.exchanges]
+    if unknown:
+        raise WiringError(f"ARBITER_VENUES: not ccxt exchange ids: {', '.join(unknown)}")
+    tables = _tables(settings)
+    if settings.alert_topic_arn is None:
+        raise WiringError("ARBITER_ALERT_TOPIC_ARN: not set; the saga publishes incidents to this SNS topic")
+    stores = SagaStores.dynamodb(dynamodb, tables)
+
+    def paper_ledger(venue: str) -> DynamoPaperLedger:
+        return DynamoPaperLedger(dynamodb, tables["venue_state"], venue)
+
+    secrets = (
+        _live_credentials(settings, credentials or secrets_manager_credentials(settings.gateway))
+        if settings.mode is Mode.LIVE
+        else None
+    )
+    opened: dict[str, tuple[VenueGateway, Mapping[str, Market]]] = {}
+    for venue in settings.venues:
+        try:
+            opened[venue] = _open_venue(venue, settings, secrets, stores.venue_state, exchanges, clock, paper_ledger)
+        except (ccxt.BaseError, GatewayError) as error:
+            # One unreachable venue must not stop every step (Incident and Reconcile above all): it is left out,
+            # Prepare refuses legs on it ("not connected"), and the next container tries it again.
+            logger.warning("venue %s left out: %s", venue, type(error).__name__)
+    gateways = {venue: gateway for venue, (gateway, _) in opened.items()}
+    markets = {
+        (venue, symbol): m for venue, (_, venue_markets) in opened.items() for symbol, m in venue_markets.items()
+    }
+    built = build_saga(
+        settings.execution,
+        gateways=gateways,
+        markets=markets,
+        stores=stores,
+        alerts=SnsAlertPublisher(sns, settings.alert_topic_arn),
+        clock=clock,
+        metrics=metrics,
+        usd_value=gateway_usd_valuation(gateways, markets),
+        breakers=BreakerSettings.from_settings(settings.gateway),
+    )
+    return built, set(gateways) == set(settings.venues)
+
+
+def _open_venue(
+    venue: str,
+    settings: Settings,
+    secrets: Mapping[str, VenueCredentials] | None,
+    shared: SharedVenueState,
+    exchanges: ExchangeFactory,
+    clock: Clock,
+    paper_ledger: Callable[[str], PaperLedger],
+) -> tuple[VenueGateway, Mapping[str, Market]]:
+    gateway_settings = settings.gateway
+    if secrets is not None:
+        live = open_ccxt_gateway(
+            venue, gateway_settings, secrets.__getitem__, state=shared, exchange_factory=exchanges, clock=clock
+        )
+        return live, live.markets
+    # Public market data only: the paper venue fills against the real venue's current books.
+    public = open_ccxt_gateway(venue, gateway_settings, None, state=shared, exchange_factory=exchanges, clock=clock)
+    paper = open_paper_venue(
+        venue,
+        settings.paper.balances.get(venue, {}),
+        books=public.fetch_order_book,
+        markets=public.markets,
+        ledger=paper_ledger(venue),
+        clock=clock,
+    )
+    return paper, paper.markets
+
+
+def _tables(settings: Settings) -> dict[str, str]:
+    missing = [key for key in REQUIRED_TABLES if not settings.tables.get(key)]
+    if missing:
+        names = ", ".join(f"ARBITER_TABLES__{key.upper()}" for key in missing)
+        raise WiringError(f"{names}: not set; the stack passes each table's name to the saga's functions")
+    return {key: settings.tables[key] for key in REQUIRED_TABLES}
+
+
+def _live_credentials(settings: Settings, provide: CredentialsProvider) -> dict[str, VenueCredentials]:
+    """Every venue's credentials, read before any exchange is opened: one missing secret opens nothing."""
+    try:
+        for venue in settings.venues:
+            order_ids_for(venue)  # trading needs verified clientOrderId handling
+        return {venue: provide(venue) for venue in settings.venues}
+    except UnsupportedVenueError as error:
+        raise WiringError(f"ARBITER_VENUES: {error}") from None
+    except CredentialsError as error:
+        raise WiringError(str(error)) from None
+
+
+__all__ = ["SagaStores", "WiringError", "build_saga", "deployed_saga", "gateway_usd_valuation"]
