@@ -17,6 +17,7 @@ from arbiter.local import create_local_tables
 from arbiter.models import Execution, ExecutionStatus, Order, OrderRecord
 from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
 from tests.integration.storage.test_journal_contract import OPPORTUNITY
+from tests.support.events import Note
 
 DAY_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 WRITES = frozenset({"put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"})
@@ -155,7 +156,7 @@ def test_a_crash_between_writes_never_leaves_a_change_without_its_event(
 def test_the_verifier_reports_a_trail_cut_off_at_its_end(journal: Any) -> None:
     journal.create(execution("e1"))
     for n in range(4):
-        journal.append_event("e1", "note", {"n": n}, DAY_MS + n)
+        journal.append_event("e1", Note(n=n), DAY_MS + n)
     assert journal.verify("e1").intact
     _delete_last_event(journal, "e1")
     report = journal.verify("e1")
@@ -167,7 +168,7 @@ def test_the_verifier_reports_a_trail_cut_off_at_its_end(journal: Any) -> None:
 def test_the_verifier_reports_the_first_broken_link(journal: Any) -> None:
     journal.create(execution("e1"))
     for n in range(4):
-        journal.append_event("e1", "note", {"n": n}, DAY_MS + n)
+        journal.append_event("e1", Note(n=n), DAY_MS + n)
     _rewrite_event(journal, "e1", 3, {"n": 7})
     report = journal.verify("e1")
     assert report.first_broken_link == 3
@@ -218,7 +219,7 @@ def test_status_changes_and_appends_racing_on_one_execution_lose_nothing(journal
 
     def note(writer: int) -> None:
         for n in range(6):
-            journal.append_event("e1", "note", {"writer": writer, "n": n}, DAY_MS + n)
+            journal.append_event("e1", Note(writer=writer, n=n), DAY_MS + n)
 
     threads = [threading.Thread(target=change, args=(w,)) for w in range(3)]
     threads += [threading.Thread(target=note, args=(w,)) for w in range(3)]
@@ -243,7 +244,7 @@ def test_queries_return_every_page(journal: Any) -> None:
         journal.set_status(f"e{n}", ExecutionStatus.PLACING, DAY_MS + n)
         journal.record_pnl(f"e{n}", {f"C{n}": Decimal(n + 1)}, DAY_MS + n)
     for n in range(5):
-        journal.append_event("e0", "note", {"n": n}, DAY_MS)
+        journal.append_event("e0", Note(n=n), DAY_MS)
     assert sorted(e.execution_id for e in journal.active_executions()) == [f"e{n}" for n in range(5)]
     assert dict(journal.realised("2026-01-01")) == {f"C{n}": Decimal(n + 1) for n in range(5)}
     assert len(journal.events("e0")) == 8

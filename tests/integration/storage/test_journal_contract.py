@@ -17,6 +17,7 @@ from arbiter.storage.audit import first_broken_link
 from arbiter.storage.errors import StorageConflictError
 from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch, InMemoryKillSwitch, KillSwitchConflictError
+from tests.support.events import Note
 
 OPPORTUNITY = Opportunity.model_validate(
     {
@@ -111,7 +112,7 @@ def test_concurrent_appends_lose_and_duplicate_nothing(stores: tuple[Any, Any]) 
 
     def write(writer: int) -> None:
         for n in range(per_writer):
-            journal.append_event("e1", "note", {"writer": writer, "n": n}, 20)
+            journal.append_event("e1", Note(writer=writer, n=n), 20)
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     for thread in threads:
@@ -185,7 +186,7 @@ def test_the_verifier_finds_a_tampered_dynamodb_event() -> None:
         journal = DynamoExecutionJournal(client, tables["executions"], tables["orders"])
         journal.create(execution())
         for n in range(4):
-            journal.append_event("e1", "note", {"n": n}, 20 + n)
+            journal.append_event("e1", Note(n=n), 20 + n)
         key = {"pk": {"S": "EXEC#e1"}, "sk": {"S": "EVENT#0000000003"}}
         body = client.get_item(TableName=tables["executions"], Key=key)["Item"]["body"]["S"]
         client.put_item(

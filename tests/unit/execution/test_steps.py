@@ -7,7 +7,7 @@ import pytest
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import OrdersStillOpenError, SagaDependencies, SagaSteps
 from arbiter.gateway.paper import FaultRule, PaperVenue, PlaceFault, VenueFaults
-from arbiter.models import ExecutionStatus, Leg, Opportunity, OrderStatus, QuoteStamp, Side
+from arbiter.models import CompensationStrategy, ExecutionStatus, Leg, Opportunity, OrderStatus, QuoteStamp, Side
 from arbiter.models.time import ManualClock
 from arbiter.settings import ExecutionSettings
 from arbiter.storage.journal import InMemoryExecutionJournal
@@ -121,6 +121,11 @@ def test_a_rejected_leg_is_compensated_and_reconciled_flat() -> None:
     assert state.reconciliation.flat, state.reconciliation
     assert world.status() is ExecutionStatus.COMPENSATED
     assert world.open_orders() == 0
+    # How it ended is on the record itself, with the strategy the plan traded (the bought SOL sold back, or the
+    # missing sell completed): nobody has to reparse the audit trail to learn it.
+    planned = [e.detail["strategy"] for e in world.journal.events("exec-1") if e.kind == "compensation_planned"]
+    assert world.journal.get("exec-1").strategy == state.strategy == planned[-1]
+    assert state.strategy in {CompensationStrategy.UNWIND, CompensationStrategy.COMPLETE}
 
 
 def test_a_timeout_after_accept_is_resolved_by_lookup_not_by_a_second_order() -> None:

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from arbiter.execution.state import SagaState
-from arbiter.execution.steps import SagaSteps
+from arbiter.execution.steps import STEPS, SagaSteps
 from arbiter_handlers.wiring import saga_dependencies
 
 logger = Logger()
@@ -36,7 +36,7 @@ IDEMPOTENT_STEPS = frozenset({"prepare", "place_legs", "compensate", "incident"}
 
 
 def _run(step: str, state: SagaState) -> dict[str, Any]:
-    result: SagaState = getattr(SagaSteps(saga_dependencies()), step)(state)
+    result = STEPS[step](SagaSteps(saga_dependencies()), state)
     return result.model_dump(mode="json", by_alias=True)
 
 
@@ -58,8 +58,8 @@ def _idempotent_runner(step: str, config: IdempotencyConfig) -> Callable[[SagaSt
 
 
 def saga_task(step: str) -> SagaHandler:
-    if not callable(getattr(SagaSteps, step, None)):
-        raise ValueError(f"step: SagaSteps has no step {step!r}")
+    if step not in STEPS:
+        raise ValueError(f"step: the saga has no step {step!r} (one of {', '.join(STEPS)})")
     runner: Callable[[SagaState], dict[str, Any]] | None = None
     config = IdempotencyConfig(event_key_jmespath="[execution_id, compensation_rounds]", expires_after_seconds=3600)
 
@@ -79,7 +79,8 @@ def saga_task(step: str) -> SagaHandler:
             first = error.errors(include_url=False, include_input=False)[0]
             reason = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
             logger.warning("refusing an invalid execution input", extra={"reason": reason})
-            return SagaSteps(saga_dependencies()).refuse_input(str(event.get("execution_id") or "unnamed"), reason)
+            refused = SagaSteps(saga_dependencies()).refuse_input(str(event.get("execution_id") or "unnamed"), reason)
+            return refused.model_dump(mode="json")
         result = runner(state)
         metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
         return result

@@ -16,29 +16,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from arbiter.execution.exposure import residual_exposure
 from arbiter.markets import USD_STABLE, UsdValue, amount_step, price_step, round_amount, round_price
-from arbiter.models import Leg, Market, Opportunity, OrderBook, Side
-from arbiter.models.common import PositiveDecimal, Symbol, ValueModel, VenueId
+from arbiter.models import CompensationStrategy, Leg, Market, Opportunity, OrderBook, Side
+from arbiter.models.common import ValueModel
+from arbiter.models.events import PlannedOrder
 from arbiter.models.symbols import apply_trade, base_and_quote
-
-
-class CompensationStrategy(StrEnum):
-    NOTHING = "nothing"
-    COMPLETE = "complete"
-    UNWIND = "unwind"
-
-
-class PlannedOrder(ValueModel):
-    venue: VenueId
-    symbol: Symbol
-    side: Side
-    amount: PositiveDecimal
-    limit_price: PositiveDecimal
-    slot: int
-    """Leg index for a completion; ``len(legs) + n`` for the n-th unwind order (distinct clientOrderIds)."""
 
 
 class CompensationPlan(ValueModel):

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arbiter.gateway.interface import VenueGateway
-from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models import CompensationStrategy, Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models.events import AnyEventDetail
 from arbiter.models.time import Clock
 from arbiter.risk.ports import KillSwitch
 
@@ -23,9 +24,18 @@ class ExecutionJournal(Protocol):
 
     def get(self, execution_id: str) -> Execution: ...
 
-    def set_status(self, execution_id: str, status: ExecutionStatus, at_ms: int, reason: str | None = None) -> None: ...
+    def set_status(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        at_ms: int,
+        reason: str | None = None,
+        strategy: CompensationStrategy | None = None,
+    ) -> None:
+        """``strategy``: how a compensated execution was flattened, recorded on its header when it ends."""
+        ...
 
-    def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None: ...
+    def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None: ...
 
     def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
         """Conditional put: True when this call recorded the intent, False when an earlier call had. Only the

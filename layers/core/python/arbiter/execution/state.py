@@ -9,19 +9,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from arbiter.models import Opportunity, OrderStatus
+from arbiter.models import CompensationStrategy, Opportunity, OrderStatus
 from arbiter.models.common import NonNegativeDecimal, PositiveDecimal
+from arbiter.models.events import Reconciled, StepFailure
 
 
 class _State(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class StepError(_State):
-    """What a Catch puts at ``$.error``: Step Functions' own field names."""
-
-    error: str = Field(alias="Error")
-    cause: str | None = Field(default=None, alias="Cause")
 
 
 class LegFill(_State):
@@ -39,13 +33,6 @@ class Fills(_State):
     deadline_passed: bool = False
 
 
-class Reconciliation(_State):
-    flat: bool
-    open_orders: int = Field(ge=0)
-    exposure: dict[str, Decimal]
-    residual: dict[str, Decimal]
-
-
 class SagaState(_State):
     execution_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
     opportunity: Opportunity
@@ -55,6 +42,17 @@ class SagaState(_State):
     refusal: str | None = None
     fills: Fills | None = None
     compensation_rounds: int = Field(default=0, ge=0)
-    reconciliation: Reconciliation | None = None
+    reconciliation: Reconciled | None = None
     compensate_again: bool = False
-    error: StepError | None = None
+    error: StepFailure | None = None
+    strategy: CompensationStrategy | None = None
+    """The strongest strategy any compensation round traded with (unwind over complete over nothing)."""
+
+
+class RefusedInput(_State):
+    """Prepare's answer to an input that is not an execution (it has no opportunity to carry on): refused and
+    recorded, nothing sent. The state machine's Choice reads ``accepted`` as it does on a ``SagaState``."""
+
+    execution_id: str
+    accepted: bool = Field(default=False, frozen=True)
+    refusal: str

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
+from arbiter.execution.desk import OrderDesk, intent_for
 from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, Clock, ExecutionJournal, KillSwitch, VenueGateway
-from arbiter.execution.state import Fills, LegFill, Reconciliation, SagaState
+from arbiter.execution.state import Fills, LegFill, RefusedInput, SagaState
 from arbiter.markets import UsdValue
 from arbiter.models import (
     Balances,
+    CompensationStrategy,
     Execution,
     ExecutionStatus,
-    Leg,
     Market,
     Opportunity,
     Order,
@@ -31,6 +30,17 @@ from arbiter.models import (
     OrderIntent,
     OrderStatus,
     derive_client_order_id,
+)
+from arbiter.models.events import (
+    Accepted,
+    CompensationPlanned,
+    CompensationStarted,
+    IncidentRaised,
+    Reconciled,
+    RefusalReason,
+    Refused,
+    Settled,
+    event_json,
 )
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import RiskEngine
@@ -66,6 +76,7 @@ class OrdersStillOpenError(Exception):
 class SagaSteps:
     def __init__(self, deps: SagaDependencies) -> None:
         self.deps = deps
+        self.desk = OrderDesk(deps.gateways, deps.journal, deps.clock)
 
     # -- Prepare -----------------------------------------------------------------------------------------
     def prepare(self, state: SagaState) -> SagaState:
@@ -86,13 +97,13 @@ class SagaSteps:
             balances=self._venue_balances,
         )
         if not decision.accepted:
-            reason = decision.reason
+            reason = decision.reason or "refused"
             deps.journal.set_status(state.execution_id, ExecutionStatus.REFUSED, now, reason=reason)
-            refusals = [{"code": r.code, "detail": r.detail} for r in decision.refusals]
-            deps.journal.append_event(state.execution_id, "refused", {"reason": reason, "refusals": refusals}, now)
+            refusals = tuple(RefusalReason(code=r.code, detail=r.detail) for r in decision.refusals)
+            deps.journal.append_event(state.execution_id, Refused(reason=reason, refusals=refusals), now)
             return self._prepared(state, accepted=False, refusal=reason, now=now)
         deps.journal.set_status(state.execution_id, ExecutionStatus.PLACING, now)
-        deps.journal.append_event(state.execution_id, "accepted", {"legs": len(state.opportunity.legs)}, now)
+        deps.journal.append_event(state.execution_id, Accepted(legs=len(state.opportunity.legs)), now)
         return self._prepared(state, accepted=True, refusal=None, now=now)
 
     def _risk(self) -> RiskEngine:
@@ -103,10 +114,11 @@ class SagaSteps:
         gateway = self.deps.gateways[venue]
         return self.deps.balances.get(gateway) if self.deps.balances else gateway.fetch_balances()
 
-    def refuse_input(self, execution_id: str, reason: str) -> dict[str, Any]:
+    def refuse_input(self, execution_id: str, reason: str) -> RefusedInput:
         """Prepare's answer to an input that is not a valid execution: recorded and refused, nothing sent."""
-        self.deps.journal.record_invalid_input(execution_id, f"invalid_input: {reason}", self.deps.clock.now_ms())
-        return {"execution_id": execution_id, "accepted": False, "refusal": f"invalid_input: {reason}"}
+        refusal = f"invalid_input: {reason}"
+        self.deps.journal.record_invalid_input(execution_id, refusal, self.deps.clock.now_ms())
+        return RefusedInput(execution_id=execution_id, refusal=refusal)
 
     def _prepared(self, state: SagaState, *, accepted: bool, refusal: str | None, now: int) -> SagaState:
         settings = self.deps.settings
@@ -121,76 +133,17 @@ class SagaSteps:
 
     # -- PlaceLegs and PollFills -------------------------------------------------------------------------
     def place_legs(self, state: SagaState) -> SagaState:
-        now = self.deps.clock.now_ms()
-        intents = [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
-        # Durable before anything is sent (invariant 1); only the call that records an intent may send it.
-        fresh = [self.deps.journal.record_intent(intent, now) for intent in intents]
-        # One task sends every leg at once from a thread each: the skew between legs is the thread start-up,
-        # not a Map iteration's scheduling, and the saga spends no extra state transitions.
-        with ThreadPoolExecutor(max_workers=len(intents)) as pool:
-            orders = list(pool.map(self._place, intents, fresh))
+        orders = self.desk.send(self._leg_intents(state))
         return state.model_copy(update={"fills": self._fills(state, orders)})
 
     def poll_fills(self, state: SagaState) -> SagaState:
-        orders = [self._lookup(intent) for intent in self._leg_intents(state)]
+        orders = [self.desk.lookup(intent) for intent in self._leg_intents(state)]
         fills = self._fills(state, orders)
         deadline_passed = state.deadline_ms is not None and self.deps.clock.now_ms() >= state.deadline_ms
         return state.model_copy(update={"fills": fills.model_copy(update={"deadline_passed": deadline_passed})})
 
-    def _intent(self, state: SagaState, slot: int, leg: Leg, attempt: int) -> OrderIntent:
-        return OrderIntent(
-            execution_id=state.execution_id,
-            slot=slot,
-            attempt=attempt,
-            client_order_id=derive_client_order_id(state.execution_id, slot, attempt),
-            venue=leg.venue,
-            symbol=leg.symbol,
-            side=leg.side,
-            amount=leg.amount,
-            limit_price=leg.limit_price,
-        )
-
     def _leg_intents(self, state: SagaState) -> list[OrderIntent]:
-        return [self._intent(state, slot, leg, attempt=0) for slot, leg in enumerate(state.opportunity.legs)]
-
-    def _place(self, intent: OrderIntent, recorded_now: bool) -> Order | None:
-        """Send one order unless the venue already has it; ``None`` when the venue has no such order.
-
-        Only the invocation that recorded the intent sends it. Another one (a retried or duplicated task while
-        the first may still be sending) only looks it up: a venue may list an order late, and a second send
-        under the same clientOrderId is accepted by venues once the first is closed. A leg left unsent this way
-        is compensated like a rejected one; its intent stays in the journal, so later steps still look it up."""
-        gateway = self.deps.gateways[intent.venue]
-        journal, now = self.deps.journal, self.deps.clock.now_ms
-        try:
-            order = gateway.find_order(intent.client_order_id, intent.symbol)
-            if order is None and not recorded_now:
-                detail = {"client_order_id": intent.client_order_id, "reason": "intent recorded by an earlier call"}
-                journal.append_event(intent.execution_id, "order_not_resent", detail, now())
-                return None
-            if order is None:
-                order = gateway.place_order(intent.request())
-        except Exception as error:  # noqa: BLE001 - any failure leaves the leg to be looked up again later
-            journal.append_event(
-                intent.execution_id,
-                "order_failed",
-                {
-                    "client_order_id": intent.client_order_id,
-                    "error": type(error).__name__,
-                    "detail": str(error),
-                },
-                now(),
-            )
-            return self._lookup(intent)
-        journal.record_order(intent.execution_id, order, now())
-        return order
-
-    def _lookup(self, intent: OrderIntent) -> Order | None:
-        """The venue's own word on an intent; ``None`` when it never received it. Unreachable venue: raise."""
-        order = self.deps.gateways[intent.venue].find_order(intent.client_order_id, intent.symbol)
-        if order is not None:
-            self.deps.journal.record_order(intent.execution_id, order, self.deps.clock.now_ms())
-        return order
+        return [intent_for(state.execution_id, slot, 0, leg) for slot, leg in enumerate(state.opportunity.legs)]
 
     def _fills(self, state: SagaState, orders: Sequence[Order | None]) -> Fills:
         legs = []
@@ -212,11 +165,11 @@ class SagaSteps:
     # -- Settle ------------------------------------------------------------------------------------------
     def settle(self, state: SagaState) -> SagaState:
         now = self.deps.clock.now_ms()
-        orders = [o for o in (self._lookup(i) for i in self._leg_intents(state)) if o is not None]
+        orders = [o for o in (self.desk.lookup(i) for i in self._leg_intents(state)) if o is not None]
         pnl = net_exposure(orders)
         self.deps.journal.record_pnl(state.execution_id, pnl, now)
         self.deps.journal.set_status(state.execution_id, ExecutionStatus.SETTLED, now)
-        self.deps.journal.append_event(state.execution_id, "settled", {"pnl": _text(pnl)}, now)
+        self.deps.journal.append_event(state.execution_id, Settled(pnl=pnl), now)
         return state
 
     # -- Compensate --------------------------------------------------------------------------------------
@@ -225,7 +178,7 @@ class SagaSteps:
         round_ = state.compensation_rounds + 1
         deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATING, now)
         cause = state.error.error if state.error is not None else "legs_not_filled"
-        deps.journal.append_event(state.execution_id, "compensation_started", {"round": round_, "cause": cause}, now)
+        deps.journal.append_event(state.execution_id, CompensationStarted(round=round_, cause=cause), now)
         orders = self._close_open_orders(state)
         still_open = [i.client_order_id for i, o in orders if not o.status.is_final]
         if still_open:
@@ -252,62 +205,25 @@ class SagaSteps:
         plan = plan_compensation(inputs)
         if not plan.flattens and refused:
             plan = plan_compensation(replace(inputs, books=books))
-        deps.journal.append_event(
-            state.execution_id,
-            "compensation_planned",
-            {
-                "round": round_,
-                "strategy": plan.strategy.value,
-                "orders": [o.model_dump(mode="json") for o in plan.orders],
-                "expected_residual": _text(plan.residual),
-            },
-            deps.clock.now_ms(),
+        planned = CompensationPlanned(
+            round=round_, strategy=plan.strategy, orders=plan.orders, expected_residual=plan.residual
         )
-        intents = [
-            OrderIntent(
-                execution_id=state.execution_id,
-                slot=planned.slot,
-                attempt=round_,
-                client_order_id=derive_client_order_id(state.execution_id, planned.slot, round_),
-                venue=planned.venue,
-                symbol=planned.symbol,
-                side=planned.side,
-                amount=planned.amount,
-                limit_price=planned.limit_price,
-            )
-            for planned in plan.orders
-        ]
-        fresh = [deps.journal.record_intent(intent, deps.clock.now_ms()) for intent in intents]
-        with ThreadPoolExecutor(max_workers=max(1, len(intents))) as pool:
-            list(pool.map(self._place, intents, fresh))
-        return state.model_copy(update={"compensation_rounds": round_, "error": None})
+        deps.journal.append_event(state.execution_id, planned, deps.clock.now_ms())
+        self.desk.send([intent_for(state.execution_id, order.slot, round_, order) for order in plan.orders])
+        strategy = max((plan.strategy, state.strategy or CompensationStrategy.NOTHING), key=STRATEGY_WEIGHT.__getitem__)
+        return state.model_copy(update={"compensation_rounds": round_, "error": None, "strategy": strategy})
 
     def _close_open_orders(self, state: SagaState) -> list[tuple[OrderIntent, Order]]:
         """Cancel whatever the execution still has open; return every order the venues know of, final."""
         found: list[tuple[OrderIntent, Order]] = []
         for intent in self.deps.journal.intents(state.execution_id):
-            order = self._lookup(intent)
+            order = self.desk.lookup(intent)
             if order is None:
                 continue
             if not order.status.is_final:
-                order = self._cancel(intent) or order
+                order = self.desk.cancel(intent) or order
             found.append((intent, order))
         return found
-
-    def _cancel(self, intent: OrderIntent) -> Order | None:
-        gateway, journal = self.deps.gateways[intent.venue], self.deps.journal
-        try:
-            order = gateway.cancel_order(intent.client_order_id, intent.symbol)
-        except Exception as error:  # noqa: BLE001 - a failed cancel is retried by the next step, then reported
-            journal.append_event(
-                intent.execution_id,
-                "cancel_failed",
-                {"client_order_id": intent.client_order_id, "error": type(error).__name__},
-                self.deps.clock.now_ms(),
-            )
-            return None
-        journal.record_order(intent.execution_id, order, self.deps.clock.now_ms())
-        return order
 
     def _books(self, opportunity: Opportunity) -> dict[tuple[str, str], OrderBook]:
         books: dict[tuple[str, str], OrderBook] = {}
@@ -335,12 +251,13 @@ class SagaSteps:
         residual = residual_exposure(exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity))
         flat = still_open == 0 and not residual
         now = deps.clock.now_ms()
-        reconciliation = Reconciliation(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
-        deps.journal.append_event(state.execution_id, "reconciled", reconciliation.model_dump(mode="json"), now)
+        reconciliation = Reconciled(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
+        deps.journal.append_event(state.execution_id, reconciliation, now)
         recorded = self._recorded(state.execution_id)
         if flat and recorded and deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
             deps.journal.record_pnl(state.execution_id, exposure, now)
-            deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now)
+            strategy = state.strategy or CompensationStrategy.NOTHING
+            deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
         retry = not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
         return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
 
@@ -361,21 +278,21 @@ class SagaSteps:
             for intent in deps.journal.intents(state.execution_id)
             if (recorded := deps.journal.order(intent.client_order_id)) is None or not recorded.status.is_final
         ]
-        detail: dict[str, Any] = {
-            "execution_id": state.execution_id,
-            "opportunity_id": state.opportunity.id,
-            "unverified_orders": unverified,
-            "open_orders": reconciliation.open_orders if reconciliation else None,
-            "residual": _text(reconciliation.residual) if reconciliation else None,
-            "error": state.error.model_dump(by_alias=True) if state.error else None,
-        }
+        detail = IncidentRaised(
+            execution_id=state.execution_id,
+            opportunity_id=state.opportunity.id,
+            unverified_orders=tuple(unverified),
+            open_orders=reconciliation.open_orders if reconciliation else None,
+            residual=reconciliation.residual if reconciliation else None,
+            error=state.error,
+        )
         reason = f"incident in execution {state.execution_id}"
         _attempt_all(
             [
-                lambda: deps.journal.append_event(state.execution_id, "incident", detail, now),
+                lambda: deps.journal.append_event(state.execution_id, detail, now),
                 lambda: deps.journal.set_status(state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason),
                 lambda: deps.kill_switch.engage(reason, now),
-                lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", detail),
+                lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", event_json(detail)),
             ]
         )
         return state
@@ -394,8 +311,19 @@ def _attempt_all(actions: Sequence[Callable[[], object]]) -> None:
         raise failures[0]
 
 
-def _text(values: Mapping[str, Decimal]) -> dict[str, str]:
-    return {asset: str(amount) for asset, amount in values.items()}
+STRATEGY_WEIGHT = {CompensationStrategy.NOTHING: 0, CompensationStrategy.COMPLETE: 1, CompensationStrategy.UNWIND: 2}
+"""What an execution's outcome says when its rounds traded differently: any unwind, else any completion."""
 
+SagaStep = Callable[[SagaSteps, SagaState], SagaState]
+STEPS: Mapping[str, SagaStep] = {
+    "prepare": SagaSteps.prepare,
+    "place_legs": SagaSteps.place_legs,
+    "poll_fills": SagaSteps.poll_fills,
+    "settle": SagaSteps.settle,
+    "compensate": SagaSteps.compensate,
+    "reconcile": SagaSteps.reconcile,
+    "incident": SagaSteps.incident,
+}
+"""Every task the state machine runs, by the name its function is made with (``saga_task``)."""
 
-__all__ = ["OrderStatus", "SagaDependencies", "SagaSteps"]
+__all__ = ["STEPS", "OrderStatus", "SagaDependencies", "SagaSteps"]

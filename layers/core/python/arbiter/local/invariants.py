@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from arbiter.execution.compensation import exposure_tolerance
 from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
-from arbiter.models import ExecutionStatus, Opportunity, Order
+from arbiter.models import ExecutionStatus, Opportunity, Order, OrderIntent
+from arbiter.models.events import IncidentRaised, StatusChanged, read_event
 from arbiter.storage.audit import verify_chain
 
 TERMINAL = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED, ExecutionStatus.REFUSED, ExecutionStatus.INCIDENT}
@@ -27,10 +28,11 @@ def check_invariants(
     violations: list[str] = []
     intents = {i.client_order_id: i for i in journal.intents(execution_id)}
     events = journal.events(execution_id)
-    first_seen: dict[tuple[str, str], int] = {}
-    for event in events:
-        if event.kind in {"order_intent", "order_state"}:
-            first_seen.setdefault((event.kind, str(event.detail["client_order_id"])), event.sequence)
+    details = [(event.sequence, read_event(event.kind, event.detail)) for event in events]
+    first_seen: dict[tuple[type, str], int] = {}
+    for sequence, detail in details:
+        if isinstance(detail, OrderIntent | Order):
+            first_seen.setdefault((type(detail), str(detail.client_order_id)), sequence)
 
     venue_orders: list[Order] = []
     for venue in platform.venues.values():
@@ -44,7 +46,7 @@ def check_invariants(
         venue_orders.extend(o for cid, o in venue.orders.items() if cid in intents)
     for order in venue_orders:
         cid = str(order.client_order_id)
-        intent_at, state_at = first_seen.get(("order_intent", cid)), first_seen.get(("order_state", cid))
+        intent_at, state_at = first_seen.get((OrderIntent, cid)), first_seen.get((Order, cid))
         if intent_at is None or (state_at is not None and state_at < intent_at):
             violations.append(f"1: {cid} reached the audit trail before its intent was recorded")
     if len({o.client_order_id for o in venue_orders}) != len(venue_orders):
@@ -72,12 +74,12 @@ def check_invariants(
         violations.append(f"7: audit chain broken at event {chain.first_broken_link}")
     if chain.truncated or chain.head_sequence is None:
         violations.append(f"7: audit trail of {chain.events} event(s) does not reach its head {chain.head_sequence}")
-    unverified = {str(cid) for e in events if e.kind == "incident" for cid in e.detail.get("unverified_orders") or []}
+    unverified = {cid for _, d in details if isinstance(d, IncidentRaised) for cid in d.unverified_orders}
     for order in venue_orders:
         assert order.client_order_id is not None
         if journal.order(order.client_order_id) != order and order.client_order_id not in unverified:
             violations.append(f"7: the journal's last state of {order.client_order_id} differs from the venue's")
-    if not any(e.kind == "status" and e.detail.get("to") == record.status.value for e in events):
+    if not any(isinstance(d, StatusChanged) and d.to is record.status for _, d in details):
         violations.append(f"7: no audit event for the final status {record.status}")
     return InvariantReport(
         violations=tuple(violations), residual={a: str(v) for a, v in residual.items()}, open_orders=len(open_orders)

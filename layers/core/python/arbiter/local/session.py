@@ -11,7 +11,8 @@ from arbiter.detection import Detector, ScanResult
 from arbiter.gateway.paper import PlaceFault, VenueFaults
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
 from arbiter.markets import BookUsdValuation
-from arbiter.models import ExecutionStatus, Opportunity, OrderBook
+from arbiter.models import CompensationStrategy, ExecutionStatus, Opportunity, OrderBook
+from arbiter.models.events import Reconciled, read_event
 from arbiter.models.time import ManualClock
 from arbiter.settings import ExecutionSettings, Settings
 from arbiter.simulation import BookFrame, FrameBooks, MarketModel
@@ -23,6 +24,11 @@ DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
     PlaceFault.PARTIAL_FILL: 0.08,
 }
 BALANCE_PER_ASSET_USD = Decimal(250_000)
+COMPENSATED_LABELS = {
+    CompensationStrategy.UNWIND: "compensated by unwind",
+    CompensationStrategy.COMPLETE: "completed with slippage",
+    CompensationStrategy.NOTHING: "compensated (nothing to trade)",
+}
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,9 @@ class LocalSession:
         left_open: dict[str, Decimal] = {}
         if outcome.record.status is ExecutionStatus.INCIDENT:
             events = self.platform.journal.events(outcome.execution_id)
-            reconciled = [e for e in events if e.kind == "reconciled"]
+            reconciled = [d for e in events if isinstance(d := read_event(e.kind, e.detail), Reconciled)]
             if reconciled:
-                exposure = reconciled[-1].detail.get("exposure") or {}
-                left_open = {asset: Decimal(str(amount)) for asset, amount in exposure.items() if Decimal(str(amount))}
+                left_open = {asset: amount for asset, amount in reconciled[-1].exposure.items() if amount}
         return ExecutionReport(
             opportunity=opportunity,
             outcome=self._label(outcome),
@@ -124,11 +129,5 @@ class LocalSession:
         if status is ExecutionStatus.SETTLED:
             return "completed"
         if status is ExecutionStatus.COMPENSATED:
-            plans = [e for e in self.platform.journal.events(outcome.execution_id) if e.kind == "compensation_planned"]
-            strategies = {str(e.detail["strategy"]) for e in plans}
-            if "unwind" in strategies:
-                return "compensated by unwind"
-            if "complete" in strategies:
-                return "completed with slippage"
-            return "compensated (nothing to trade)"
+            return COMPENSATED_LABELS[outcome.record.strategy or CompensationStrategy.NOTHING]
         return status.value

@@ -3,7 +3,7 @@ or a record."""
 
 from arbiter.models.balance import Balance, Balances
 from arbiter.models.common import Asset, Side, Symbol, TimestampMs, VenueId
-from arbiter.models.execution import Execution, ExecutionStatus
+from arbiter.models.execution import CompensationStrategy, Execution, ExecutionStatus
 from arbiter.models.market import Market, PrecisionMode
 from arbiter.models.opportunity import Leg, Opportunity, OpportunityKind, QuoteStamp
 from arbiter.models.order import (
@@ -25,6 +25,7 @@ __all__ = [
     "Balance",
     "Balances",
     "BookLevel",
+    "CompensationStrategy",
     "Execution",
     "ExecutionStatus",
     "Fee",

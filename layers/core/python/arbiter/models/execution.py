@@ -31,6 +31,12 @@ class ExecutionStatus(StrEnum):
         }
 
 
+class CompensationStrategy(StrEnum):
+    NOTHING = "nothing"
+    COMPLETE = "complete"
+    UNWIND = "unwind"
+
+
 class Execution(RecordModel):
     execution_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
     opportunity: Opportunity
@@ -40,6 +46,9 @@ class Execution(RecordModel):
     orders: tuple[Order, ...] = ()
     realised_pnl: dict[Asset, FiniteDecimal] = Field(default_factory=dict)
     reason: str | None = Field(default=None, description="why it was refused or ended in an incident")
+    strategy: CompensationStrategy | None = Field(
+        default=None, description="how a compensated execution was flattened: recorded when it ended"
+    )
 
     @model_validator(mode="after")
     def _times_ordered(self) -> Execution:

@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import Field
 
-from arbiter.models import Order
+from arbiter.models import CompensationStrategy, Execution, ExecutionStatus, Order
 from arbiter.models.common import ValueModel
+from arbiter.models.events import OrderReportRefused, StatusChanged
 
 GENESIS = "0" * 64
 
@@ -133,10 +134,26 @@ def order_regression(recorded: Order, reported: Order) -> str | None:
     return None
 
 
-def stale_report_detail(reported: Order, regression: str) -> dict[str, Any]:
-    return {
-        "client_order_id": reported.client_order_id,
-        "status": reported.status.value,
-        "filled": str(reported.filled),
-        "why": regression,
-    }
+def stale_report(reported: Order, regression: str) -> OrderReportRefused:
+    return OrderReportRefused(
+        client_order_id=reported.client_order_id, status=reported.status, filled=reported.filled, why=regression
+    )
+
+
+def status_change(
+    current: Execution,
+    status: ExecutionStatus,
+    at_ms: int,
+    reason: str | None,
+    strategy: CompensationStrategy | None,
+) -> tuple[Execution, StatusChanged]:
+    """The execution after a status change, and the change's audit event (one rule for every journal)."""
+    updated = current.model_copy(
+        update={
+            "status": status,
+            "updated_at": max(at_ms, current.updated_at),
+            "reason": reason,
+            "strategy": strategy or current.strategy,
+        }
+    )
+    return updated, StatusChanged(from_=current.status, to=status, reason=reason, strategy=strategy)

@@ -26,7 +26,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models import CompensationStrategy, Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models.events import (
+    AnyEventDetail,
+    Created,
+    OrderReportRefused,
+    PnlRecorded,
+    Refused,
+    StatusChanged,
+    event_json,
+    kind_of,
+)
 from arbiter.models.time import utc_day
 from arbiter.storage.audit import (
     EMPTY_HEAD,
@@ -36,7 +46,8 @@ from arbiter.storage.audit import (
     head_of,
     next_event,
     order_regression,
-    stale_report_detail,
+    stale_report,
+    status_change,
     verify_chain,
 )
 from arbiter.storage.aws import is_transaction_cancelled, query_items
@@ -69,9 +80,9 @@ class InMemoryExecutionJournal:
         self._pnl_days: dict[str, str] = {}
 
     # -- one atomic commit ------------------------------------------------------------------------------
-    def _commit(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int, writes: list[Write]) -> None:
+    def _commit(self, execution_id: str, detail: AnyEventDetail, at_ms: int, writes: list[Write]) -> None:
         head = self._heads.get(execution_id, EMPTY_HEAD)
-        event = next_event(head, execution_id, kind, detail, at_ms)
+        event = next_event(head, execution_id, kind_of(detail), event_json(detail), at_ms)
         writes = [
             *writes,
             (self._events[execution_id], event.sequence, event),
@@ -103,9 +114,9 @@ class InMemoryExecutionJournal:
             stored = self.executions.get(execution.execution_id)
             if stored is not None:
                 return False, stored
-            detail = {"opportunity_id": execution.opportunity.id}
             writes: list[Write] = [(self.executions, execution.execution_id, execution)]
-            self._commit(execution.execution_id, "created", detail, execution.created_at, writes)
+            created = Created(opportunity_id=execution.opportunity.id)
+            self._commit(execution.execution_id, created, execution.created_at, writes)
             return True, execution
 
     def get(self, execution_id: str) -> Execution:
@@ -114,18 +125,22 @@ class InMemoryExecutionJournal:
                 raise ExecutionNotFoundError(execution_id)
             return self.executions[execution_id]
 
-    def set_status(self, execution_id: str, status: ExecutionStatus, at_ms: int, reason: str | None = None) -> None:
+    def set_status(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        at_ms: int,
+        reason: str | None = None,
+        strategy: CompensationStrategy | None = None,
+    ) -> None:
         with self._lock:
             current = self.get(execution_id)
-            updated = current.model_copy(
-                update={"status": status, "updated_at": max(at_ms, current.updated_at), "reason": reason}
-            )
-            change = {"from": current.status.value, "to": status.value, "reason": reason}
-            self._commit(execution_id, "status", change, at_ms, [(self.executions, execution_id, updated)])
+            updated, change = status_change(current, status, at_ms, reason, strategy)
+            self._commit(execution_id, change, at_ms, [(self.executions, execution_id, updated)])
 
-    def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None:
+    def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None:
         with self._lock:
-            self._commit(execution_id, kind, detail, at_ms, [])
+            self._commit(execution_id, detail, at_ms, [])
 
     def events(self, execution_id: str) -> list[AuditEvent]:
         with self._lock:
@@ -145,7 +160,7 @@ class InMemoryExecutionJournal:
             if intent.client_order_id in intents:
                 return False
             writes: list[Write] = [(intents, intent.client_order_id, intent)]
-            self._commit(intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, writes)
+            self._commit(intent.execution_id, intent, at_ms, writes)
             return True
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
@@ -160,11 +175,10 @@ class InMemoryExecutionJournal:
             if previous == order:
                 return OrderRecord.UNCHANGED
             if previous is not None and (regression := order_regression(previous, order)) is not None:
-                detail = stale_report_detail(order, regression)
-                self._commit(execution_id, "order_report_refused", detail, at_ms, [])
+                self._commit(execution_id, stale_report(order, regression), at_ms, [])
                 return OrderRecord.REFUSED_STALE
             writes: list[Write] = [(self.orders, order.client_order_id, order)]
-            self._commit(execution_id, "order_state", order.model_dump(mode="json"), at_ms, writes)
+            self._commit(execution_id, order, at_ms, writes)
             return OrderRecord.RECORDED
 
     def order(self, client_order_id: str) -> Order | None:
@@ -178,7 +192,7 @@ class InMemoryExecutionJournal:
             day = self._daily[utc_day(at_ms)]
             writes: list[Write] = [(self.pnl, execution_id, dict(pnl)), (self._pnl_days, execution_id, utc_day(at_ms))]
             writes += [(day, currency, day.get(currency, Decimal(0)) + amount) for currency, amount in pnl.items()]
-            self._commit(execution_id, "pnl", {a: str(v) for a, v in pnl.items()}, at_ms, writes)
+            self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, writes)
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         with self._lock:
@@ -203,7 +217,7 @@ class InMemoryExecutionJournal:
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         with self._lock:
             writes: list[Write] = [(self.refused_inputs, execution_id, reason)]
-            self._commit(execution_id, "refused", {"reason": reason}, at_ms, writes)
+            self._commit(execution_id, Refused(reason=reason), at_ms, writes)
 
 
 HEADER = "HEADER"
@@ -233,8 +247,7 @@ class DynamoExecutionJournal:
     def _commit(
         self,
         execution_id: str,
-        kind: str | Callable[[], str],
-        detail: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+        detail: AnyEventDetail | Callable[[], AnyEventDetail],
         at_ms: int,
         plan: Callable[[], list[TransactWriteItemTypeDef]] = list,
         done: Callable[[], bool] | None = None,
@@ -247,8 +260,8 @@ class DynamoExecutionJournal:
             try:
                 head = self.head(execution_id) or EMPTY_HEAD
                 items = plan()
-                what = kind() if callable(kind) else kind
-                event = next_event(head, execution_id, what, detail() if callable(detail) else detail, at_ms)
+                event_detail = detail() if callable(detail) else detail
+                event = next_event(head, execution_id, kind_of(event_detail), event_json(event_detail), at_ms)
             except _NothingToWriteError:
                 return False
             try:
@@ -260,7 +273,7 @@ class DynamoExecutionJournal:
                     return False
                 continue
             return True
-        what = kind if isinstance(kind, str) else "change"
+        what = "change" if callable(detail) else kind_of(detail)
         raise StorageConflictError(f"execution {execution_id}: a {what} write lost {APPEND_ATTEMPTS} races")
 
     def _event_items(self, event: AuditEvent, head: ChainHead) -> list[TransactWriteItemTypeDef]:
@@ -322,9 +335,9 @@ class DynamoExecutionJournal:
         items: list[TransactWriteItemTypeDef] = [
             {"Put": {**put, "ConditionExpression": "attribute_not_exists(pk)"}}  # type: ignore[typeddict-item]
         ]
-        detail = {"opportunity_id": execution.opportunity.id}
+        created = Created(opportunity_id=execution.opportunity.id)
         exists = self._exists({"pk": _pk(execution.execution_id), "sk": {"S": HEADER}})
-        if self._commit(execution.execution_id, "created", detail, execution.created_at, lambda: items, exists):
+        if self._commit(execution.execution_id, created, execution.created_at, lambda: items, exists):
             return True, execution
         return False, self.get(execution.execution_id)
 
@@ -344,15 +357,20 @@ class DynamoExecutionJournal:
             raise ExecutionNotFoundError(execution_id)
         return Execution.model_validate_json(item["body"]["S"])
 
-    def set_status(self, execution_id: str, status: ExecutionStatus, at_ms: int, reason: str | None = None) -> None:
-        change: dict[str, Any] = {}
+    def set_status(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        at_ms: int,
+        reason: str | None = None,
+        strategy: CompensationStrategy | None = None,
+    ) -> None:
+        change: list[StatusChanged] = []
 
         def plan() -> list[TransactWriteItemTypeDef]:
             current = self.get(execution_id)
-            updated = current.model_copy(
-                update={"status": status, "updated_at": max(at_ms, current.updated_at), "reason": reason}
-            )
-            change.update({"from": current.status.value, "to": status.value, "reason": reason})
+            updated, planned = status_change(current, status, at_ms, reason, strategy)
+            change[:] = [planned]
             active_key = {"pk": {"S": "ACTIVE"}, "sk": {"S": execution_id}}
             running: TransactWriteItemTypeDef = (
                 {"Delete": {"TableName": self.table, "Key": active_key}}
@@ -369,7 +387,7 @@ class DynamoExecutionJournal:
             }
             return [header, running]
 
-        self._commit(execution_id, "status", lambda: dict(change), at_ms, plan)
+        self._commit(execution_id, lambda: change[0], at_ms, plan)
 
     def events(self, execution_id: str) -> list[AuditEvent]:
         items = self._query(execution_id, "EVENT#")
@@ -379,8 +397,8 @@ class DynamoExecutionJournal:
         head = self.head(execution_id)
         return verify_chain(self.events(execution_id), head)
 
-    def append_event(self, execution_id: str, kind: str, detail: Mapping[str, Any], at_ms: int) -> None:
-        self._commit(execution_id, kind, detail, at_ms)
+    def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None:
+        self._commit(execution_id, detail, at_ms)
 
     def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
         key = {"pk": _pk(intent.execution_id), "sk": {"S": f"INTENT#{intent.client_order_id}"}}
@@ -390,9 +408,7 @@ class DynamoExecutionJournal:
             {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}}
         ]
         # Recorded by an earlier attempt of the same step: nothing new.
-        return self._commit(
-            intent.execution_id, "order_intent", intent.model_dump(mode="json"), at_ms, lambda: items, self._exists(key)
-        )
+        return self._commit(intent.execution_id, intent, at_ms, lambda: items, self._exists(key))
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
         return [OrderIntent.model_validate_json(i["body"]["S"]) for i in self._query(execution_id, "INTENT#")]
@@ -422,7 +438,7 @@ class DynamoExecutionJournal:
                 else {"ConditionExpression": "attribute_not_exists(client_order_id)"}
             )
             if regression is not None:
-                detail.update(stale_report_detail(order, regression))
+                refusal[:] = [stale_report(order, regression)]
                 return [{"ConditionCheck": {"TableName": self.orders_table, "Key": key, **unchanged}}]  # type: ignore[typeddict-item]
             item = {
                 **key,
@@ -433,15 +449,12 @@ class DynamoExecutionJournal:
             }
             return [{"Put": {"TableName": self.orders_table, "Item": item, **unchanged}}]  # type: ignore[typeddict-item]
 
-        detail: dict[str, Any] = {}
+        refusal: list[OrderReportRefused] = []
 
-        def kind() -> str:
-            return "order_state" if outcome[0] is OrderRecord.RECORDED else "order_report_refused"
+        def event_detail() -> Order | OrderReportRefused:
+            return order if outcome[0] is OrderRecord.RECORDED else refusal[0]
 
-        def event_detail() -> Mapping[str, Any]:
-            return order.model_dump(mode="json") if outcome[0] is OrderRecord.RECORDED else dict(detail)
-
-        self._commit(execution_id, kind, event_detail, at_ms, plan)
+        self._commit(execution_id, event_detail, at_ms, plan)
         return outcome[0]
 
     def order(self, client_order_id: str) -> Order | None:
@@ -479,7 +492,7 @@ class DynamoExecutionJournal:
             return items
 
         # Once per execution: a retried step must not count its P&L twice in the daily aggregate.
-        self._commit(execution_id, "pnl", text, at_ms, plan, self._exists(key))
+        self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, plan, self._exists(key))
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         items = query_items(
@@ -532,11 +545,7 @@ class DynamoExecutionJournal:
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         item = {"pk": _pk(execution_id), "sk": {"S": "REFUSED_INPUT"}, "body": {"S": json.dumps({"reason": reason})}}
         self._commit(
-            execution_id,
-            "refused",
-            {"reason": reason},
-            at_ms,
-            lambda: [{"Put": {"TableName": self.table, "Item": item}}],
+            execution_id, Refused(reason=reason), at_ms, lambda: [{"Put": {"TableName": self.table, "Item": item}}]
         )
 
     def refused_input(self, execution_id: str) -> str | None:

@@ -1,0 +1,88 @@
+"""The order desk: the one place an order is recorded, sent, looked up or cancelled, for a saga's legs and its
+compensation orders alike.
+
+Durable before anything is sent (invariant 1): every intent of a batch is recorded first, then the batch goes
+out at once, a thread per order, so the skew between legs is a thread start-up, not a state transition. Only
+the call that recorded an intent may send it; another one (a retried or duplicated task while the first may
+still be sending) only looks the order up. Facts about orders always come from the venue, never from the
+saga's memory of them, and every report is recorded in the journal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
+from arbiter.models import Order, OrderIntent, derive_client_order_id
+from arbiter.models.common import Side
+from arbiter.models.events import CancelFailed, OrderFailed, OrderNotResent, PlannedOrder
+from arbiter.models.opportunity import Leg
+
+
+def intent_for(execution_id: str, slot: int, attempt: int, order: Leg | PlannedOrder) -> OrderIntent:
+    """The intent to send ``order`` as slot ``slot`` of round ``attempt`` (0: the legs themselves)."""
+    return OrderIntent(
+        execution_id=execution_id,
+        slot=slot,
+        attempt=attempt,
+        client_order_id=derive_client_order_id(execution_id, slot, attempt),
+        venue=order.venue,
+        symbol=order.symbol,
+        side=Side(order.side),
+        amount=order.amount,
+        limit_price=order.limit_price,
+    )
+
+
+class OrderDesk:
+    def __init__(self, gateways: Mapping[str, VenueGateway], journal: ExecutionJournal, clock: Clock) -> None:
+        self.gateways, self.journal, self.clock = gateways, journal, clock
+
+    def send(self, intents: Sequence[OrderIntent]) -> list[Order | None]:
+        """Record every intent, then send those this call recorded; each order as its venue reports it, or
+        None where the venue has no such order."""
+        now = self.clock.now_ms()
+        fresh = [self.journal.record_intent(intent, now) for intent in intents]
+        with ThreadPoolExecutor(max_workers=max(1, len(intents))) as pool:
+            return list(pool.map(self._place, intents, fresh))
+
+    def _place(self, intent: OrderIntent, recorded_now: bool) -> Order | None:
+        """Send one order unless the venue already has it. A venue may list an order late, and a second send
+        under the same clientOrderId is accepted by venues once the first is closed: so an intent recorded by
+        an earlier call is never sent here. A leg left unsent this way is compensated like a rejected one; its
+        intent stays in the journal, so later steps still look it up."""
+        gateway = self.gateways[intent.venue]
+        cid = intent.client_order_id
+        try:
+            order = gateway.find_order(cid, intent.symbol)
+            if order is None and not recorded_now:
+                event = OrderNotResent(client_order_id=cid, reason="intent recorded by an earlier call")
+                self.journal.append_event(intent.execution_id, event, self.clock.now_ms())
+                return None
+            if order is None:
+                order = gateway.place_order(intent.request())
+        except Exception as error:  # noqa: BLE001 - any failure leaves the order to be looked up again later
+            failed = OrderFailed(client_order_id=cid, error=type(error).__name__, detail=str(error))
+            self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())
+            return self.lookup(intent)
+        self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
+        return order
+
+    def lookup(self, intent: OrderIntent) -> Order | None:
+        """The venue's own word on an intent; ``None`` when it never received it. Unreachable venue: raise."""
+        order = self.gateways[intent.venue].find_order(intent.client_order_id, intent.symbol)
+        if order is not None:
+            self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
+        return order
+
+    def cancel(self, intent: OrderIntent) -> Order | None:
+        """Cancel the order if it is still open; its state afterwards, or None when the cancel failed (recorded;
+        the next step tries again, then reports it)."""
+        try:
+            order = self.gateways[intent.venue].cancel_order(intent.client_order_id, intent.symbol)
+        except Exception as error:  # noqa: BLE001 - a failed cancel is retried by the next step, then reported
+            failed = CancelFailed(client_order_id=intent.client_order_id, error=type(error).__name__)
+            self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())
+            return None
+        self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
+        return order
