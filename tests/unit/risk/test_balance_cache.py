@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from arbiter.models import Balance, Balances
+from arbiter.models.time import ManualClock
 from arbiter.risk.balances import BalanceCache, StaleBalancesError
 
 
@@ -24,23 +25,23 @@ class Venue:
 
 
 def test_balances_are_cached_refreshed_with_age_and_refused_when_too_old() -> None:
-    now = {"ms": 1_000}
-    venue, cache = Venue(), BalanceCache(lambda: now["ms"], max_age_ms=10_000, refresh_after_ms=5_000)
+    clock = ManualClock(1_000)
+    venue, cache = Venue(), BalanceCache(clock, max_age_ms=10_000, refresh_after_ms=5_000)
     assert cache.get(venue).free("USDT") == 5
-    now["ms"] = 4_000
+    clock.ms = 4_000
     cache.get(venue)
     assert venue.calls == 1  # fresh enough: served from the cache
-    now["ms"], venue.down = 8_000, True
-    assert cache.get(venue).age_ms(now["ms"]) == 7_000  # refresh failed, the cached value is still within the limit
-    now["ms"] = 12_000
+    clock.ms, venue.down = 8_000, True
+    assert cache.get(venue).age_ms(clock.ms) == 7_000  # refresh failed, the cached value is still within the limit
+    clock.ms = 12_000
     with pytest.raises(StaleBalancesError, match="alpha: balances 11000 ms old, limit 10000 ms"):
         cache.get(venue)
     venue.down, venue.reported_at = False, 12_000
-    assert cache.get(venue).age_ms(now["ms"]) == 0
+    assert cache.get(venue).age_ms(clock.ms) == 0
 
 
 def test_a_venue_that_never_answered_has_no_balances() -> None:
     venue = Venue()
     venue.down = True
     with pytest.raises(StaleBalancesError, match="none fetched"):
-        BalanceCache(lambda: 1_000, max_age_ms=10_000).get(venue)
+        BalanceCache(ManualClock(1_000), max_age_ms=10_000).get(venue)

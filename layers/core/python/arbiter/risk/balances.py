@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Protocol
 
 from arbiter.models import Balances
+from arbiter.models.time import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class StaleBalancesError(RuntimeError):
 
 
 class BalanceCache:
-    def __init__(self, clock: Callable[[], int], max_age_ms: int, refresh_after_ms: int | None = None) -> None:
+    def __init__(self, clock: Clock, max_age_ms: int, refresh_after_ms: int | None = None) -> None:
         self.clock, self.max_age_ms = clock, max_age_ms
         self.refresh_after_ms = refresh_after_ms if refresh_after_ms is not None else max_age_ms // 2
         self._cached: dict[str, Balances] = {}
@@ -35,7 +35,7 @@ class BalanceCache:
 
     def get(self, source: BalanceSource) -> Balances:
         """Fresh enough balances for ``source``'s venue, fetching when the cached ones are getting old."""
-        now = self.clock()
+        now = self.clock.now_ms()
         with self._lock:
             cached = self._cached.get(source.venue)
         if cached is None or cached.age_ms(now) > self.refresh_after_ms:

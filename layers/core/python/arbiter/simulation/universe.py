@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from arbiter.markets import USD_STABLE
 from arbiter.markets.catalog import MarketCatalog
 from arbiter.markets.ccxt_market import market_from_ccxt
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts
@@ -63,7 +64,7 @@ class SimulatedUniverse:
 
 
 def _alt_assets(count: int, rng: np.random.Generator) -> list[tuple[str, float]]:
-    known = [(a, p) for a, p in KNOWN_PRICES_USD.items() if a not in {"USDT", "USD", "USDC", "BTC", "ETH"}]
+    known = [(a, p) for a, p in KNOWN_PRICES_USD.items() if a not in USD_STABLE | {"BTC", "ETH"}]
     alts = known[:count]
     for i in range(len(alts), count):
         price = float(np.clip(math.exp(rng.normal(math.log(2.0), 2.0)), 0.001, 5_000.0))
