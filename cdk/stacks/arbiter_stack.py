@@ -24,7 +24,7 @@ class ArbiterStack(Stack):
         self.layers = LambdaLayers(
             self, "Layers", removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
         )
-        # Everything arbiter.execution.wiring needs to build the saga's dependencies in a task function.
+        # Everything arbiter.bootstrap needs to build the saga's dependencies in a task function.
         environment = {
             "ARBITER_MODE": config.mode,
             "ARBITER_ENVIRONMENT": config.env,
