@@ -79,6 +79,13 @@ POINTS = {
 def test_a_timeout_anywhere_leaves_exactly_one_order_at_the_venue(venue: str, point: str) -> None:
     creates, reads = POINTS[point]
     http = HttpVenue(venue, {"create": list(creates), "read": list(reads)})
+    if creates[0] == TIMEOUT_BEFORE:
+        # The first request never arrived, but nothing proves it: these venues enforce no request expiry here,
+        # so a lookup miss stays unconfirmed and the saga decides after its settle delay. Never a second send.
+        with pytest.raises(OrderUnconfirmedError, match="may still have reached the venue"):
+            gateway(http).place_order(request(venue))
+        assert http.orders == {}
+        return
     order = gateway(http).place_order(request(venue))
     assert len(http.orders) == 1
     assert http.client_ids == [CID]

@@ -76,6 +76,10 @@ class ScriptedExchange:
         fault = self._fault("fetch_order")
         if fault == "before":
             raise ccxt.RequestTimeout("lookup timed out")
+        if fault == "lag":  # the venue has the order but does not list it yet
+            raise ccxt.OrderNotFound("not found (lagging read)")
+        if fault == "twice":  # the venue executed one clientOrderId twice and lists both
+            raise AssertionError("use fetch_orders for 'twice'")
         if order_id is not None:  # by the venue's id
             found = [o for o in self.orders.values() if o["id"] == order_id]
             if not found:
@@ -91,16 +95,18 @@ class ScriptedExchange:
 BINANCE_LIKE = VENUE_ORDER_IDS["binance"]
 
 
-def gateway(exchange: ScriptedExchange, attempts: int = 6, **extra: Any) -> CcxtGateway:
+def gateway(exchange: ScriptedExchange, attempts: int = 6, *, expiring: bool = True, **extra: Any) -> CcxtGateway:
+    """``expiring``: each retry waits past the venue's request expiry (``recvWindow``), so a lookup that misses
+    twice then is conclusive and the order may be sent again; otherwise time stands still and it never is."""
     policy = RetryPolicy(attempts=attempts, initial_s=0.01, max_wait_s=0.02, budget_s=60)
+    clock = ManualClock(1)
+
+    def sleep(_seconds: float) -> None:
+        if expiring:
+            clock.advance(BINANCE_LIKE.expiry_ms + 1)
+
     return CcxtGateway(
-        exchange,
-        {"SOL/USDT": SOL},
-        clock=ManualClock(1),
-        policy=policy,
-        sleep=lambda _s: None,
-        order_ids=BINANCE_LIKE,
-        **extra,
+        exchange, {"SOL/USDT": SOL}, clock=clock, policy=policy, sleep=sleep, order_ids=BINANCE_LIKE, **extra
     )
 
 
@@ -163,20 +169,21 @@ def test_the_gateway_feeds_its_breaker_and_refuses_calls_while_it_is_open() -> N
     from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
     from arbiter.storage.breakers import InMemoryBreakerStore
 
-    breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000))
+    breaker = CircuitBreaker(InMemoryBreakerStore(), BreakerSettings(failure_threshold=2, open_ms=1_000_000))
     exchange = ScriptedExchange({"create_order": ["before"] * 6})
+    clock = ManualClock(1)
     venue = CcxtGateway(
         exchange,
         {"SOL/USDT": SOL},
-        clock=ManualClock(1),
+        clock=clock,
         policy=RetryPolicy(attempts=3, initial_s=0.01, max_wait_s=0.01, budget_s=60),
-        sleep=lambda _s: None,
+        sleep=lambda _s: clock.advance(BINANCE_LIKE.expiry_ms + 1),  # each retry after the request expiry
         breaker=breaker,
         order_ids=BINANCE_LIKE,
     )
-    for _ in range(2):
+    for n in range(2):  # two intents whose every send timed out
         with pytest.raises(VenueTimeoutError):
-            venue.place_order(REQUEST)
+            venue.place_order(REQUEST.model_copy(update={"client_order_id": f"cid-{n}"}))
     assert breaker.is_open("fakex")
     sends = exchange.sends
     with pytest.raises(VenueUnavailableError, match="circuit breaker open"):
@@ -231,8 +238,14 @@ def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.Mon
     assert BreakerSettings.from_settings(settings).failure_threshold == 9
     exchange = ScriptedExchange({"create_order": ["before"] * 5})
     policy = RetryPolicy.from_settings(settings)
+    clock = ManualClock(1)
     venue = CcxtGateway(
-        exchange, {"SOL/USDT": SOL}, clock=ManualClock(1), policy=policy, sleep=lambda _s: None, order_ids=BINANCE_LIKE
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=clock,
+        policy=policy,
+        sleep=lambda _s: clock.advance(BINANCE_LIKE.expiry_ms + 1),  # each retry after the request expiry
+        order_ids=BINANCE_LIKE,
     )
     with pytest.raises(VenueTimeoutError):
         venue.place_order(REQUEST)
@@ -266,7 +279,8 @@ def test_every_request_retries_and_lookups_included_takes_a_rate_token() -> None
     limiter = CountingLimiter()
     order = gateway(exchange, limiter=limiter).place_order(REQUEST)
     assert order.status is OrderStatus.CLOSED
-    assert (exchange.sends, exchange.reads) == (2, 3)
+    # The resend follows two lookups that missed after the request expiry (the first timed out, then two misses).
+    assert (exchange.sends, exchange.reads) == (2, 4)
     assert limiter.granted == exchange.sends + exchange.reads
 
 
@@ -335,7 +349,8 @@ def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
     def sleep(seconds: float) -> None:
         clock.ms += round(seconds * 1000)
 
-    exchange = ScriptedExchange({"create_order": ["before"] * 10})
+    # Lookups first answer "timed out", so no send is ever proven lost: the budget is spent on lookups.
+    exchange = ScriptedExchange({"create_order": ["before"] * 10, "fetch_order": ["before"] * 10})
     venue = CcxtGateway(
         exchange,
         {"SOL/USDT": SOL},
@@ -351,3 +366,67 @@ def test_token_waits_of_all_a_calls_retries_share_one_budget() -> None:
     # only a few requests, not the ten attempts the policy would otherwise make.
     assert exchange.sends + exchange.reads <= 4
     assert clock.ms <= 2_600
+
+
+def test_a_lost_answer_then_a_lagging_lookup_is_unconfirmed_never_sent_again() -> None:
+    # Review finding: the create's answer was lost, one lookup lagged with OrderNotFound, and the retry loop sent
+    # the order again. Within the venue's request expiry a miss proves nothing: no second send.
+    exchange = ScriptedExchange({"create_order": ["after"], "fetch_order": ["lag"]})
+    venue = gateway(exchange, expiring=False)
+    with pytest.raises(OrderUnconfirmedError, match="may still have reached the venue"):
+        venue.place_order(REQUEST)
+    assert (exchange.sends, len(exchange.orders)) == (1, 1)
+    order = venue.find_order("cid-1", "SOL/USDT")  # later, the venue lists it: the one order
+    assert order is not None
+    assert order.status is OrderStatus.CLOSED
+    assert exchange.sends == 1
+
+
+def test_after_the_request_expiry_two_misses_prove_the_order_never_reached_the_venue() -> None:
+    exchange = ScriptedExchange({"create_order": ["before"]})
+    venue = gateway(exchange, expiring=True)
+    order = venue.place_order(REQUEST)
+    assert (exchange.sends, len(exchange.orders), exchange.duplicates) == (2, 1, 0)
+    assert order.status is OrderStatus.CLOSED
+
+
+def test_a_lagging_lookup_after_the_expiry_is_still_not_a_licence_to_resend() -> None:
+    # One miss then the order appears on the second lookup: found, never sent twice.
+    exchange = ScriptedExchange({"create_order": ["after"], "fetch_order": ["lag"]})
+    with pytest.raises(OrderUnconfirmedError):
+        gateway(exchange, expiring=True).place_order(REQUEST)
+    assert (exchange.sends, exchange.duplicates) == (1, 0)
+
+
+def test_every_order_carries_the_venues_request_expiry() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Recording(ScriptedExchange):
+        def create_order(self, *args: Any) -> Any:
+            sent.append(dict(args[-1]))
+            return super().create_order(*args)
+
+    gateway(Recording({})).place_order(REQUEST)
+    assert sent[0]["recvWindow"] == BINANCE_LIKE.expiry_ms
+
+
+def test_two_orders_under_one_client_order_id_are_an_incident_not_a_choice() -> None:
+    from arbiter.gateway import AmbiguousOrderError
+    from arbiter.gateway.ccxt.venues import Lookup, VenueOrderIds
+
+    class Twice(ScriptedExchange):
+        def fetch_orders(self, symbol: str, since: Any = None, limit: Any = None) -> Any:
+            order = {**self.orders["cid-1"]}
+            return [order, {**order, "id": "X9"}]
+
+    exchange = Twice({})
+    exchange.orders["cid-1"] = {"id": "X0", "clientOrderId": "cid-1", "status": "closed"}
+    venue = CcxtGateway(
+        exchange,
+        {"SOL/USDT": SOL},
+        clock=ManualClock(1),
+        sleep=lambda _s: None,
+        order_ids=VenueOrderIds(send_param="clientOrderId", lookup=Lookup.RECENT_ORDERS),
+    )
+    with pytest.raises(AmbiguousOrderError, match="2 orders under one clientOrderId"):
+        venue.find_order("cid-1", "SOL/USDT")

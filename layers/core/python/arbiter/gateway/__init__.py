@@ -14,6 +14,7 @@ loads neither ccxt nor the paper venue; ``arbiter.bootstrap.venues`` opens a ven
 """
 
 from arbiter.gateway.errors import (
+    AmbiguousOrderError,
     FinalGatewayError,
     GatewayError,
     InsufficientFundsError,
@@ -29,6 +30,7 @@ from arbiter.gateway.errors import (
 from arbiter.gateway.interface import VenueGateway
 
 __all__ = [
+    "AmbiguousOrderError",
     "FinalGatewayError",
     "GatewayError",
     "InsufficientFundsError",

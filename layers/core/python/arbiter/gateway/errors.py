@@ -52,6 +52,11 @@ class FinalGatewayError(GatewayError):
     """The venue refused; the same request will be refused again."""
 
 
+class AmbiguousOrderError(FinalGatewayError):
+    """The venue lists more than one order under one clientOrderId: one intent became two orders (or the venue
+    reused an id). Never a choice between them: an incident for people to resolve."""
+
+
 class OrderRejectedError(FinalGatewayError):
     pass
 

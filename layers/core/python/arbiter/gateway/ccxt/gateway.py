@@ -33,6 +33,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from arbiter.gateway.ccxt.mapping import VenueResponseError, balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
 from arbiter.gateway.ccxt.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
 from arbiter.gateway.errors import (
+    AmbiguousOrderError,
     FinalGatewayError,
     GatewayError,
     InsufficientFundsError,
@@ -130,6 +131,8 @@ class CcxtGateway:
         self.breaker = breaker
         self.limiter = limiter
         self._sent: OrderedDict[str, str | None] = OrderedDict()
+        self._sent_at: dict[str, int] = {}
+        """When each clientOrderId's last request may have reached the venue (for the venue's request expiry)."""
         """clientOrderId -> the venue's order id once acknowledged; None while the outcome is unknown."""
         self._sent_lock = threading.Lock()
         self._local = threading.local()  # per thread: the saga sends legs from threads through one gateway
@@ -206,9 +209,12 @@ class CcxtGateway:
             if exchange_order_id is None and self._sent.get(cid) is not None:
                 return  # an acknowledgement is never forgotten in favour of "unknown"
             self._sent[cid] = exchange_order_id
+            if exchange_order_id is None:
+                self._sent_at[cid] = self.clock.now_ms()
             self._sent.move_to_end(cid)
             while len(self._sent) > SENT_MEMORY:
-                self._sent.popitem(last=False)
+                forgotten, _ = self._sent.popitem(last=False)
+                self._sent_at.pop(forgotten, None)
 
     def _sent_as(self, cid: str) -> tuple[bool, str | None]:
         with self._sent_lock:
@@ -242,13 +248,26 @@ class CcxtGateway:
     def _send_attempt(self, request: OrderRequest, price: Decimal) -> Order | OrderAck:
         """One try of a placement: when an earlier try (or call) may have reached the venue, ask it first."""
         cid, symbol = request.client_order_id, request.symbol
+        ids = self._ids(symbol, cid)
         if self._sent_as(cid)[0]:
             raw = self._lookup_raw(cid, symbol)
             if raw is not None:
                 found = self._mapped(raw, "fetchOrder", cid)
                 self._remember(cid, found.exchange_order_id)
                 return found
-        params = {self._ids(symbol, cid).send_param: cid, "timeInForce": request.time_in_force.value}
+            # A venue may list an order late: a miss is no proof the earlier request never arrived, and a second
+            # send under the same id is accepted once the first is closed. Only after the venue's request expiry
+            # has passed, and a second lookup misses too, is the miss conclusive.
+            if not self._expired(cid, ids) or self._lookup_raw(cid, symbol) is not None:
+                raise OrderUnconfirmedError(
+                    "sent before and not listed (yet): it may still have reached the venue; look it up later",
+                    venue=self.venue,
+                    symbol=symbol,
+                    client_order_id=cid,
+                )
+        params: dict[str, Any] = {ids.send_param: cid, "timeInForce": request.time_in_force.value}
+        if ids.expiry_param is not None:
+            params[ids.expiry_param] = ids.expiry_ms
         self._await_token(symbol, cid)
         self._remember(cid, None)  # from here on the request may reach the venue even if no answer comes back
         try:
@@ -270,6 +289,12 @@ class CcxtGateway:
         placed = self._mapped(raw, "createOrder", cid)
         self._remember(cid, placed.exchange_order_id)
         return placed
+
+    def _expired(self, cid: str, ids: VenueOrderIds) -> bool:
+        """Has the venue's request expiry passed since the last request that may have reached it?"""
+        with self._sent_lock:
+            sent_at = self._sent_at.get(cid)
+        return ids.expiry_param is not None and sent_at is not None and self.clock.now_ms() > sent_at + ids.expiry_ms
 
     def _mapped(self, raw: Any, method: str, cid: str) -> Order | OrderAck:
         mapped = order_from_ccxt(self.venue, method, raw)
@@ -327,11 +352,24 @@ class CcxtGateway:
             # Open first: an order closing between the two requests is then found in the closed list.
             for method in ("fetch_open_orders", "fetch_closed_orders"):
                 raw = self._request(method, symbol, None, None, {ids.lookup_param: cid}, symbol=symbol, cid=cid)
-                if (found := _with_client_order_id(raw, cid)) is not None:
+                if (found := self._only_order(raw, cid, symbol)) is not None:
                     return found
             return None
         raw = self._request("fetch_orders", symbol, None, ids.recent_limit, symbol=symbol, cid=cid)
-        return _with_client_order_id(raw, cid)
+        return self._only_order(raw, cid, symbol)
+
+    def _only_order(self, orders: Iterable[Any], cid: str, symbol: str) -> Any | None:
+        """The one order listed under ``cid``; two under one id are an incident, never a choice."""
+        found = [order for order in orders if order.get("clientOrderId") == cid]
+        if len(found) > 1:
+            ids = ", ".join(str(order.get("id")) for order in found)
+            raise AmbiguousOrderError(
+                f"{len(found)} orders under one clientOrderId ({ids})",
+                venue=self.venue,
+                symbol=symbol,
+                client_order_id=cid,
+            )
+        return found[0] if found else None
 
     def find_order(self, client_order_id: str, symbol: str) -> Order | None:
         exchange_order_id = self._sent_as(client_order_id)[1]
@@ -377,7 +415,3 @@ class CcxtGateway:
     def fetch_balances(self) -> Balances:
         raw = self._call(lambda: self._request("fetch_balance"))
         return balances_from_ccxt(self.venue, raw, self.clock.now_ms())
-
-
-def _with_client_order_id(orders: Iterable[Any], cid: str) -> Any | None:
-    return next((order for order in orders if order.get("clientOrderId") == cid), None)

@@ -9,6 +9,11 @@ in its source; the HTTP-level tests in tests/integration/gateway/test_venue_orde
 - kraken: ``clientOrderId`` becomes ``cl_ord_id`` on create, but ``fetch_order`` sends it as ``userref`` (an
   integer field) next to a ``txid`` of None; the open and closed order lists filter by ``cl_ord_id``.
 
+- expiry: binance refuses a signed request that arrives more than ``recvWindow`` ms after its timestamp, so
+  once that window has passed since a send, a lookup that misses the order proves it never executed. Kraken's
+  ``deadline`` and coinbase have no such handling here yet: there a miss after a possible send stays
+  unconfirmed and the saga decides after its settle delay.
+
 A venue missing here has no verified clientOrderId handling, so the gateway refuses to trade on it.
 """
 
@@ -35,10 +40,16 @@ class VenueOrderIds:
     lookup: Lookup
     lookup_param: str | None = None
     recent_limit: int = 100
+    expiry_param: str | None = None
+    """The ``create_order`` param by which the venue refuses a request that reaches it too late (its value:
+    ``expiry_ms``); without one, a lookup that misses an order that may have been sent is never conclusive."""
+    expiry_ms: int = 5_000
 
 
 VENUE_ORDER_IDS: Mapping[str, VenueOrderIds] = {
-    "binance": VenueOrderIds(send_param="clientOrderId", lookup=Lookup.FETCH_ORDER, lookup_param="clientOrderId"),
+    "binance": VenueOrderIds(
+        send_param="clientOrderId", lookup=Lookup.FETCH_ORDER, lookup_param="clientOrderId", expiry_param="recvWindow"
+    ),
     "coinbase": VenueOrderIds(send_param="client_order_id", lookup=Lookup.RECENT_ORDERS),
     "kraken": VenueOrderIds(send_param="clientOrderId", lookup=Lookup.OPEN_THEN_CLOSED, lookup_param="clientOrderId"),
 }
