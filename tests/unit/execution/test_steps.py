@@ -61,6 +61,7 @@ class World:
                 kill_switch=self.kill_switch,
                 alerts=self.alerts,
                 clock=self.clock,
+                pause=self.clock.advance,
                 settings=ExecutionSettings(poll_seconds=0),
             )
         )

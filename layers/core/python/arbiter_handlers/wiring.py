@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 
-from arbiter.bootstrap.clock import WallClock
+from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import WiringError, deployed_saga
 from arbiter.bootstrap.venues import ExchangeFactory
 from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.exchange import ccxt_exchange
-from arbiter.models.time import Clock
+from arbiter.models.time import Clock, Pause
 from arbiter.settings import SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics
@@ -22,6 +22,8 @@ exchange_factory: ExchangeFactory = ccxt_exchange
 """How a venue's ccxt exchange is made; tests replace it with one that never reaches the network."""
 clock: Clock = WallClock()
 """The deployed saga's clock; tests replace it with their own."""
+pause: Pause = real_pause
+"""How the deployed saga waits between reads of an order; tests replace it with their clock's advance."""
 
 _lock = threading.Lock()
 _installed: SagaDependencies | None = None
@@ -52,6 +54,7 @@ def saga_dependencies() -> SagaDependencies:
             sns=sns_client(),
             exchanges=exchange_factory,
             clock=clock,
+            pause=pause,
             metrics=PowertoolsRefusalMetrics(),
         )
         if complete:

@@ -31,7 +31,7 @@ from arbiter.gateway.errors import CredentialsError, GatewayError
 from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Market, OrderBook
-from arbiter.models.time import Clock
+from arbiter.models.time import Clock, Pause
 from arbiter.risk.engine import PortfolioLimits, RiskEngine
 from arbiter.risk.ports import RefusalMetrics
 from arbiter.settings import ExecutionSettings, Mode, Settings, VenueCredentials
@@ -101,6 +101,7 @@ def build_saga(
     stores: SagaStores,
     alerts: AlertPublisher,
     clock: Clock,
+    pause: Pause,
     metrics: RefusalMetrics,
     usd_value: UsdValue | None,
     breakers: BreakerSettings | None = None,
@@ -131,6 +132,7 @@ def build_saga(
         kill_switch=stores.kill_switch,
         alerts=alerts,
         clock=clock,
+        pause=pause,
         settings=settings,
         risk=risk,
         usd_value=usd_value,
@@ -144,6 +146,7 @@ def deployed_saga(
     sns: SNSClient,
     exchanges: ExchangeFactory,
     clock: Clock,
+    pause: Pause,
     metrics: RefusalMetrics,
     credentials: CredentialsProvider | None = None,
 ) -> tuple[SagaDependencies, bool]:
@@ -190,6 +193,7 @@ def deployed_saga(
         stores=stores,
         alerts=SnsAlertPublisher(sns, settings.alert_topic_arn),
         clock=clock,
+        pause=pause,
         metrics=metrics,
         usd_value=gateway_usd_valuation(gateways, markets),
         breakers=BreakerSettings.from_settings(settings.gateway),

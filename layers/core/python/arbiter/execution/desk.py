@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
-from arbiter.models import Order, OrderIntent, derive_client_order_id
+from arbiter.models import Order, OrderIntent, OrderRecord, derive_client_order_id
 from arbiter.models.common import Side
 from arbiter.models.events import CancelFailed, OrderFailed, OrderNotResent, PlannedOrder
 from arbiter.models.opportunity import Leg
+from arbiter.models.time import Pause
+from arbiter.settings import ExecutionSettings
 
 
 def intent_for(execution_id: str, slot: int, attempt: int, order: Leg | PlannedOrder) -> OrderIntent:
@@ -34,9 +37,25 @@ def intent_for(execution_id: str, slot: int, attempt: int, order: Leg | PlannedO
     )
 
 
+@dataclass(frozen=True)
+class FinalReads:
+    """Each order as two reads a settle delay apart agreed on (None: the venue has no such order), and the
+    intents whose reads never agreed within the allowed reads (still moving, or the venue contradicts itself)."""
+
+    orders: dict[str, tuple[OrderIntent, Order | None]]
+    unsettled: tuple[str, ...]
+
+
 class OrderDesk:
-    def __init__(self, gateways: Mapping[str, VenueGateway], journal: ExecutionJournal, clock: Clock) -> None:
-        self.gateways, self.journal, self.clock = gateways, journal, clock
+    def __init__(
+        self,
+        gateways: Mapping[str, VenueGateway],
+        journal: ExecutionJournal,
+        clock: Clock,
+        pause: Pause,
+        settle: ExecutionSettings,
+    ) -> None:
+        self.gateways, self.journal, self.clock, self.pause, self.settle = gateways, journal, clock, pause, settle
 
     def send(self, intents: Sequence[OrderIntent]) -> list[Order | None]:
         """Record every intent, then send those this call recorded; each order as its venue reports it, or
@@ -65,15 +84,44 @@ class OrderDesk:
             failed = OrderFailed(client_order_id=cid, error=type(error).__name__, detail=str(error))
             self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())
             return self.lookup(intent)
-        self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
-        return order
+        return self._accepted(intent, order)
 
     def lookup(self, intent: OrderIntent) -> Order | None:
-        """The venue's own word on an intent; ``None`` when it never received it. Unreachable venue: raise."""
+        """The venue's word on an intent as the journal accepted it; ``None`` when the venue does not list it.
+        A report older than the recorded state (a read that lags) is refused by the journal and never acted
+        on: the recorded state stands. Unreachable venue: raise."""
         order = self.gateways[intent.venue].find_order(intent.client_order_id, intent.symbol)
-        if order is not None:
-            self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
+        return None if order is None else self._accepted(intent, order)
+
+    def _accepted(self, intent: OrderIntent, order: Order) -> Order:
+        if self.journal.record_order(intent.execution_id, order, self.clock.now_ms()) is OrderRecord.REFUSED_STALE:
+            return self.journal.order(intent.client_order_id) or order
         return order
+
+    def final_reads(self, intents: Sequence[OrderIntent]) -> FinalReads:
+        """Never one answer: every order is read again after the settle delay until two reads in a row agree
+        and the order is final (a cancel acknowledgement or a single lookup may be a venue's stale word).
+        Each read is recorded; a venue that cannot be reached raises."""
+        last: dict[str, Order | None] = {i.client_order_id: self.lookup(i) for i in intents}
+        settled: dict[str, tuple[OrderIntent, Order | None]] = {}
+        pending = list(intents)
+        for _ in range(self.settle.settle_reads - 1):
+            if not pending:
+                break
+            self.pause(self.settle.settle_delay_ms)
+            still = []
+            for intent in pending:
+                cid = intent.client_order_id
+                read = self.lookup(intent)
+                if _same(read, last[cid]) and (read is None or read.status.is_final):
+                    settled[cid] = (intent, read)
+                else:
+                    last[cid] = read
+                    still.append(intent)
+            pending = still
+        ordered = {i.client_order_id: settled.get(i.client_order_id, (i, last[i.client_order_id])) for i in intents}
+        unsettled = tuple(i.client_order_id for i in pending)
+        return FinalReads(orders=ordered, unsettled=unsettled)
 
     def cancel(self, intent: OrderIntent) -> Order | None:
         """Cancel the order if it is still open; its state afterwards, or None when the cancel failed (recorded;
@@ -84,5 +132,11 @@ class OrderDesk:
             failed = CancelFailed(client_order_id=intent.client_order_id, error=type(error).__name__)
             self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())
             return None
-        self.journal.record_order(intent.execution_id, order, self.clock.now_ms())
-        return order
+        return self._accepted(intent, order)
+
+
+def _same(a: Order | None, b: Order | None) -> bool:
+    """Do two reads of one order say the same about what it did?"""
+    if a is None or b is None:
+        return a is b
+    return (a.status, a.filled, a.remaining, a.average, a.fees) == (b.status, b.filled, b.remaining, b.average, b.fees)

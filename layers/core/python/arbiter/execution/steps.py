@@ -42,6 +42,7 @@ from arbiter.models.events import (
     Settled,
     event_json,
 )
+from arbiter.models.time import Pause
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import RiskEngine
 from arbiter.settings import ExecutionSettings
@@ -57,6 +58,8 @@ class SagaDependencies:
     kill_switch: KillSwitch
     alerts: AlertPublisher
     clock: Clock
+    pause: Pause
+    """Waits between reads of an order (the settle delay): real time on AWS, simulated time locally."""
     settings: ExecutionSettings
     risk: RiskEngine | None = None
     """The one decision point of Prepare; without it, one that checks the kill switch, the legs, quote age and
@@ -76,7 +79,7 @@ class OrdersStillOpenError(Exception):
 class SagaSteps:
     def __init__(self, deps: SagaDependencies) -> None:
         self.deps = deps
-        self.desk = OrderDesk(deps.gateways, deps.journal, deps.clock)
+        self.desk = OrderDesk(deps.gateways, deps.journal, deps.clock, deps.pause, deps.settings)
 
     # -- Prepare -----------------------------------------------------------------------------------------
     def prepare(self, state: SagaState) -> SagaState:
@@ -179,8 +182,8 @@ class SagaSteps:
         deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATING, now)
         cause = state.error.error if state.error is not None else "legs_not_filled"
         deps.journal.append_event(state.execution_id, CompensationStarted(round=round_, cause=cause), now)
-        orders = self._close_open_orders(state)
-        still_open = [i.client_order_id for i, o in orders if not o.status.is_final]
+        orders, unsettled = self._close_open_orders(state)
+        still_open = sorted({i.client_order_id for i, o in orders if not o.status.is_final} | set(unsettled))
         if still_open:
             raise OrdersStillOpenError(f"{len(still_open)} order(s) still open: {', '.join(still_open)}")
         opportunity = state.opportunity
@@ -213,17 +216,17 @@ class SagaSteps:
         strategy = max((plan.strategy, state.strategy or CompensationStrategy.NOTHING), key=STRATEGY_WEIGHT.__getitem__)
         return state.model_copy(update={"compensation_rounds": round_, "error": None, "strategy": strategy})
 
-    def _close_open_orders(self, state: SagaState) -> list[tuple[OrderIntent, Order]]:
-        """Cancel whatever the execution still has open; return every order the venues know of, final."""
-        found: list[tuple[OrderIntent, Order]] = []
-        for intent in self.deps.journal.intents(state.execution_id):
+    def _close_open_orders(self, state: SagaState) -> tuple[list[tuple[OrderIntent, Order]], tuple[str, ...]]:
+        """Cancel whatever the execution still has open, then read every order the venues know of until two
+        reads agree: the orders as finally read, and the clientOrderIds whose reads never agreed."""
+        intents = list(self.deps.journal.intents(state.execution_id))
+        for intent in intents:
             order = self.desk.lookup(intent)
-            if order is None:
-                continue
-            if not order.status.is_final:
-                order = self.desk.cancel(intent) or order
-            found.append((intent, order))
-        return found
+            if order is not None and not order.status.is_final:
+                self.desk.cancel(intent)
+        final = self.desk.final_reads(intents)
+        found = [(intent, order) for intent, order in final.orders.values() if order is not None]
+        return found, final.unsettled
 
     def _books(self, opportunity: Opportunity) -> dict[tuple[str, str], OrderBook]:
         books: dict[tuple[str, str], OrderBook] = {}
@@ -245,8 +248,8 @@ class SagaSteps:
     # -- Reconcile and Incident --------------------------------------------------------------------------
     def reconcile(self, state: SagaState) -> SagaState:
         deps = self.deps
-        orders = self._close_open_orders(state)
-        still_open = sum(1 for _, order in orders if not order.status.is_final)
+        orders, unsettled = self._close_open_orders(state)
+        still_open = len({i.client_order_id for i, o in orders if not o.status.is_final} | set(unsettled))
         exposure = net_exposure(o for _, o in orders)
         residual = residual_exposure(exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity))
         flat = still_open == 0 and not residual

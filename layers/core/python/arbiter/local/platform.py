@@ -21,7 +21,7 @@ from arbiter.local.lambda_invoke import LambdaHandler
 from arbiter.local.runtime import LocalAws
 from arbiter.markets import UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
-from arbiter.models.time import Clock
+from arbiter.models.time import ManualClock
 from arbiter.risk.engine import CountingMetrics
 from arbiter.settings import ExecutionSettings
 from arbiter.storage.alerts import SnsAlertPublisher
@@ -67,7 +67,8 @@ class LocalPlatform:
     books: Callable[[str, str], OrderBook]
     """The current book of (venue, symbol)."""
     balances: Mapping[str, Mapping[str, Decimal]]
-    clock: Clock
+    clock: ManualClock
+    """Simulated time: the saga's waits (the settle delay) advance it."""
     settings: ExecutionSettings = field(default_factory=lambda: ExecutionSettings(poll_seconds=0))
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
     usd_value: UsdValue | None = None
@@ -95,6 +96,7 @@ class LocalPlatform:
                 stores=stores,
                 alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
                 clock=self.clock,
+                pause=self.clock.advance,
                 metrics=self.risk_metrics,
                 usd_value=self.usd_value,
             )

@@ -3,6 +3,7 @@ directly, so every timing in a test is the test's own), and the UTC day the dail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -13,6 +14,10 @@ class Clock(Protocol):
 
 def utc_day(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+Pause = Callable[[int], None]
+"""Waits this many milliseconds: real time on AWS, simulated time locally (``ManualClock.advance``)."""
 
 
 class ManualClock:

@@ -21,6 +21,12 @@ class ExecutionSettings(BaseModel):
         default=Decimal(1), ge=0, description="exposure worth less than this many US dollars is dust"
     )
     max_compensation_rounds: int = Field(default=2, ge=1, le=5)
+    settle_delay_ms: int = Field(
+        default=2_000, ge=0, le=20_000, description="wait between two reads of an order before they may agree"
+    )
+    settle_reads: int = Field(
+        default=4, ge=2, le=10, description="reads of an order before one that never agrees counts as unsettled"
+    )
     balance_reserve: Decimal = Field(
         default=Decimal("0.0"), ge=0, lt=1, description="fraction of each balance never committed"
     )
