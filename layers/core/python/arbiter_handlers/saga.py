@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -83,6 +84,10 @@ def saga_task(step: str) -> SagaHandler:
             return refused.model_dump(mode="json")
         result = runner(state)
         metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
+        if is_metrics_disabled():
+            # Powertools (3.x) keeps disabled metrics and prints them anyway once 100 values pile up: a local
+            # run would then spill metric JSON onto the terminal. Nothing is lost: they were disabled.
+            metrics.clear_metrics()
         return result
 
     return handler

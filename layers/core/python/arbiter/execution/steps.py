@@ -272,15 +272,29 @@ class SagaSteps:
             return False
         return True
 
+    def _unverified(self, execution_id: str) -> list[str]:
+        """The orders whose final state no venue confirmed now, by reads that agree: people must check them by
+        hand. Each venue is read on its own, so one that cannot be reached leaves only its own orders out, and
+        what the reachable ones really hold is in the journal before anyone is told."""
+        intents = list(self.deps.journal.intents(execution_id))
+        verified: set[str] = set()
+        for venue in sorted({intent.venue for intent in intents}):
+            try:
+                final = self.desk.final_reads([intent for intent in intents if intent.venue == venue])
+            except Exception as error:  # noqa: BLE001 - an unreachable venue's orders stay unverified
+                logger.warning("incident: %s could not be read: %s", venue, type(error).__name__)
+                continue
+            verified |= {
+                cid
+                for cid, (_, order) in final.orders.items()
+                if cid not in final.unsettled and (order is None or order.status.is_final)
+            }
+        return [intent.client_order_id for intent in intents if intent.client_order_id not in verified]
+
     def incident(self, state: SagaState) -> SagaState:
         deps, now = self.deps, self.deps.clock.now_ms()
         reconciliation = state.reconciliation
-        # Orders whose final state no venue confirmed (it was unreachable): people must check them by hand.
-        unverified = [
-            intent.client_order_id
-            for intent in deps.journal.intents(state.execution_id)
-            if (recorded := deps.journal.order(intent.client_order_id)) is None or not recorded.status.is_final
-        ]
+        unverified = self._unverified(state.execution_id)
         detail = IncidentRaised(
             execution_id=state.execution_id,
             opportunity_id=state.opportunity.id,

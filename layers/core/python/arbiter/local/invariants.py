@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from arbiter.execution.compensation import exposure_tolerance
 from arbiter.execution.exposure import net_exposure, residual_exposure
@@ -68,6 +70,11 @@ def check_invariants(
     residual = residual_exposure(exposure, opportunity.profit_currency, tolerance)
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
+    # ... and from what the venues hold: an order executed twice under one clientOrderId is invisible above.
+    held = residual_exposure(balance_change(platform), opportunity.profit_currency, tolerance)
+    if held and not protected:
+        violations.append(f"4: the venues' balances moved by {held} without incident/alert/kill switch")
+        residual = residual or held
 
     chain = verify_chain(events, journal.head(execution_id))  # invariant 7: a complete, unbroken audit trail
     if chain.first_broken_link is not None:
@@ -84,3 +91,14 @@ def check_invariants(
     return InvariantReport(
         violations=tuple(violations), residual={a: str(v) for a, v in residual.items()}, open_orders=len(open_orders)
     )
+
+
+def balance_change(platform: LocalPlatform) -> dict[str, Decimal]:
+    """What every venue holds now (free and in orders) less what it opened with, per asset, over all venues."""
+    change: dict[str, Decimal] = defaultdict(Decimal)
+    for venue in platform.venues.values():
+        account = venue.ledger.account(venue.opening)
+        for asset in {*account.free, *account.used, *venue.opening}:
+            held = account.free.get(asset, Decimal(0)) + account.used.get(asset, Decimal(0))
+            change[asset] += held - venue.opening.get(asset, Decimal(0))
+    return {asset: amount for asset, amount in change.items() if amount}

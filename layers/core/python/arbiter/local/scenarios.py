@@ -103,6 +103,10 @@ class Scenario:
     """Relative move of every price once all legs have been sent (before compensation looks at the books)."""
     quote_age_ms: int = 100
     balance_factor: Decimal = Decimal(1)
+    read_lag_ms: int = 0
+    """Every venue's reads serve its last acknowledgement for this long after an order changes."""
+    fill_at_cancel: bool = False
+    """Every venue fills a resting order in full as its cancel arrives (acknowledged as canceled)."""
 
     def label(self) -> str:
         parts = [self.shape] + [f"leg{leg}:{fault.value}" for leg, fault in sorted(self.leg_faults.items())]
@@ -116,6 +120,10 @@ class Scenario:
             parts.append("stale_quote")
         if self.balance_factor < 1:
             parts.append("low_balance")
+        if self.read_lag_ms:
+            parts.append(f"read_lag:{self.read_lag_ms}ms")
+        if self.fill_at_cancel:
+            parts.append("fill_at_cancel")
         return " ".join(parts)
 
 
@@ -157,6 +165,8 @@ def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaul
             cancel_failures=scenario.cancel_failures,
             outage_from_call=scenario.outage_from_call if scenario.outage_venue == venue else None,
             outage_calls=scenario.outage_calls if scenario.outage_venue == venue else None,
+            read_lag_ms=scenario.read_lag_ms,
+            fill_at_cancel=scenario.fill_at_cancel,
         )
         for venue in VENUES
     }
@@ -231,6 +241,8 @@ def random_scenario(rng: random.Random) -> Scenario:
         price_shock=rng.choice([Decimal(0), Decimal("0.002"), Decimal("-0.002"), Decimal("0.03"), Decimal("-0.03")]),
         quote_age_ms=rng.choice([100] * 7 + [5_000]),
         balance_factor=rng.choice([Decimal(1)] * 7 + [Decimal("0.00001")]),
+        read_lag_ms=rng.choice([0, 0, 500, 1_500]),
+        fill_at_cancel=rng.random() < 0.25,
     )
 
 

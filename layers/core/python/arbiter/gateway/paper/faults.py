@@ -40,6 +40,17 @@ class VenueFaults(ValueModel):
     outage_calls: int | None = Field(default=None, ge=1, description="how many calls it lasts; None: forever")
     stale_book_ms: int = Field(default=0, ge=0, description="age added to every book the venue serves")
     latency_ms: int = Field(default=0, ge=0, le=10_000, description="delay of every API call, as a network adds")
+    read_lag_ms: int = Field(
+        default=0,
+        ge=0,
+        description="for this long after an order changes, reads serve what the venue last acknowledged (a "
+        "placement: open, unfilled; a cancel: its acknowledgement), as a lagging read replica does",
+    )
+    fill_at_cancel: bool = Field(
+        default=False,
+        description="a resting order fills in full at its limit as its cancel arrives; the cancel is still "
+        "acknowledged as canceled with what had filled before",
+    )
 
     @field_validator("fault_rates")
     @classmethod

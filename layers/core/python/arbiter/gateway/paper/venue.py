@@ -127,6 +127,9 @@ class PaperVenue:
         self._matched_rules: Counter[FaultRule] = Counter()
         self._cancel_failures_left = self.faults.cancel_failures
         self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not cryptography
+        self._acknowledged: dict[str, tuple[int, Order]] = {}
+        """What reads serve while they lag (``read_lag_ms``): per order, when it changed and the state then
+        acknowledged."""
         self._lock = threading.RLock()
 
     # -- state -------------------------------------------------------------------------------------------
@@ -221,6 +224,12 @@ class PaperVenue:
                 raise OrderRejectedError("order rejected (injected)", venue=self.venue, symbol=symbol,
                                          client_order_id=cid)  # fmt: skip
             order = self._committed(lambda: self._accept(request, fault), symbol, cid)
+            if self.faults.read_lag_ms:
+                unfilled = order.model_copy(
+                    update={"status": OrderStatus.OPEN, "filled": Decimal(0), "remaining": order.amount,
+                            "average": None, "fees": ()}
+                )  # fmt: skip
+                self._acknowledged[cid] = (self.clock.now_ms(), unfilled)
             if fault is PlaceFault.TIMEOUT_AFTER_ACCEPT:
                 raise VenueTimeoutError("response lost after the venue accepted (injected)", venue=self.venue,
                                         symbol=symbol, client_order_id=cid)  # fmt: skip
@@ -348,7 +357,14 @@ class PaperVenue:
                 raise VenueUnavailableError(
                     "cancel failed (injected)", venue=self.venue, symbol=symbol, client_order_id=client_order_id
                 )
-            return self._committed(lambda: self._cancel(client_order_id, symbol), symbol, client_order_id)
+            if self.faults.fill_at_cancel and order.status is OrderStatus.OPEN:
+                acknowledged = order.model_copy(update={"status": OrderStatus.CANCELED})
+                self._committed(lambda: self._fill_resting(client_order_id, symbol), symbol, client_order_id)
+            else:
+                acknowledged = self._committed(lambda: self._cancel(client_order_id, symbol), symbol, client_order_id)
+            if self.faults.read_lag_ms:
+                self._acknowledged[client_order_id] = (self.clock.now_ms(), acknowledged)
+            return acknowledged
 
     def _known(self, client_order_id: str, symbol: str) -> Order:
         order = self.ledger.order(client_order_id)
@@ -375,8 +391,46 @@ class PaperVenue:
             raise _LostRaceError
         return cancelled
 
+    def _fill_resting(self, client_order_id: str, symbol: str) -> Order:
+        """The resting order's remainder fills at its limit price (fee in the quote asset), as a venue that
+        matched it while the cancel was in flight."""
+        read = self.ledger.account(self.opening)
+        order = self._known(client_order_id, symbol)
+        if order.status is not OrderStatus.OPEN or client_order_id not in read.resting:
+            return order
+        funds, market = _Funds(read), self.markets[order.symbol]
+        assert order.price is not None
+        asset, locked = self._commitment(order.side, market, order.remaining, order.price)
+        funds.used[asset] -= locked
+        funds.free[asset] += locked
+        amount, cost = order.remaining, order.remaining * order.price
+        fee = cost * market.taker_fee
+        if order.side is Side.BUY:
+            funds.free[market.base] += amount
+            funds.free[market.quote] -= cost + fee
+        else:
+            funds.free[market.base] -= amount
+            funds.free[market.quote] += cost - fee
+        total_cost = (order.average or order.price) * order.filled + cost
+        filled = order.model_copy(
+            update={
+                "status": OrderStatus.CLOSED,
+                "filled": order.amount,
+                "remaining": Decimal(0),
+                "average": total_cost / order.amount,
+                "fees": (*order.fees, Fee(cost=fee, currency=market.quote)),
+            }
+        )
+        resting = {cid: s for cid, s in read.resting.items() if cid != client_order_id}
+        if not self.ledger.commit(funds.account(read, resting, read.accepted), filled, new_order=False):
+            raise _LostRaceError
+        return filled
+
     def find_order(self, client_order_id: str, symbol: str) -> Order | None:
         self._call(symbol, client_order_id)
+        lagging = self._acknowledged.get(client_order_id)
+        if lagging is not None and self.clock.now_ms() - lagging[0] < self.faults.read_lag_ms:
+            return lagging[1]
         return self.ledger.order(client_order_id)
 
     def fetch_order(self, client_order_id: str, symbol: str) -> Order:
