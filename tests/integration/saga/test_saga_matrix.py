@@ -25,6 +25,9 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
     for shape, legs in (("cross_venue", 2), ("cross_venue_btc", 2), ("triangle", 3)):
         found.append((Scenario(shape=shape), {ExecutionStatus.SETTLED}))
         found.append((Scenario(shape=shape, read_lag_ms=1_500), {ExecutionStatus.SETTLED}))
+        # Fees in BNB (no leg trades it) are a cost, not a residual: settled, no incident (review finding).
+        found.append((Scenario(shape=shape, fees="bnb"), {ExecutionStatus.SETTLED}))
+        found.append((Scenario(shape=shape, fees="received"), {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}))
         for leg in range(legs):
             for fault in PLACEMENT_FAULTS:
                 expected = {ExecutionStatus.SETTLED} if fault is PlaceFault.TIMEOUT_AFTER_ACCEPT else closed

@@ -33,6 +33,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         balance_factor=draw(st.sampled_from([Decimal(1), Decimal(1), Decimal(1), Decimal("0.00001")])),
         read_lag_ms=draw(st.sampled_from([0, 0, 500, 1_500])),
         fill_at_cancel=draw(st.booleans()),
+        fees=draw(st.sampled_from(["quote", "quote", "bnb", "received"])),
     )
 
 

@@ -202,4 +202,4 @@ def test_a_filled_buy_in_an_eth_quoted_market_is_residual_exposure() -> None:
     exposure: dict[str, Decimal] = defaultdict(Decimal)
     apply_trade(exposure, "XRP/ETH", Side.BUY, Decimal("3656.6"), Decimal("0.6666"))
     tolerance = exposure_tolerance(opportunity, markets, Decimal(1), {"ETH": Decimal(3000)}.get)
-    assert residual_exposure(exposure, "ETH", tolerance) == {"XRP": Decimal("3656.6")}
+    assert residual_exposure(exposure, opportunity, tolerance) == {"XRP": Decimal("3656.6")}

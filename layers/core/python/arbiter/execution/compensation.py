@@ -90,12 +90,11 @@ class _Pricing:
         self.orders.append(order)
 
     def plan(self, strategy: CompensationStrategy) -> CompensationPlan:
-        profit = self.inputs.opportunity.profit_currency
         return CompensationPlan(
             strategy=strategy,
             orders=tuple(self.orders),
             expected_exposure=dict(self.exposure),
-            residual=residual_exposure(self.exposure, profit, self.inputs.tolerance),
+            residual=residual_exposure(self.exposure, self.inputs.opportunity, self.inputs.tolerance),
         )
 
 
@@ -121,7 +120,7 @@ def _unwind(inputs: CompensationInputs) -> CompensationPlan:
     pricing = _Pricing(inputs)
     profit = inputs.opportunity.profit_currency
     legs = inputs.opportunity.legs
-    for asset, excess in sorted(residual_exposure(inputs.exposure, profit, inputs.tolerance).items()):
+    for asset, excess in sorted(residual_exposure(inputs.exposure, inputs.opportunity, inputs.tolerance).items()):
         candidates = []
         for leg in legs:
             key = (leg.venue, leg.symbol)
@@ -161,7 +160,7 @@ def plan_compensation(inputs: CompensationInputs) -> CompensationPlan:
     profit = inputs.opportunity.profit_currency
     if len(inputs.leg_fills) != len(inputs.opportunity.legs):
         raise ValueError(f"leg_fills: {len(inputs.leg_fills)} values for {len(inputs.opportunity.legs)} legs")
-    if not residual_exposure(inputs.exposure, profit, inputs.tolerance):
+    if not residual_exposure(inputs.exposure, inputs.opportunity, inputs.tolerance):
         return CompensationPlan(
             strategy=CompensationStrategy.NOTHING,
             orders=(),

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from arbiter.models import Order
-from arbiter.models.symbols import apply_trade
+from arbiter.models import Opportunity, Order
+from arbiter.models.symbols import apply_trade, base_and_quote
 
 
 def net_exposure(orders: Iterable[Order]) -> dict[str, Decimal]:
@@ -22,12 +22,22 @@ def net_exposure(orders: Iterable[Order]) -> dict[str, Decimal]:
     return dict(exposure)
 
 
+def traded_assets(opportunity: Opportunity) -> frozenset[str]:
+    """Every asset the opportunity's markets trade: its compensation trades them too, and nothing else."""
+    return frozenset(asset for leg in opportunity.legs for asset in base_and_quote(leg.symbol))
+
+
 def residual_exposure(
-    exposure: Mapping[str, Decimal], profit_currency: str, tolerance: Mapping[str, Decimal]
+    exposure: Mapping[str, Decimal], opportunity: Opportunity, tolerance: Mapping[str, Decimal]
 ) -> dict[str, Decimal]:
-    """The exposure that breaks invariant 4: any asset but the profit currency beyond its tolerance."""
+    """The exposure that breaks invariant 4: any traded asset but the profit currency beyond its tolerance.
+
+    A fee charged in a currency that none of the legs trade (BNB, KCS, OKB: a venue's fee discount) is a cost,
+    booked in the P&L, never a position: nothing the saga could trade would flatten it, and it moves with no
+    market the execution is exposed to."""
+    traded = traded_assets(opportunity)
     return {
         asset: amount
         for asset, amount in exposure.items()
-        if asset != profit_currency and abs(amount) > tolerance.get(asset, Decimal(0))
+        if asset in traded and asset != opportunity.profit_currency and abs(amount) > tolerance.get(asset, Decimal(0))
     }

@@ -251,7 +251,7 @@ class SagaSteps:
         orders, unsettled = self._close_open_orders(state)
         still_open = len({i.client_order_id for i, o in orders if not o.status.is_final} | set(unsettled))
         exposure = net_exposure(o for _, o in orders)
-        residual = residual_exposure(exposure, state.opportunity.profit_currency, self._tolerance(state.opportunity))
+        residual = residual_exposure(exposure, state.opportunity, self._tolerance(state.opportunity))
         flat = still_open == 0 and not residual
         now = deps.clock.now_ms()
         reconciliation = Reconciled(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)

@@ -67,11 +67,11 @@ def check_invariants(
     tolerance = exposure_tolerance(
         opportunity, platform.markets, platform.settings.exposure_tolerance, platform.usd_value
     )
-    residual = residual_exposure(exposure, opportunity.profit_currency, tolerance)
+    residual = residual_exposure(exposure, opportunity, tolerance)
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
     # ... and from what the venues hold: an order executed twice under one clientOrderId is invisible above.
-    held = residual_exposure(balance_change(platform), opportunity.profit_currency, tolerance)
+    held = residual_exposure(balance_change(platform), opportunity, tolerance)
     if held and not protected:
         violations.append(f"4: the venues' balances moved by {held} without incident/alert/kill switch")
         residual = residual or held

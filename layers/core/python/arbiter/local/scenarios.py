@@ -21,7 +21,7 @@ from arbiter.settings import ExecutionSettings
 from arbiter.simulation import generated_market_dict
 
 NOW = 1_767_225_600_000
-PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0}
+PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0, "BNB": 600.0}
 SYMBOLS = ("SOL/USDT", "SOL/BTC", "BTC/USDT")
 VENUES = ("alpha", "beta")
 # (best bid, best ask, tick, size per level) per book; beta's SOL is dearer, which the cross-venue trade uses.
@@ -33,7 +33,10 @@ TOP_OF_BOOK: Mapping[tuple[str, str], tuple[str, str, str, str]] = {
     ("alpha", "SOL/BTC"): ("0.0025200", "0.0025210", "0.0000001", "5"),
     ("beta", "SOL/BTC"): ("0.0025300", "0.0025310", "0.0000001", "5"),
 }
-BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500)}
+BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500), "BNB": Decimal(10)}
+BNB_PER_QUOTE = {"USDT": Decimal(1) / Decimal(600), "BTC": Decimal(100)}
+"""How a venue with a BNB fee discount converts a fee due in each quote asset into BNB."""
+FeeCharging = Literal["quote", "bnb", "received"]
 
 
 def scenario_markets() -> dict[tuple[str, str], Market]:
@@ -107,6 +110,8 @@ class Scenario:
     """Every venue's reads serve its last acknowledgement for this long after an order changes."""
     fill_at_cancel: bool = False
     """Every venue fills a resting order in full as its cancel arrives (acknowledged as canceled)."""
+    fees: FeeCharging = "quote"
+    """Where every venue charges its fees: the quote asset, BNB (a third currency), or a buy's received asset."""
 
     def label(self) -> str:
         parts = [self.shape] + [f"leg{leg}:{fault.value}" for leg, fault in sorted(self.leg_faults.items())]
@@ -124,6 +129,8 @@ class Scenario:
             parts.append(f"read_lag:{self.read_lag_ms}ms")
         if self.fill_at_cancel:
             parts.append("fill_at_cancel")
+        if self.fees != "quote":
+            parts.append(f"fees_in:{self.fees}")
         return " ".join(parts)
 
 
@@ -167,6 +174,9 @@ def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaul
             outage_calls=scenario.outage_calls if scenario.outage_venue == venue else None,
             read_lag_ms=scenario.read_lag_ms,
             fill_at_cancel=scenario.fill_at_cancel,
+            fee_currency="BNB" if scenario.fees == "bnb" else None,
+            fee_currency_per_quote=BNB_PER_QUOTE if scenario.fees == "bnb" else {},
+            fee_in_received=scenario.fees == "received",
         )
         for venue in VENUES
     }
@@ -243,6 +253,7 @@ def random_scenario(rng: random.Random) -> Scenario:
         balance_factor=rng.choice([Decimal(1)] * 7 + [Decimal("0.00001")]),
         read_lag_ms=rng.choice([0, 0, 500, 1_500]),
         fill_at_cancel=rng.random() < 0.25,
+        fees=rng.choice(["quote", "quote", "bnb", "received"]),
     )
 
 

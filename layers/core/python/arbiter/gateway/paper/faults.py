@@ -46,6 +46,13 @@ class VenueFaults(ValueModel):
         description="for this long after an order changes, reads serve what the venue last acknowledged (a "
         "placement: open, unfilled; a cancel: its acknowledgement), as a lagging read replica does",
     )
+    fee_currency: str | None = Field(
+        default=None, description="fees charged in this currency instead (a venue's fee discount: BNB, KCS, OKB)"
+    )
+    fee_currency_per_quote: dict[str, Decimal] = Field(
+        default_factory=dict, description="units of fee_currency per unit of each quote asset; others pay in quote"
+    )
+    fee_in_received: bool = Field(default=False, description="a buy's fee is charged in the base asset it receives")
     fill_at_cancel: bool = Field(
         default=False,
         description="a resting order fills in full at its limit as its cancel arrives; the cancel is still "

@@ -50,6 +50,7 @@ from arbiter.models import (
     TimeInForce,
 )
 from arbiter.models.order_book import Sweep
+from arbiter.models.symbols import apply_trade
 from arbiter.models.time import Clock
 from arbiter.storage.paper_ledger import InMemoryPaperLedger, PaperAccount, PaperLedger
 
@@ -313,14 +314,9 @@ class PaperVenue:
         fault: PlaceFault | None,
         number: int,
     ) -> Order:
-        fee = sweep.cost * market.taker_fee
+        fee = self._fee(request.side, market, sweep.filled, sweep.cost)
         if sweep.filled:
-            if request.side is Side.BUY:
-                funds.free[market.base] += sweep.filled
-                funds.free[market.quote] -= sweep.cost + fee
-            else:
-                funds.free[market.base] -= sweep.filled
-                funds.free[market.quote] += sweep.cost - fee
+            _trade(funds, request.side, market, sweep.filled, sweep.cost, fee)
         remaining = request.amount - sweep.filled
         rests = remaining > 0 and (fault is PlaceFault.NO_FILL or request.time_in_force is TimeInForce.GTC)
         if rests:
@@ -344,9 +340,19 @@ class PaperVenue:
             filled=sweep.filled,
             remaining=remaining,
             average=sweep.average,
-            fees=(Fee(cost=fee, currency=market.quote),) if sweep.filled else (),
+            fees=(fee,) if sweep.filled else (),
             timestamp=self.clock.now_ms(),
         )
+
+    def _fee(self, side: Side, market: Market, filled: Decimal, cost: Decimal) -> Fee:
+        """The taker fee of a fill, in the currency the venue charges it in (the quote unless a fault says)."""
+        faults = self.faults
+        per_quote = faults.fee_currency_per_quote.get(market.quote) if faults.fee_currency else None
+        if faults.fee_currency is not None and per_quote is not None:
+            return Fee(cost=cost * market.taker_fee * per_quote, currency=faults.fee_currency)
+        if faults.fee_in_received and side is Side.BUY:
+            return Fee(cost=filled * market.taker_fee, currency=market.base)
+        return Fee(cost=cost * market.taker_fee, currency=market.quote)
 
     def cancel_order(self, client_order_id: str, symbol: str) -> Order:
         self._call(symbol, client_order_id)
@@ -404,13 +410,8 @@ class PaperVenue:
         funds.used[asset] -= locked
         funds.free[asset] += locked
         amount, cost = order.remaining, order.remaining * order.price
-        fee = cost * market.taker_fee
-        if order.side is Side.BUY:
-            funds.free[market.base] += amount
-            funds.free[market.quote] -= cost + fee
-        else:
-            funds.free[market.base] -= amount
-            funds.free[market.quote] += cost - fee
+        fee = self._fee(order.side, market, amount, cost)
+        _trade(funds, order.side, market, amount, cost, fee)
         total_cost = (order.average or order.price) * order.filled + cost
         filled = order.model_copy(
             update={
@@ -418,7 +419,7 @@ class PaperVenue:
                 "filled": order.amount,
                 "remaining": Decimal(0),
                 "average": total_cost / order.amount,
-                "fees": (*order.fees, Fee(cost=fee, currency=market.quote)),
+                "fees": (*order.fees, fee),
             }
         )
         resting = {cid: s for cid, s in read.resting.items() if cid != client_order_id}
@@ -468,3 +469,9 @@ class PaperVenue:
             },
             timestamp=self.clock.now_ms(),
         )
+
+
+def _trade(funds: _Funds, side: Side, market: Market, filled: Decimal, cost: Decimal, fee: Fee) -> None:
+    """A fill of ``filled`` base for ``cost`` quote, and its fee, applied to the account's free balances."""
+    apply_trade(funds.free, market.symbol, side, filled, cost)
+    funds.free[fee.currency] -= fee.cost
