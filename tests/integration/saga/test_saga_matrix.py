@@ -25,6 +25,9 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
     for shape, legs in (("cross_venue", 2), ("cross_venue_btc", 2), ("triangle", 3)):
         found.append((Scenario(shape=shape), {ExecutionStatus.SETTLED}))
         found.append((Scenario(shape=shape, read_lag_ms=1_500), {ExecutionStatus.SETTLED}))
+        # PlaceLegs delivered twice, the state machine's delivery while the first still sends: it waits for the
+        # first one's result (review finding: caught into Compensate, a good trade compensated or orphaned).
+        found.append((Scenario(shape=shape, duplicate_place_legs=True), {ExecutionStatus.SETTLED}))
         # Fees in BNB (no leg trades it) are a cost, not a residual: settled, no incident (review finding).
         found.append((Scenario(shape=shape, fees="bnb"), {ExecutionStatus.SETTLED}))
         found.append((Scenario(shape=shape, fees="received"), {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}))

@@ -20,8 +20,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import STEPS, SagaSteps
@@ -58,6 +60,34 @@ def _idempotent_runner(step: str, config: IdempotencyConfig) -> Callable[[SagaSt
     return lambda state: run(state=state)
 
 
+IN_FLIGHT_MARGIN_MS = 5_000
+"""Time left in the invocation when waiting for another delivery of the same task stops (then it fails)."""
+
+
+def _wait_for_a_delivery_in_flight(
+    runner: Callable[[SagaState], dict[str, Any]], state: SagaState, context: LambdaContext
+) -> dict[str, Any]:
+    """Run the step; when another delivery of the same task is still running it (Lambda delivers at least
+    once), wait with backoff for its result instead of failing: the state machine's Catch would send the saga
+    to Compensate while that delivery may still be sending orders. Bounded by this invocation's own time."""
+
+    def out_of_time(_: RetryCallState) -> bool:
+        return context.get_remaining_time_in_millis() < IN_FLIGHT_MARGIN_MS
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(IdempotencyAlreadyInProgressError),
+        wait=wait_exponential(multiplier=0.05, max=2),
+        stop=out_of_time,
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            if attempt.retry_state.attempt_number > 1:
+                logger.info("another delivery of this task is in flight: waited for it")
+            return runner(state)
+    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+
 def saga_task(step: str) -> SagaHandler:
     if step not in STEPS:
         raise ValueError(f"step: the saga has no step {step!r} (one of {', '.join(STEPS)})")
@@ -82,7 +112,7 @@ def saga_task(step: str) -> SagaHandler:
             logger.warning("refusing an invalid execution input", extra={"reason": reason})
             refused = SagaSteps(saga_dependencies()).refuse_input(str(event.get("execution_id") or "unnamed"), reason)
             return refused.model_dump(mode="json")
-        result = runner(state)
+        result = _wait_for_a_delivery_in_flight(runner, state, context)
         metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
         if is_metrics_disabled():
             # Powertools (3.x) keeps disabled metrics and prints them anyway once 100 values pile up: a local

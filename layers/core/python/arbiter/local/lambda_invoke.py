@@ -78,6 +78,10 @@ class LocalLambdas:
         self._lock = threading.Lock()
         self.invocations: list[tuple[str, float]] = []
         """(function name, perf_counter at invocation) for every call: counts Lambda hops in benchmarks."""
+        self.duplicated: dict[str, float] = {}
+        """Function name -> lead in seconds: each invocation is delivered twice, as Lambda's at-least-once
+        delivery may; the earlier delivery runs in the background and the caller gets the later one's answer."""
+        self.background: list[threading.Thread] = []
 
     def register(self, name: str, handler: LambdaHandler) -> str:
         self._handlers[name] = handler
@@ -129,6 +133,20 @@ class LocalLambdas:
             raise KeyError(f"no local function named {name!r} (registered: {', '.join(sorted(self._handlers))})")
         with self._lock:
             self.invocations.append((name, time.perf_counter()))
+        lead = self.duplicated.get(name)
+        if lead is not None:
+            earlier = threading.Thread(target=self._deliver, args=(handler, name, event), daemon=True)
+            earlier.start()
+            self.background.append(earlier)
+            time.sleep(lead)
+        return self._deliver(handler, name, event)
+
+    def join_background(self, timeout_s: float = 30.0) -> None:
+        """Wait for every earlier delivery still running (what it sent counts as much as the caller's)."""
+        while self.background:
+            self.background.pop().join(timeout_s)
+
+    def _deliver(self, handler: LambdaHandler, name: str, event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         try:
             result = handler(event, LocalLambdaContext(function_name=name, region=self.region))
         except Exception as error:  # noqa: BLE001 - reported to the state machine exactly as Lambda would

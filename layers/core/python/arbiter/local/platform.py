@@ -135,6 +135,15 @@ class LocalPlatform:
             faults=self.faults.get(venue),
         )
 
+    def duplicate_task(self, state: str, lead_s: float | None) -> None:
+        """Deliver the task ``state`` twice from now on (``lead_s`` apart), or once again (None)."""
+        task = next(t for t in SAGA_TASKS if t.state == state)
+        name = f"{self.aws.prefix}-{task.state}"
+        if lead_s is None:
+            self.aws.lambdas.duplicated.pop(name, None)
+        else:
+            self.aws.lambdas.duplicated[name] = lead_s
+
     def stop(self) -> None:
         wiring.install(None)
         os.environ.pop("ARBITER_TABLES__IDEMPOTENCY", None)

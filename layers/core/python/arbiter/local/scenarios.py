@@ -37,6 +37,10 @@ BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500), "B
 BNB_PER_QUOTE = {"USDT": Decimal(1) / Decimal(600), "BTC": Decimal(100)}
 """How a venue with a BNB fee discount converts a fee due in each quote asset into BNB."""
 FeeCharging = Literal["quote", "bnb", "received"]
+DUPLICATE_LATENCY_MS = 60
+"""Venue latency while PlaceLegs is delivered twice: the earlier delivery is still sending when the later one
+arrives ``DUPLICATE_LEAD_S`` after it."""
+DUPLICATE_LEAD_S = 0.02
 
 
 def scenario_markets() -> dict[tuple[str, str], Market]:
@@ -110,6 +114,9 @@ class Scenario:
     """Every venue's reads serve its last acknowledgement for this long after an order changes."""
     fill_at_cancel: bool = False
     """Every venue fills a resting order in full as its cancel arrives (acknowledged as canceled)."""
+    duplicate_place_legs: bool = False
+    """PlaceLegs is delivered twice, the state machine's delivery while the first still sends (venues answer
+    slowly): Lambda's at-least-once delivery."""
     fees: FeeCharging = "quote"
     """Where every venue charges its fees: the quote asset, BNB (a third currency), or a buy's received asset."""
 
@@ -129,6 +136,8 @@ class Scenario:
             parts.append(f"read_lag:{self.read_lag_ms}ms")
         if self.fill_at_cancel:
             parts.append("fill_at_cancel")
+        if self.duplicate_place_legs:
+            parts.append("duplicate_place_legs")
         if self.fees != "quote":
             parts.append(f"fees_in:{self.fees}")
         return " ".join(parts)
@@ -177,6 +186,7 @@ def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaul
             fee_currency="BNB" if scenario.fees == "bnb" else None,
             fee_currency_per_quote=BNB_PER_QUOTE if scenario.fees == "bnb" else {},
             fee_in_received=scenario.fees == "received",
+            latency_ms=DUPLICATE_LATENCY_MS if scenario.duplicate_place_legs else 0,
         )
         for venue in VENUES
     }
@@ -227,11 +237,13 @@ class ScenarioRunner:
         self.clock.ms = quoted_at + scenario.quote_age_ms
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
+        self.platform.duplicate_task("PlaceLegs", DUPLICATE_LEAD_S if scenario.duplicate_place_legs else None)
         kill_switch = self.platform.kill_switch
         kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
         outcome = self.platform.execute(opportunity)
         seconds = time.perf_counter() - started
+        self.platform.aws.lambdas.join_background()
         report = check_invariants(self.platform, opportunity, outcome, self.platform.aws.alerts())
         return ScenarioResult(scenario=scenario, outcome=outcome, report=report, seconds=seconds)
 
@@ -254,6 +266,7 @@ def random_scenario(rng: random.Random) -> Scenario:
         read_lag_ms=rng.choice([0, 0, 500, 1_500]),
         fill_at_cancel=rng.random() < 0.25,
         fees=rng.choice(["quote", "quote", "bnb", "received"]),
+        duplicate_place_legs=rng.random() < 0.03,  # each costs about a second of real venue latency
     )
 
 
