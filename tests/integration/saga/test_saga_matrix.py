@@ -16,6 +16,7 @@ PLACEMENT_FAULTS = [
     PlaceFault.TIMEOUT_AFTER_ACCEPT,
     PlaceFault.PARTIAL_FILL,
     PlaceFault.NO_FILL,
+    PlaceFault.EXECUTED_TWICE,  # the saga cannot see it: the reconciler's sweep must (invariant 4 from balances)
 ]
 
 
@@ -33,7 +34,11 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
         found.append((Scenario(shape=shape, fees="received"), {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}))
         for leg in range(legs):
             for fault in PLACEMENT_FAULTS:
-                expected = {ExecutionStatus.SETTLED} if fault is PlaceFault.TIMEOUT_AFTER_ACCEPT else closed
+                expected = (
+                    {ExecutionStatus.SETTLED}
+                    if fault in (PlaceFault.TIMEOUT_AFTER_ACCEPT, PlaceFault.EXECUTED_TWICE)
+                    else closed
+                )
                 found.append((Scenario(shape=shape, leg_faults={leg: fault}), expected))
             no_fill = {leg: PlaceFault.NO_FILL}
             found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=2), closed))

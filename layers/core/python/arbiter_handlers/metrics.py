@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = "Arbiter"
 
@@ -24,3 +26,11 @@ class PowertoolsRefusalMetrics:
             default_dimensions={"service": self.service},
         ) as metric:
             metric.add_dimension(name="reason", value=code)
+
+
+def drop_if_disabled(metrics: Metrics) -> None:
+    """Powertools (3.x) keeps disabled metrics and prints them anyway once 100 values pile up: a local run would
+    then spill metric JSON onto the terminal. Call after adding a handler's metrics; nothing is lost, they were
+    disabled."""
+    if is_metrics_disabled():
+        metrics.clear_metrics()

@@ -14,7 +14,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -27,6 +26,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import STEPS, SagaSteps
+from arbiter_handlers.metrics import drop_if_disabled
 from arbiter_handlers.wiring import saga_dependencies
 
 logger = Logger()
@@ -114,10 +114,7 @@ def saga_task(step: str) -> SagaHandler:
             return refused.model_dump(mode="json")
         result = _wait_for_a_delivery_in_flight(runner, state, context)
         metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
-        if is_metrics_disabled():
-            # Powertools (3.x) keeps disabled metrics and prints them anyway once 100 values pile up: a local
-            # run would then spill metric JSON onto the terminal. Nothing is lost: they were disabled.
-            metrics.clear_metrics()
+        drop_if_disabled(metrics)
         return result
 
     return handler

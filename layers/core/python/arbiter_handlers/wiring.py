@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 
 from arbiter.bootstrap.clock import WallClock, real_pause
-from arbiter.bootstrap.saga import WiringError, deployed_saga
+from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
 from arbiter.bootstrap.venues import ExchangeFactory
 from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.exchange import ccxt_exchange
 from arbiter.models.time import Clock, Pause
-from arbiter.settings import SettingsError, load_settings
+from arbiter.reconcile.sweep import Reconciler
+from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics
 
@@ -28,13 +29,37 @@ pause: Pause = real_pause
 _lock = threading.Lock()
 _installed: SagaDependencies | None = None
 _built: SagaDependencies | None = None
+_installed_reconciler: Reconciler | None = None
+_built_reconciler: Reconciler | None = None
 
 
-def install(dependencies: SagaDependencies | None) -> None:
-    """Used by the local platform (and tests): every saga task in this process uses these dependencies."""
-    global _installed
+def install(dependencies: SagaDependencies | None, reconciler: Reconciler | None = None) -> None:
+    """Used by the local platform (and tests): every saga task and sweep in this process uses these."""
+    global _installed, _installed_reconciler
     with _lock:
-        _installed = dependencies
+        _installed, _installed_reconciler = dependencies, reconciler
+
+
+def scheduled_reconciler() -> Reconciler:
+    if _installed_reconciler is not None:
+        return _installed_reconciler
+    global _built_reconciler
+    with _lock:
+        if _built_reconciler is not None:
+            return _built_reconciler
+        settings = load()
+        deployed = deployed_from_environment(settings)
+        built = build_reconciler(
+            settings.reconcile,
+            gateways=deployed.gateways,
+            stores=deployed.stores,
+            alerts=deployed.alerts,
+            clock=clock,
+            usd_value=deployed.usd_value,
+        )
+        if deployed.complete:  # a venue left out is read by the next container's sweeps
+            _built_reconciler = built
+        return built
 
 
 def saga_dependencies() -> SagaDependencies:
@@ -44,26 +69,31 @@ def saga_dependencies() -> SagaDependencies:
     with _lock:
         if _built is not None:
             return _built
-        try:
-            settings = load_settings()
-        except SettingsError as error:
-            raise WiringError(str(error)) from None
-        built, complete = deployed_saga(
-            settings,
-            dynamodb=dynamodb_client(),
-            sns=sns_client(),
-            exchanges=exchange_factory,
-            clock=clock,
-            pause=pause,
-            metrics=PowertoolsRefusalMetrics(),
-        )
-        if complete:
+        settings = load()
+        deployed = deployed_from_environment(settings)
+        built = deployed_saga(settings, deployed, clock=clock, pause=pause, metrics=PowertoolsRefusalMetrics())
+        if deployed.complete:
             _built = built
         return built
 
 
+def load() -> Settings:
+    """The deployment's settings; invalid ones fail the invocation naming each variable."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise WiringError(str(error)) from None
+
+
+def deployed_from_environment(settings: Settings) -> DeployedVenues:
+    """The stores and venues of this deployment (a new build per call: callers keep it)."""
+    return deployed_venues(
+        settings, dynamodb=dynamodb_client(), sns=sns_client(), exchanges=exchange_factory, clock=clock
+    )
+
+
 def forget_built() -> None:
     """Drop the dependencies built from the environment: the next use builds them again (tests)."""
-    global _built
+    global _built, _built_reconciler
     with _lock:
-        _built = None
+        _built = _built_reconciler = None

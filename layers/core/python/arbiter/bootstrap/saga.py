@@ -32,14 +32,16 @@ from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import Clock, Pause
+from arbiter.reconcile.sweep import Reconciler
 from arbiter.risk.engine import PortfolioLimits, RiskEngine
 from arbiter.risk.ports import RefusalMetrics
-from arbiter.settings import ExecutionSettings, Mode, Settings, VenueCredentials
+from arbiter.settings import ExecutionSettings, Mode, ReconcileSettings, Settings, VenueCredentials
 from arbiter.storage.alerts import SnsAlertPublisher
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.journal import DynamoExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch
 from arbiter.storage.paper_ledger import DynamoPaperLedger, PaperLedger
+from arbiter.storage.verified_balances import DynamoVerificationStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,6 +66,7 @@ class SagaStores:
     kill_switch: DynamoKillSwitch
     configuration: DynamoConfigurationStore
     venue_state: SharedVenueState
+    verifications: DynamoVerificationStore
 
     @classmethod
     def dynamodb(cls, client: DynamoDBClient, tables: Mapping[str, str]) -> SagaStores:
@@ -72,7 +75,21 @@ class SagaStores:
             kill_switch=DynamoKillSwitch(client, tables["configuration"]),
             configuration=DynamoConfigurationStore(client, tables["configuration"]),
             venue_state=SharedVenueState.dynamodb(client, tables["venue_state"]),
+            verifications=DynamoVerificationStore(client, tables["venue_state"]),
         )
+
+
+@dataclass(frozen=True)
+class DeployedVenues:
+    """A deployment's stores and the venues it could open, with their markets and USD valuation."""
+
+    stores: SagaStores
+    gateways: Mapping[str, VenueGateway]
+    markets: Mapping[tuple[str, str], Market]
+    alerts: SnsAlertPublisher
+    usd_value: BookUsdValuation
+    complete: bool
+    """Whether every configured venue could be opened."""
 
 
 def gateway_usd_valuation(
@@ -139,20 +156,17 @@ def build_saga(
     )
 
 
-def deployed_saga(
+def deployed_venues(
     settings: Settings,
     *,
     dynamodb: DynamoDBClient,
     sns: SNSClient,
     exchanges: ExchangeFactory,
     clock: Clock,
-    pause: Pause,
-    metrics: RefusalMetrics,
     credentials: CredentialsProvider | None = None,
-) -> tuple[SagaDependencies, bool]:
-    """The saga's dependencies for a deployed ``settings.mode`` (paper or live), and whether every configured
-    venue could be opened. ``credentials`` defaults to Secrets Manager
-    (``<ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX><venue>``); live mode only."""
+) -> DeployedVenues:
+    """What every deployed function of ``settings.mode`` (paper or live) works on. ``credentials`` defaults to
+    Secrets Manager (``<ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX><venue>``); live mode only."""
     if settings.mode is Mode.LOCAL:
         raise WiringError(
             "ARBITER_MODE: 'local' runs in one process, where arbiter.local builds the saga's dependencies; "
@@ -186,19 +200,53 @@ def deployed_saga(
     markets = {
         (venue, symbol): m for venue, (_, venue_markets) in opened.items() for symbol, m in venue_markets.items()
     }
-    built = build_saga(
-        settings.execution,
+    return DeployedVenues(
+        stores=stores,
         gateways=gateways,
         markets=markets,
-        stores=stores,
         alerts=SnsAlertPublisher(sns, settings.alert_topic_arn),
+        usd_value=gateway_usd_valuation(gateways, markets),
+        complete=set(gateways) == set(settings.venues),
+    )
+
+
+def deployed_saga(
+    settings: Settings, deployed: DeployedVenues, *, clock: Clock, pause: Pause, metrics: RefusalMetrics
+) -> SagaDependencies:
+    return build_saga(
+        settings.execution,
+        gateways=deployed.gateways,
+        markets=deployed.markets,
+        stores=deployed.stores,
+        alerts=deployed.alerts,
         clock=clock,
         pause=pause,
         metrics=metrics,
-        usd_value=gateway_usd_valuation(gateways, markets),
+        usd_value=deployed.usd_value,
         breakers=BreakerSettings.from_settings(settings.gateway),
     )
-    return built, set(gateways) == set(settings.venues)
+
+
+def build_reconciler(
+    settings: ReconcileSettings,
+    *,
+    gateways: Mapping[str, VenueGateway],
+    stores: SagaStores,
+    alerts: AlertPublisher,
+    clock: Clock,
+    usd_value: UsdValue,
+) -> Reconciler:
+    """The one assembly of the scheduled reconciler, deployed or local."""
+    return Reconciler(
+        journal=stores.journal,
+        gateways=gateways,
+        verifications=stores.verifications,
+        kill_switch=stores.kill_switch,
+        alerts=alerts,
+        clock=clock,
+        usd_value=usd_value,
+        settings=settings,
+    )
 
 
 def _open_venue(
@@ -249,4 +297,13 @@ def _live_credentials(settings: Settings, provide: CredentialsProvider) -> dict[
         raise WiringError(str(error)) from None
 
 
-__all__ = ["SagaStores", "WiringError", "build_saga", "deployed_saga", "gateway_usd_valuation"]
+__all__ = [
+    "DeployedVenues",
+    "SagaStores",
+    "WiringError",
+    "build_reconciler",
+    "build_saga",
+    "deployed_saga",
+    "deployed_venues",
+    "gateway_usd_valuation",
+]

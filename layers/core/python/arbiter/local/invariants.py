@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arbiter.execution.compensation import exposure_tolerance
@@ -21,11 +22,20 @@ class InvariantReport:
     violations: tuple[str, ...]
     residual: dict[str, str]
     open_orders: int
+    held_residual: dict[str, str] = field(default_factory=dict)
+    """What the venues' balances hold beyond tolerance, however the saga ended."""
+    protected: bool = False
+    """An incident exists, an alert was published and the kill switch is on."""
 
 
 def check_invariants(
-    platform: LocalPlatform, opportunity: Opportunity, outcome: ExecutionOutcome, alerts: list[dict[str, object]]
+    platform: LocalPlatform,
+    opportunity: Opportunity,
+    outcome: ExecutionOutcome,
+    alerts: list[dict[str, object]],
+    sweeps: Sequence[Mapping[str, object]] = (),
 ) -> InvariantReport:
+    """``sweeps``: the reconciler's runs after the execution; an incident one of them raised protects too."""
     journal, execution_id = platform.journal, outcome.execution_id
     violations: list[str] = []
     intents = {i.client_order_id: i for i in journal.intents(execution_id)}
@@ -58,7 +68,8 @@ def check_invariants(
     if record.status not in TERMINAL:  # invariant 3: a terminal state ...
         violations.append(f"3: execution ended in non-terminal status {record.status}")
     open_orders = [o for o in venue_orders if not o.status.is_final]
-    incident = record.status is ExecutionStatus.INCIDENT
+    swept = any(s.get("venue_incidents") or s.get("execution_incidents") for s in sweeps)
+    incident = record.status is ExecutionStatus.INCIDENT or swept
     protected = incident and platform.kill_switch.is_engaged() and bool(alerts)
     if open_orders and not protected:  # ... with zero open orders, or an incident people were told about
         violations.append(f"3: {len(open_orders)} open order(s) left without incident/alert/kill switch")
@@ -89,7 +100,11 @@ def check_invariants(
     if not any(isinstance(d, StatusChanged) and d.to is record.status for _, d in details):
         violations.append(f"7: no audit event for the final status {record.status}")
     return InvariantReport(
-        violations=tuple(violations), residual={a: str(v) for a, v in residual.items()}, open_orders=len(open_orders)
+        violations=tuple(violations),
+        residual={a: str(v) for a, v in residual.items()},
+        open_orders=len(open_orders),
+        held_residual={a: str(v) for a, v in held.items()},
+        protected=protected,
     )
 
 

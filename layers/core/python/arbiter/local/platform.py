@@ -13,17 +13,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from arbiter.bootstrap.saga import SagaStores, build_saga
+from arbiter.bootstrap.saga import SagaStores, build_reconciler, build_saga
 from arbiter.execution.state import SagaState
 from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
 from arbiter.gateway.paper import PaperVenue, VenueFaults
-from arbiter.local.lambda_invoke import LambdaHandler
+from arbiter.local.lambda_invoke import LambdaHandler, LocalLambdaContext
 from arbiter.local.runtime import LocalAws
-from arbiter.markets import UsdValue
+from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
 from arbiter.models.time import ManualClock
+from arbiter.reconcile.sweep import Reconciler
 from arbiter.risk.engine import CountingMetrics
-from arbiter.settings import ExecutionSettings
+from arbiter.settings import ExecutionSettings, ReconcileSettings
 from arbiter.storage.alerts import SnsAlertPublisher
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.journal import DynamoExecutionJournal
@@ -33,7 +34,7 @@ from arbiter_handlers import wiring
 REPO_ROOT = Path(__file__).resolve().parents[5]
 # Local Lambda tasks log and emit metrics to stdout on AWS; in one process that would drown the demo's report.
 QUIET_POWERTOOLS = {
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
@@ -79,6 +80,9 @@ class LocalPlatform:
     kill_switch: DynamoKillSwitch = field(init=False)
     configuration: DynamoConfigurationStore = field(init=False)
     risk_metrics: CountingMetrics = field(init=False, default_factory=CountingMetrics)
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    reconciler: Reconciler = field(init=False)
+    _sweep: LambdaHandler = field(init=False)
     state_machine_arn: str = field(init=False, default="")
 
     def start(self) -> LocalPlatform:
@@ -86,20 +90,32 @@ class LocalPlatform:
         self.aws.start()
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
+        alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
         self.reset_venues()
+        usd_value = self.usd_value or BookUsdValuation(self.markets, lambda venue, symbol: self.books(venue, symbol))
+        self.reconciler = build_reconciler(
+            self.reconcile,
+            gateways=self.venues,
+            stores=stores,
+            alerts=alerts,
+            clock=self.clock,
+            usd_value=usd_value,
+        )
+        self._sweep = load_handler("reconciler")
         wiring.install(
             build_saga(
                 self.settings,
                 gateways=self.venues,
                 markets=self.markets,
                 stores=stores,
-                alerts=SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn),
+                alerts=alerts,
                 clock=self.clock,
                 pause=self.clock.advance,
                 metrics=self.risk_metrics,
                 usd_value=self.usd_value,
-            )
+            ),
+            self.reconciler,
         )
         substitutions = {
             task.substitution: self.aws.register_function(task.state, load_handler(task.folder)) for task in SAGA_TASKS
@@ -123,6 +139,8 @@ class LocalPlatform:
         self.venues.clear()  # the same dict the saga's dependencies hold
         for venue in sorted({v for v, _ in self.markets}):
             self.venues[venue] = self._paper_venue(venue)
+            if hasattr(self, "reconciler"):  # what was verified of the old venue says nothing of the new one
+                self.reconciler.verifications.forget(venue)
 
     def _paper_venue(self, venue: str) -> PaperVenue:
         markets = {symbol: market for (v, symbol), market in self.markets.items() if v == venue}
@@ -134,6 +152,13 @@ class LocalPlatform:
             clock=self.clock,
             faults=self.faults.get(venue),
         )
+
+    def sweep(self) -> dict[str, Any]:
+        """One scheduled reconciler run, through its Lambda handler as on AWS."""
+        result: dict[str, Any] = self._sweep(
+            {"source": "local.schedule"}, LocalLambdaContext(function_name="reconciler")
+        )
+        return result
 
     def duplicate_task(self, state: str, lead_s: float | None) -> None:
         """Deliver the task ``state`` twice from now on (``lead_s`` apart), or once again (None)."""

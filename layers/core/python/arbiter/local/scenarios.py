@@ -21,6 +21,8 @@ from arbiter.settings import ExecutionSettings
 from arbiter.simulation import generated_market_dict
 
 NOW = 1_767_225_600_000
+RUN_SPACING_MS = 2 * 86_400_000
+"""Each run on its own days: the reconciler's window (a day) never reaches back into an earlier run's venues."""
 PRICES_USD = {"USDT": 1.0, "BTC": 60_000.0, "SOL": 150.0, "BNB": 600.0}
 SYMBOLS = ("SOL/USDT", "SOL/BTC", "BTC/USDT")
 VENUES = ("alpha", "beta")
@@ -150,6 +152,8 @@ class ScenarioResult:
     report: InvariantReport
     seconds: float
     """Wall time from StartExecution until the execution was terminal."""
+    sweeps: list[dict[str, object]] = field(default_factory=list)
+    """What each of the reconciler's runs after the execution found (``SweepResult``)."""
 
     @property
     def summary(self) -> str:
@@ -225,7 +229,7 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         self._runs += 1
         # Each run trades on quotes of its own moment, so every opportunity (and execution name) is new.
-        quoted_at = NOW + self._runs * 60_000
+        quoted_at = NOW + self._runs * RUN_SPACING_MS
         opportunity = SHAPES[scenario.shape]()
         opportunity = opportunity.model_copy(
             update={
@@ -238,14 +242,25 @@ class ScenarioRunner:
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
         self.platform.duplicate_task("PlaceLegs", DUPLICATE_LEAD_S if scenario.duplicate_place_legs else None)
+        self.platform.sweep()  # the reconciler's baseline: what the fresh venues hold
         kill_switch = self.platform.kill_switch
         kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
         outcome = self.platform.execute(opportunity)
         seconds = time.perf_counter() - started
         self.platform.aws.lambdas.join_background()
-        report = check_invariants(self.platform, opportunity, outcome, self.platform.aws.alerts())
-        return ScenarioResult(scenario=scenario, outcome=outcome, report=report, seconds=seconds)
+        sweeps = self._sweeps(outcome)
+        report = check_invariants(self.platform, opportunity, outcome, self.platform.aws.alerts(), sweeps)
+        return ScenarioResult(scenario=scenario, outcome=outcome, report=report, seconds=seconds, sweeps=sweeps)
+
+    def _sweeps(self, outcome: ExecutionOutcome) -> list[dict[str, object]]:
+        """The reconciler's scheduled runs over the execution's window: once at each re-read age."""
+        ended = self.platform.journal.get(outcome.execution_id).updated_at
+        results = []
+        for age in self.platform.reconcile.reread_ages_ms:
+            self.clock.ms = max(self.clock.ms, ended + age)
+            results.append(self.platform.sweep())
+        return results
 
 
 def random_scenario(rng: random.Random) -> Scenario:

@@ -36,6 +36,9 @@ class EventKind(StrEnum):
     COMPENSATION_PLANNED = "compensation_planned"
     RECONCILED = "reconciled"
     INCIDENT = "incident"
+    REREAD = "reread"
+    SWEPT = "swept"
+    VENUE_INCIDENT = "venue_incident"
 
 
 class EventDetail(ValueModel):
@@ -167,6 +170,41 @@ class IncidentRaised(EventDetail):
     open_orders: int | None
     residual: dict[str, Decimal] | None
     error: StepFailure | None
+
+
+class Reread(EventDetail):
+    """The reconciler read an ended execution's orders again (age ``age_index``) and compared them with the
+    journal: each difference is named."""
+
+    kind = EventKind.REREAD
+    age_index: int = Field(ge=0)
+    differences: tuple[str, ...] = ()
+    unreachable: tuple[str, ...] = ()
+    """Venues that could not be read: their orders are read again by the next sweep."""
+
+
+class Swept(EventDetail):
+    """One venue's balance check by the reconciler (the venue's own trail)."""
+
+    kind = EventKind.SWEPT
+    venue: str
+    verified: bool
+    unexplained: dict[str, Decimal] = Field(default_factory=dict)
+    """Per asset, what the venue holds beyond what the journal explains (negative: less)."""
+    executions: tuple[str, ...] = ()
+    skipped: str | None = None
+    """Why the balances were not compared this time (a running execution, an unreachable venue)."""
+
+
+class VenueIncident(EventDetail):
+    """A difference nobody's records explain: people are told, the kill switch is engaged."""
+
+    kind = EventKind.VENUE_INCIDENT
+    venue: str
+    unexplained: dict[str, Decimal]
+    unexplained_usd: dict[str, Decimal | None]
+    executions: tuple[str, ...]
+    unknown_orders: tuple[str, ...] = ()
 
 
 AnyEventDetail = EventDetail | OrderIntent | Order

@@ -14,6 +14,7 @@ from arbiter.settings.model import (
     VenueCredentials,
     load_settings,
 )
+from arbiter.settings.reconcile import ReconcileSettings
 from arbiter.settings.storage import StorageSettings
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MarketSettings",
     "Mode",
     "PaperSettings",
+    "ReconcileSettings",
     "Settings",
     "SettingsError",
     "SimulationSettings",

@@ -15,6 +15,7 @@ from arbiter.models.common import Asset, NonNegativeDecimal, VenueId
 from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.gateway import GatewaySettings
+from arbiter.settings.reconcile import ReconcileSettings
 from arbiter.settings.storage import StorageSettings
 
 ENV_PREFIX = "ARBITER_"
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     storage: StorageSettings = StorageSettings()
     gateway: GatewaySettings = GatewaySettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
     venues: tuple[VenueId, ...] = Field(
         default=("binance", "kraken", "coinbase"),

@@ -17,6 +17,9 @@ class PlaceFault(StrEnum):
     PARTIAL_FILL = "partial_fill"
     NO_FILL = "no_fill"
     """Accepted and left open unfilled, as a venue without IOC support would (until cancelled)."""
+    EXECUTED_TWICE = "executed_twice"
+    """The venue executes the order twice under one clientOrderId; every lookup returns only one of them, so
+    only the balances show the second."""
 
 
 class FaultRule(ValueModel):

@@ -317,6 +317,8 @@ class PaperVenue:
         fee = self._fee(request.side, market, sweep.filled, sweep.cost)
         if sweep.filled:
             _trade(funds, request.side, market, sweep.filled, sweep.cost, fee)
+            if fault is PlaceFault.EXECUTED_TWICE:  # the hidden twin: in the balances, in no order listing
+                _trade(funds, request.side, market, sweep.filled, sweep.cost, fee)
         remaining = request.amount - sweep.filled
         rests = remaining > 0 and (fault is PlaceFault.NO_FILL or request.time_in_force is TimeInForce.GTC)
         if rests:

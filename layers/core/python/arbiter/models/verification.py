@@ -1,0 +1,25 @@
+"""What the reconciler last proved about a venue."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from arbiter.models.common import ValueModel
+
+
+class VenueVerification(ValueModel):
+    venue: str
+    verified_at_ms: int | None = None
+    """The last sweep that found the venue's balances explained; None: never yet."""
+    balances: dict[str, Decimal] = Field(default_factory=dict)
+    """Free plus in orders, per asset, at that sweep."""
+    effects: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    """Per clientOrderId of the journal then, what its fills and fees had changed in the account, per asset."""
+    attempted_at_ms: int | None = None
+    error: str | None = None
+    """Why the last attempt could not verify the venue (unreachable, malformed answer); None when it did."""
+    open_incident: dict[str, Decimal] = Field(default_factory=dict)
+    """The unexplained difference already raised as an incident: the same one is not raised every minute again
+    (the venue stays unverified until people resolve it); a different one is."""

@@ -1,0 +1,270 @@
+"""The scheduled reconciler: what the venues hold, checked again after the sagas end (invariant 8).
+
+Every sweep:
+- reads again, by clientOrderId, the orders of every execution that ended within the window, once it is about
+  1 minute, 10 minutes and 1 hour old (``ReconcileSettings.reread_ages_ms``), and compares them with the
+  journal: a difference is recorded (the venue's word is evidence, added to the journal, never overwriting it)
+  and opens an incident on the execution;
+- per venue with no execution running, compares the balances it holds (free and in orders) with what the last
+  verified balances plus the fills and fees the journal recorded since explain, per asset, valued in USD, and
+  lists the open orders that carry a clientOrderId the journal never recorded. Any difference above dust opens a
+  venue incident: an audit event on the venue's own trail, an SNS alert naming venue, asset, amount and the
+  executions involved, and the kill switch;
+- records each step as an audit event. A venue that cannot be read is retried by the next sweep and reported,
+  never marked verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from arbiter.execution.exposure import net_exposure
+from arbiter.execution.ports import AlertPublisher, VenueGateway
+from arbiter.markets import UsdValue
+from arbiter.models import Execution, ExecutionStatus, Order
+from arbiter.models.events import Reread, Swept, VenueIncident, event_json, read_event
+from arbiter.models.time import Clock, utc_day
+from arbiter.models.verification import VenueVerification
+from arbiter.reconcile.ports import ReconciledJournal, VerificationStore
+from arbiter.risk.ports import KillSwitch
+from arbiter.settings import ReconcileSettings
+
+logger = logging.getLogger(__name__)
+DAY_MS = 86_400_000
+
+
+def venue_trail(venue: str) -> str:
+    """The audit trail of a venue's sweeps and incidents (beside the executions' own trails)."""
+    return f"venue-{venue}"
+
+
+@dataclass
+class SweepReport:
+    reread: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Execution id -> the differences its re-read found (empty: it agreed)."""
+    verified: list[str] = field(default_factory=list)
+    incidents: list[VenueIncident] = field(default_factory=list)
+    execution_incidents: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Venue -> why its balances were not compared (running execution, unreachable, malformed answer)."""
+
+    @property
+    def clean(self) -> bool:
+        return not self.incidents and not self.execution_incidents
+
+
+@dataclass
+class Reconciler:
+    journal: ReconciledJournal
+    gateways: Mapping[str, VenueGateway]
+    verifications: VerificationStore
+    kill_switch: KillSwitch
+    alerts: AlertPublisher
+    clock: Clock
+    usd_value: UsdValue
+    settings: ReconcileSettings
+
+    def sweep(self) -> SweepReport:
+        now, report = self.clock.now_ms(), SweepReport()
+        ended = self._ended(now)
+        for execution in ended:
+            self._reread(execution, now, report)
+        running = {leg.venue for e in self.journal.active_executions() for leg in e.opportunity.legs}
+        for venue in sorted(self.gateways):
+            if venue in running:
+                report.skipped[venue] = "an execution is running on it"
+                self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=False,
+                                                                     skipped=report.skipped[venue]), now)  # fmt: skip
+                continue
+            self._balances(venue, ended, now, report)
+        return report
+
+    # -- executions -------------------------------------------------------------------------------------
+    def _ended(self, now: int) -> list[Execution]:
+        since = now - self.settings.window_ms
+        days = sorted({utc_day(max(since, 0) + offset) for offset in range(0, now - since + DAY_MS, DAY_MS)})
+        found = {e.execution_id: e for day in days for e in self.journal.executions_on(day)}
+        return [
+            e
+            for e in found.values()
+            if e.status.is_terminal and e.status is not ExecutionStatus.REFUSED and e.updated_at >= since
+        ]
+
+    def _reread(self, execution: Execution, now: int, report: SweepReport) -> None:
+        age = now - execution.updated_at
+        due = [k for k, threshold in enumerate(self.settings.reread_ages_ms) if age >= threshold]
+        done = {
+            detail.age_index
+            for event in self.journal.events(execution.execution_id)
+            if isinstance(detail := read_event(event.kind, event.detail), Reread) and not detail.unreachable
+        }
+        if not due or max(due) in done:
+            return
+        differences: list[str] = []
+        unreachable: set[str] = set()
+        for intent in self.journal.intents(execution.execution_id):
+            gateway = self.gateways.get(intent.venue)
+            if gateway is None:
+                unreachable.add(intent.venue)
+                continue
+            try:
+                seen = gateway.find_order(intent.client_order_id, intent.symbol)
+            except Exception as error:  # noqa: BLE001 - read again by the next sweep
+                logger.warning("reconciler: %s unreadable: %s", intent.venue, type(error).__name__)
+                unreachable.add(intent.venue)
+                continue
+            recorded = self.journal.order(intent.client_order_id)
+            if not _agree(seen, recorded):
+                differences.append(f"{intent.client_order_id}: journal {_word(recorded)}, venue {_word(seen)}")
+                if seen is not None:  # the venue's word joins the journal as evidence; the old state stays in it
+                    self.journal.record_order(execution.execution_id, seen, now)
+        event = Reread(age_index=max(due), differences=tuple(differences), unreachable=tuple(sorted(unreachable)))
+        self.journal.append_event(execution.execution_id, event, now)
+        report.reread[execution.execution_id] = tuple(differences)
+        if differences:
+            reason = f"reconciler: the venues disagree with the journal on {len(differences)} order(s)"
+            self.journal.set_status(execution.execution_id, ExecutionStatus.INCIDENT, now, reason=reason)
+            self.kill_switch.engage(f"{reason} of execution {execution.execution_id}", now)
+            self.alerts.publish(f"Arbiter incident: {execution.execution_id}", event_json(event))
+            report.execution_incidents.append(execution.execution_id)
+
+    # -- balances ---------------------------------------------------------------------------------------
+    def _balances(self, venue: str, ended: Sequence[Execution], now: int, report: SweepReport) -> None:
+        previous = self.verifications.get(venue) or VenueVerification(venue=venue)
+        try:
+            held = self._held(venue)
+            unknown = self._unknown_orders(venue)
+        except Exception as error:  # noqa: BLE001 - unreachable or malformed: retried next sweep, never verified
+            reason = _why(error)
+            report.skipped[venue] = reason
+            self.verifications.put(previous.model_copy(update={"attempted_at_ms": now, "error": reason}))
+            self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=False, skipped=reason), now)
+            return
+        effects, involved = self._effects(venue, ended, previous)
+        if previous.verified_at_ms is None:
+            unexplained: dict[str, Decimal] = {}  # the first sweep: what the venue holds is the baseline
+        else:
+            expected: dict[str, Decimal] = defaultdict(Decimal, previous.balances)
+            for cid, effect in effects.items():
+                before = previous.effects.get(cid, {})
+                for asset in {*effect, *before}:
+                    expected[asset] += effect.get(asset, Decimal(0)) - before.get(asset, Decimal(0))
+            unexplained = {
+                asset: held.get(asset, Decimal(0)) - expected[asset]
+                for asset in sorted({*held, *expected})
+                if held.get(asset, Decimal(0)) != expected[asset]
+            }
+            unexplained = {asset: amount for asset, amount in unexplained.items() if not self._dust(asset, amount)}
+        executions = tuple(sorted(involved))
+        if (unexplained or unknown) and unexplained == previous.open_incident and not unknown:
+            skipped = "the unexplained difference is an open incident"
+            report.skipped[venue] = skipped
+            self.verifications.put(previous.model_copy(update={"attempted_at_ms": now}))
+            self.journal.append_event(
+                venue_trail(venue),
+                Swept(venue=venue, verified=False, unexplained=unexplained, executions=executions, skipped=skipped),
+                now,
+            )
+            return
+        if unexplained or unknown:
+            incident = VenueIncident(
+                venue=venue,
+                unexplained=unexplained,
+                unexplained_usd={asset: self._usd(asset, amount) for asset, amount in unexplained.items()},
+                executions=executions,
+                unknown_orders=unknown,
+            )
+            self._raise(incident, now)
+            report.incidents.append(incident)
+            self.verifications.put(
+                previous.model_copy(
+                    update={"attempted_at_ms": now, "error": "unexplained difference", "open_incident": unexplained}
+                )
+            )
+            return
+        self.verifications.put(
+            VenueVerification(
+                venue=venue, verified_at_ms=now, balances=held, effects=effects, attempted_at_ms=now, error=None
+            )
+        )
+        self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=True, executions=executions), now)
+        report.verified.append(venue)
+
+    def _held(self, venue: str) -> dict[str, Decimal]:
+        balances = self.gateways[venue].fetch_balances()
+        return {asset: b.free + b.used for asset, b in balances.balances.items() if b.free + b.used}
+
+    def _unknown_orders(self, venue: str) -> tuple[str, ...]:
+        """Open orders with a clientOrderId of our scheme (a UUID) that the journal never recorded."""
+        return tuple(
+            sorted(
+                order.client_order_id
+                for order in self.gateways[venue].fetch_open_orders()
+                if order.client_order_id is not None
+                and _ours(order.client_order_id)
+                and self.journal.order(order.client_order_id) is None
+            )
+        )
+
+    def _effects(
+        self, venue: str, ended: Sequence[Execution], previous: VenueVerification
+    ) -> tuple[dict[str, dict[str, Decimal]], set[str]]:
+        """What each recorded order on the venue changed in its account, and the executions whose orders
+        changed since the last verification."""
+        effects = dict(previous.effects)
+        involved: set[str] = set()
+        for execution in ended:
+            for intent in self.journal.intents(execution.execution_id):
+                if intent.venue != venue:
+                    continue
+                order = self.journal.order(intent.client_order_id)
+                effect = net_exposure([order]) if order is not None else {}
+                if effect != previous.effects.get(intent.client_order_id, {}):
+                    involved.add(execution.execution_id)
+                effects[intent.client_order_id] = effect
+        return effects, involved
+
+    def _usd(self, asset: str, amount: Decimal) -> Decimal | None:
+        rate = self.usd_value(asset)
+        return None if rate is None else amount * rate
+
+    def _dust(self, asset: str, amount: Decimal) -> bool:
+        value = self._usd(asset, amount)
+        return value is not None and abs(value) <= self.settings.dust_usd
+
+    def _raise(self, incident: VenueIncident, now: int) -> None:
+        reason = f"reconciler: {incident.venue} holds what the journal does not explain"
+        self.journal.append_event(venue_trail(incident.venue), incident, now)
+        self.kill_switch.engage(reason, now)
+        self.alerts.publish(f"Arbiter venue incident: {incident.venue}", event_json(incident))
+
+
+def _agree(seen: Order | None, recorded: Order | None) -> bool:
+    if seen is None or recorded is None:
+        return seen is recorded
+    return (seen.status, seen.filled, seen.fees) == (recorded.status, recorded.filled, recorded.fees)
+
+
+def _word(order: Order | None) -> str:
+    return "no order" if order is None else f"{order.status.value} filled {order.filled}"
+
+
+def _ours(client_order_id: str) -> bool:
+    try:
+        return uuid.UUID(client_order_id).version == 5
+    except ValueError:
+        return False
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors(include_url=False, include_input=False)[0]
+        return f"malformed balances: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return f"unreadable: {type(error).__name__}: {error}"

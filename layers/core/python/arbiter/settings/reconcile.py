@@ -1,0 +1,21 @@
+"""Settings of the scheduled reconciler."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReconcileSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_ms: int = Field(default=86_400_000, ge=60_000, description="executions ended this recently are re-read")
+    reread_ages_ms: tuple[int, ...] = Field(
+        default=(60_000, 600_000, 3_600_000),
+        min_length=1,
+        description="an ended execution's orders are read again once it is this old (each age once)",
+    )
+    dust_usd: Decimal = Field(
+        default=Decimal(1), ge=0, description="a venue's unexplained balance difference worth less is dust"
+    )
