@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arbiter.execution.compensation import exposure_tolerance
+from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
 from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
 from arbiter.models import ExecutionStatus, Opportunity, Order, OrderIntent
@@ -26,6 +26,10 @@ class InvariantReport:
     """What the venues' balances hold beyond tolerance, however the saga ended."""
     protected: bool = False
     """An incident exists, an alert was published and the kill switch is on."""
+    incident: bool = False
+    """The saga or the reconciler raised an incident for this execution."""
+    avoidable: bool = False
+    """An incident although a flattening within the slippage cap existed on the final books."""
 
 
 def check_invariants(
@@ -105,6 +109,8 @@ def check_invariants(
         open_orders=len(open_orders),
         held_residual={a: str(v) for a, v in held.items()},
         protected=protected,
+        incident=incident,
+        avoidable=incident and _flattening_existed(platform, opportunity, venue_orders),
     )
 
 
@@ -117,3 +123,37 @@ def balance_change(platform: LocalPlatform) -> dict[str, Decimal]:
             held = account.free.get(asset, Decimal(0)) + account.used.get(asset, Decimal(0))
             change[asset] += held - venue.opening.get(asset, Decimal(0))
     return {asset: amount for asset, amount in change.items() if amount}
+
+
+def _flattening_existed(platform: LocalPlatform, opportunity: Opportunity, orders: Sequence[Order]) -> bool:
+    """Could the position the venues hold have been flattened within the slippage cap on the final books?"""
+    exposure = net_exposure(orders)
+    tolerance = exposure_tolerance(
+        opportunity, platform.markets, platform.settings.exposure_tolerance, platform.usd_value
+    )
+    if not residual_exposure(exposure, opportunity, tolerance):
+        return False  # nothing to flatten: the incident was about something else (an order still open, say)
+    leg_fills = [
+        sum((o.filled for o in orders if _leg_of(o, opportunity) == slot), Decimal(0))
+        for slot in range(len(opportunity.legs))
+    ]
+    books = {(leg.venue, leg.symbol): platform.books(leg.venue, leg.symbol) for leg in opportunity.legs}
+    plan = plan_compensation(
+        CompensationInputs(
+            opportunity=opportunity,
+            leg_fills=leg_fills,
+            exposure=exposure,
+            books=books,
+            markets=platform.markets,
+            slippage_cap=platform.settings.slippage_cap,
+            tolerance=tolerance,
+        )
+    )
+    return plan.flattens
+
+
+def _leg_of(order: Order, opportunity: Opportunity) -> int | None:
+    for slot, leg in enumerate(opportunity.legs):
+        if (order.venue, order.symbol, order.side) == (leg.venue, leg.symbol, leg.side):
+            return slot
+    return None

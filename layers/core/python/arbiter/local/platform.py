@@ -22,6 +22,7 @@ from arbiter.local.runtime import LocalAws
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
 from arbiter.models.time import ManualClock
+from arbiter.models.verification import VenueVerification
 from arbiter.reconcile.sweep import Reconciler
 from arbiter.risk.engine import CountingMetrics
 from arbiter.settings import ExecutionSettings, ReconcileSettings
@@ -92,7 +93,6 @@ class LocalPlatform:
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
-        self.reset_venues()
         usd_value = self.usd_value or BookUsdValuation(self.markets, lambda venue, symbol: self.books(venue, symbol))
         self.reconciler = build_reconciler(
             self.reconcile,
@@ -102,6 +102,7 @@ class LocalPlatform:
             clock=self.clock,
             usd_value=usd_value,
         )
+        self.reset_venues()
         self._sweep = load_handler("reconciler")
         wiring.install(
             build_saga(
@@ -139,8 +140,11 @@ class LocalPlatform:
         self.venues.clear()  # the same dict the saga's dependencies hold
         for venue in sorted({v for v, _ in self.markets}):
             self.venues[venue] = self._paper_venue(venue)
-            if hasattr(self, "reconciler"):  # what was verified of the old venue says nothing of the new one
-                self.reconciler.verifications.forget(venue)
+            # A fresh paper venue holds exactly what it was opened with: that is its verified baseline.
+            opening = {a: amount for a, amount in self.balances.get(venue, {}).items() if amount}
+            self.reconciler.verifications.put(
+                VenueVerification(venue=venue, verified_at_ms=self.clock.now_ms(), balances=opening)
+            )
 
     def _paper_venue(self, venue: str) -> PaperVenue:
         markets = {symbol: market for (v, symbol), market in self.markets.items() if v == venue}

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from arbiter.execution.exposure import net_exposure
 from arbiter.execution.ports import AlertPublisher, VenueGateway
 from arbiter.markets import UsdValue
-from arbiter.models import Execution, ExecutionStatus, Order
+from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
 from arbiter.models.events import Reread, Swept, VenueIncident, event_json, read_event
 from arbiter.models.time import Clock, utc_day
 from arbiter.models.verification import VenueVerification
@@ -38,6 +38,10 @@ from arbiter.settings import ReconcileSettings
 
 logger = logging.getLogger(__name__)
 DAY_MS = 86_400_000
+
+
+Ended = Mapping[str, tuple[Execution, Sequence[OrderIntent]]]
+"""The executions ended within the window, by id, with their order intents (read once per sweep)."""
 
 
 def venue_trail(venue: str) -> str:
@@ -73,9 +77,9 @@ class Reconciler:
 
     def sweep(self) -> SweepReport:
         now, report = self.clock.now_ms(), SweepReport()
-        ended = self._ended(now)
-        for execution in ended:
-            self._reread(execution, now, report)
+        ended = {e.execution_id: (e, list(self.journal.intents(e.execution_id))) for e in self._ended(now)}
+        for execution, intents in ended.values():
+            self._reread(execution, intents, now, report)
         running = {leg.venue for e in self.journal.active_executions() for leg in e.opportunity.legs}
         for venue in sorted(self.gateways):
             if venue in running:
@@ -97,7 +101,7 @@ class Reconciler:
             if e.status.is_terminal and e.status is not ExecutionStatus.REFUSED and e.updated_at >= since
         ]
 
-    def _reread(self, execution: Execution, now: int, report: SweepReport) -> None:
+    def _reread(self, execution: Execution, intents: Sequence[OrderIntent], now: int, report: SweepReport) -> None:
         age = now - execution.updated_at
         due = [k for k, threshold in enumerate(self.settings.reread_ages_ms) if age >= threshold]
         done = {
@@ -109,7 +113,7 @@ class Reconciler:
             return
         differences: list[str] = []
         unreachable: set[str] = set()
-        for intent in self.journal.intents(execution.execution_id):
+        for intent in intents:
             gateway = self.gateways.get(intent.venue)
             if gateway is None:
                 unreachable.add(intent.venue)
@@ -136,7 +140,7 @@ class Reconciler:
             report.execution_incidents.append(execution.execution_id)
 
     # -- balances ---------------------------------------------------------------------------------------
-    def _balances(self, venue: str, ended: Sequence[Execution], now: int, report: SweepReport) -> None:
+    def _balances(self, venue: str, ended: Ended, now: int, report: SweepReport) -> None:
         previous = self.verifications.get(venue) or VenueVerification(venue=venue)
         try:
             held = self._held(venue)
@@ -214,14 +218,14 @@ class Reconciler:
         )
 
     def _effects(
-        self, venue: str, ended: Sequence[Execution], previous: VenueVerification
+        self, venue: str, ended: Ended, previous: VenueVerification
     ) -> tuple[dict[str, dict[str, Decimal]], set[str]]:
         """What each recorded order on the venue changed in its account, and the executions whose orders
         changed since the last verification."""
         effects = dict(previous.effects)
         involved: set[str] = set()
-        for execution in ended:
-            for intent in self.journal.intents(execution.execution_id):
+        for execution, intents in ended.values():
+            for intent in intents:
                 if intent.venue != venue:
                     continue
                 order = self.journal.order(intent.client_order_id)
