@@ -74,8 +74,11 @@ class ArbitrageSaga(Construct):
             function.add_to_role_policy(statement)
 
     def grant_secrets(self, names: Iterable[str]) -> None:
-        """Every task may read exactly these secrets. Secrets Manager ends a secret's ARN with ``-`` and six
-        random characters: ``??????`` matches them and nothing longer, so no other secret under the prefix."""
+        self.grant_tasks(self.secrets_statement(names))
+
+    def secrets_statement(self, names: Iterable[str]) -> iam.PolicyStatement:
+        """Reading exactly these secrets. Secrets Manager ends a secret's ARN with ``-`` and six random
+        characters: ``??????`` matches them and nothing longer, so no other secret under the prefix."""
         stack = Stack.of(self)
         arns = [
             stack.format_arn(
@@ -86,7 +89,7 @@ class ArbitrageSaga(Construct):
             )
             for name in names
         ]
-        self.grant_tasks(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=arns))
+        return iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=arns)
 
 
 SAGA_ACKNOWLEDGMENTS = {

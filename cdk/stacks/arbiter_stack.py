@@ -11,6 +11,7 @@ from constructs import Construct
 from arbiter.storage import TABLES
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
+from cdk.arbiter_constructs.reconciler import Reconciler
 from cdk.arbiter_constructs.saga import ArbitrageSaga
 from cdk.arbiter_constructs.tables import DataTables
 from cdk.config import DeploymentConfig
@@ -48,21 +49,25 @@ class ArbiterStack(Stack):
             environment=environment,
             alert_topic=self.alerts.topic,
         )
-        for function in self.saga.functions.values():
+        self.reconciler = Reconciler(self, "Reconciler", config=config, layers=self.layers.all, environment=environment)
+        for function in [*self.saga.functions.values(), self.reconciler.function]:
             for table in self.data.tables.values():
                 table.grant_read_write_data(function)
             self.alerts.topic.grant_publish(function)
         for key, table in self.data.tables.items():
             if any(spec.key == key and spec.indexes for spec in TABLES):
                 logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                Validations.of(self.saga).acknowledge(
-                    Acknowledgment(
-                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                        reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
+                for construct in (self.saga, self.reconciler):
+                    Validations.of(construct).acknowledge(
+                        Acknowledgment(
+                            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+                            reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
+                        )
                     )
-                )
         if config.mode == "live":
             # The secrets themselves are put by the team (README, "Exchange credentials"), never by the stack.
-            self.saga.grant_secrets([config.secret_name(venue) for venue in config.venues])
+            secrets = [config.secret_name(venue) for venue in config.venues]
+            self.saga.grant_secrets(secrets)
+            self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

@@ -128,7 +128,7 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     template.resource_properties_count_is(
         "AWS::Lambda::Function",
         {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
-        len(SAGA_TASKS),
+        len(SAGA_TASKS) + 1,  # and the reconciler
     )
 
 
@@ -144,3 +144,32 @@ def test_every_task_function_stops_before_its_state_times_out(dev_assembly: tupl
             "AWS::Lambda::Function",
             {"Description": f"Arbiter saga task {task.state}", "Timeout": task.function_timeout_seconds},
         )
+
+
+def test_the_reconciler_runs_every_minute_one_run_at_a_time(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    template = assertions.Template.from_stack(dev_assembly[0])
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler", "ReservedConcurrentExecutions": 1}}
+    )
+    [(logical_id, function)] = functions.items()
+    assert function["Properties"]["Timeout"] < 60  # ends before the next minute's run
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": assertions.Match.object_like(
+                {
+                    "Arn": {"Fn::GetAtt": [logical_id, "Arn"]},
+                    "DeadLetterConfig": assertions.Match.object_like({"Arn": assertions.Match.any_value()}),
+                }
+            ),
+        },
+    )
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sns:Publish" in json.dumps(statement)
+    ]
+    assert len(statements) >= len(SAGA_TASKS) + 1  # it alerts people like the saga does
