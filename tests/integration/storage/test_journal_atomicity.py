@@ -190,6 +190,19 @@ def test_a_late_poll_never_moves_an_order_backwards(journal: Any) -> None:
     assert journal.verify("e1").intact
 
 
+def test_a_report_of_another_order_under_the_same_id_is_refused_not_recorded(journal: Any) -> None:
+    # Bad input: the venue answers for our clientOrderId with a different order id. Recorded as an audit event,
+    # treated as unconfirmed, never as the truth about the order the journal knows.
+    journal.create(execution("e1"))
+    first = order("open", "0.5").model_copy(update={"exchange_order_id": "X1"})
+    assert journal.record_order("e1", first, DAY_MS) is OrderRecord.RECORDED
+    other = order("closed", "1").model_copy(update={"exchange_order_id": "X2"})
+    assert journal.record_order("e1", other, DAY_MS + 1) is OrderRecord.REFUSED_STALE
+    assert journal.order("cid-0") == first
+    [refused] = [e for e in journal.events("e1") if e.kind == "order_report_refused"]
+    assert "order id X2 is not the recorded X1" in refused.detail["why"]
+
+
 def test_racing_pollers_keep_the_newest_report(journal: Any) -> None:
     journal.create(execution("e1"))
     reports = [order("open", "0"), order("open", "0.3"), order("open", "0.6"), order("closed", "1")]
