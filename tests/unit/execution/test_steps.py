@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from arbiter.execution.steps import OrdersStillOpenError
+from arbiter.execution.steps import OrdersStillOpenError, SagaSteps
+from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
-from arbiter.models import CompensationStrategy, ExecutionStatus, OrderStatus, Side
+from arbiter.models import CompensationStrategy, ExecutionStatus, OrderStatus, Side, derive_client_order_id
 from tests.support.saga_world import NOW, World
 from tests.unit.execution.conftest import book
 
@@ -123,3 +125,42 @@ def test_a_duplicated_place_legs_never_sends_an_intent_twice_even_when_the_venue
     assert not again.fills.all_filled  # unknown yet: the saga's next steps look the orders up again
     refused = [e for e in world.journal.events("exec-1") if e.kind == "order_not_resent"]
     assert len(refused) == 2
+
+
+def test_a_venue_down_whose_orders_are_final_does_not_stop_flattening_on_the_reachable_one() -> None:
+    # Review finding: one unreachable venue failed the whole Compensate, so the healthy venue was never flattened.
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.PARTIAL_FILL, side=Side.SELL),))})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    assert state.fills is not None
+    assert not state.fills.all_filled  # alpha's buy filled (final); beta's sell filled half (final)
+    world.alpha.faults = VenueFaults(outage_from_call=0)  # alpha goes down for good
+    state = world.steps.reconcile(world.steps.compensate(state))
+    assert state.reconciliation is not None
+    assert state.reconciliation.flat, state.reconciliation
+    assert state.strategy is CompensationStrategy.COMPLETE  # the missing half sold on beta
+    assert world.status() is ExecutionStatus.COMPENSATED
+
+
+def test_a_venue_down_with_an_order_it_may_still_fill_fails_the_step() -> None:
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.NO_FILL, side=Side.SELL),))})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    world.beta.faults = VenueFaults(outage_from_call=0)  # beta's resting order: nobody knows what it does now
+    with pytest.raises(VenueUnavailableError):
+        world.steps.compensate(state)
+
+
+def test_an_incident_tells_the_position_per_venue_its_usd_value_the_real_orders_and_the_flattening_offered() -> None:
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
+    world.steps = SagaSteps(replace(world.steps.deps, usd_value={"USDT": Decimal(1), "SOL": Decimal(150)}.get))
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    state = world.steps.incident(state)  # as if compensation had failed: 1 SOL bought on alpha, nothing sold
+    [(subject, message)] = world.alerts.published
+    assert subject == "Arbiter incident: exec-1"
+    assert Decimal(message["position"]["alpha"]["SOL"]) == 1
+    assert "beta" not in message["position"]  # the rejected sell never existed at beta
+    assert Decimal(message["position_usd"]["SOL"]) == 150
+    assert message["orders"] == [derive_client_order_id("exec-1", 0, 0)]
+    assert message["flattening"]["flattens"] is True  # the books offered a way out within the cap
+    assert message["flattening"]["orders"]
+    assert world.journal.pnl["exec-1"]["SOL"] == 1  # booked: the daily loss counts it
+    assert world.kill_switch.is_engaged()

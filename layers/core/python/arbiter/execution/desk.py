@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
+from arbiter.gateway.errors import GatewayError
 from arbiter.models import Order, OrderIntent, OrderRecord, derive_client_order_id
 from arbiter.models.common import Side
 from arbiter.models.events import CancelFailed, OrderFailed, OrderNotResent, PlannedOrder
@@ -93,6 +94,16 @@ class OrderDesk:
         order = self.gateways[intent.venue].find_order(intent.client_order_id, intent.symbol)
         return None if order is None else self._accepted(intent, order)
 
+    def lookup_or_final(self, intent: OrderIntent) -> Order | None:
+        """``lookup``; when the venue cannot be reached, the journal's final record of the order instead."""
+        try:
+            return self.lookup(intent)
+        except GatewayError:
+            recorded = self.journal.order(intent.client_order_id)
+            if recorded is None or not recorded.status.is_final:
+                raise
+            return recorded
+
     def _accepted(self, intent: OrderIntent, order: Order) -> Order:
         if self.journal.record_order(intent.execution_id, order, self.clock.now_ms()) is OrderRecord.REFUSED_STALE:
             return self.journal.order(intent.client_order_id) or order
@@ -101,8 +112,10 @@ class OrderDesk:
     def final_reads(self, intents: Sequence[OrderIntent]) -> FinalReads:
         """Never one answer: every order is read again after the settle delay until two reads in a row agree
         and the order is final (a cancel acknowledgement or a single lookup may be a venue's stale word).
-        Each read is recorded; a venue that cannot be reached raises."""
-        last: dict[str, Order | None] = {i.client_order_id: self.lookup(i) for i in intents}
+        Each read is recorded. A venue that cannot be reached is answered for by the journal where it already
+        recorded the order as final (the reachable venues are still read, and can still be flattened); where it
+        did not, the error is raised: nobody knows what that order did."""
+        last: dict[str, Order | None] = {i.client_order_id: self.lookup_or_final(i) for i in intents}
         settled: dict[str, tuple[OrderIntent, Order | None]] = {}
         pending = list(intents)
         for _ in range(self.settle.settle_reads - 1):
@@ -112,7 +125,7 @@ class OrderDesk:
             still = []
             for intent in pending:
                 cid = intent.client_order_id
-                read = self.lookup(intent)
+                read = self.lookup_or_final(intent)
                 if _same(read, last[cid]) and (read is None or read.status.is_final):
                     settled[cid] = (intent, read)
                 else:

@@ -36,6 +36,7 @@ from arbiter.models.events import (
     CompensationPlanned,
     CompensationStarted,
     IncidentRaised,
+    PlannedFlattening,
     Reconciled,
     RefusalReason,
     Refused,
@@ -221,7 +222,7 @@ class SagaSteps:
         reads agree: the orders as finally read, and the clientOrderIds whose reads never agreed."""
         intents = list(self.deps.journal.intents(state.execution_id))
         for intent in intents:
-            order = self.desk.lookup(intent)
+            order = self.desk.lookup_or_final(intent)
             if order is not None and not order.status.is_final:
                 self.desk.cancel(intent)
         final = self.desk.final_reads(intents)
@@ -272,29 +273,68 @@ class SagaSteps:
             return False
         return True
 
-    def _unverified(self, execution_id: str) -> list[str]:
-        """The orders whose final state no venue confirmed now, by reads that agree: people must check them by
-        hand. Each venue is read on its own, so one that cannot be reached leaves only its own orders out, and
-        what the reachable ones really hold is in the journal before anyone is told."""
+    def _what_exists(self, execution_id: str) -> tuple[list[str], list[tuple[OrderIntent, Order]]]:
+        """The orders whose final state no venue confirmed now, by reads that agree (people must check them by
+        hand), and every order the venues really hold for the execution. Each venue is read on its own, so one
+        that cannot be reached leaves only its own orders out, and what the reachable ones really hold is in the
+        journal before anyone is told."""
         intents = list(self.deps.journal.intents(execution_id))
         verified: set[str] = set()
+        existing: list[tuple[OrderIntent, Order]] = []
         for venue in sorted({intent.venue for intent in intents}):
             try:
                 final = self.desk.final_reads([intent for intent in intents if intent.venue == venue])
             except Exception as error:  # noqa: BLE001 - an unreachable venue's orders stay unverified
                 logger.warning("incident: %s could not be read: %s", venue, type(error).__name__)
+                recorded = [(i, self.deps.journal.order(i.client_order_id)) for i in intents if i.venue == venue]
+                existing += [(intent, order) for intent, order in recorded if order is not None]  # as last recorded
                 continue
+            existing += [(intent, order) for intent, order in final.orders.values() if order is not None]
             verified |= {
                 cid
                 for cid, (_, order) in final.orders.items()
                 if cid not in final.unsettled and (order is None or order.status.is_final)
             }
-        return [intent.client_order_id for intent in intents if intent.client_order_id not in verified]
+        unverified = [intent.client_order_id for intent in intents if intent.client_order_id not in verified]
+        return unverified, existing
+
+    def _flattening(self, opportunity: Opportunity, orders: Sequence[tuple[OrderIntent, Order]]) -> PlannedFlattening:
+        """The trade the books offer now to flatten what is left, within the slippage cap (people may place it)."""
+        leg_fills = [
+            sum((o.filled for i, o in orders if i.slot == slot), Decimal(0)) for slot in range(len(opportunity.legs))
+        ]
+        plan = plan_compensation(
+            CompensationInputs(
+                opportunity=opportunity,
+                leg_fills=leg_fills,
+                exposure=net_exposure(o for _, o in orders),
+                books=self._books(opportunity),
+                markets=self.deps.markets,
+                slippage_cap=self.deps.settings.slippage_cap,
+                tolerance=self._tolerance(opportunity),
+            )
+        )
+        return PlannedFlattening(strategy=plan.strategy, orders=plan.orders, flattens=plan.flattens)
+
+    def _offered(
+        self, opportunity: Opportunity, existing: Sequence[tuple[OrderIntent, Order]]
+    ) -> PlannedFlattening | None:
+        try:
+            return self._flattening(opportunity, existing)
+        except Exception as error:  # noqa: BLE001 - the incident is told without it rather than not at all
+            logger.warning("incident: no flattening priced: %s", type(error).__name__)
+            return None
 
     def incident(self, state: SagaState) -> SagaState:
         deps, now = self.deps, self.deps.clock.now_ms()
         reconciliation = state.reconciliation
-        unverified = self._unverified(state.execution_id)
+        unverified, existing = self._what_exists(state.execution_id)
+        position: dict[str, dict[str, Decimal]] = {}
+        for venue in sorted({intent.venue for intent, _ in existing}):
+            held = net_exposure(o for i, o in existing if i.venue == venue)
+            position[venue] = {asset: amount for asset, amount in held.items() if amount}
+        exposure = net_exposure(o for _, o in existing)
+        value = deps.usd_value or (lambda _asset: None)
         detail = IncidentRaised(
             execution_id=state.execution_id,
             opportunity_id=state.opportunity.id,
@@ -302,11 +342,18 @@ class SagaSteps:
             open_orders=reconciliation.open_orders if reconciliation else None,
             residual=reconciliation.residual if reconciliation else None,
             error=state.error,
+            position=position,
+            position_usd={a: None if (rate := value(a)) is None else amount * rate for a, amount in exposure.items()},
+            orders=tuple(sorted(o.client_order_id or "" for _, o in existing)),
+            flattening=self._offered(state.opportunity, existing),
         )
         reason = f"incident in execution {state.execution_id}"
         _attempt_all(
             [
                 lambda: deps.journal.append_event(state.execution_id, detail, now),
+                # The position is booked at once: the daily loss and per-venue notional count it after someone
+                # disengages the kill switch (a retried or settled execution's P&L is counted once).
+                lambda: deps.journal.record_pnl(state.execution_id, exposure, now),
                 lambda: deps.journal.set_status(state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason),
                 lambda: deps.kill_switch.engage(reason, now),
                 lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", event_json(detail)),

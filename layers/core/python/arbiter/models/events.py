@@ -161,6 +161,15 @@ class StepFailure(ValueModel):
     cause: str | None = Field(default=None, alias="Cause")
 
 
+class PlannedFlattening(ValueModel):
+    """The trade the books offered when the incident was raised: it flattens everything within the slippage cap,
+    or only part of it."""
+
+    strategy: CompensationStrategy
+    orders: tuple[PlannedOrder, ...]
+    flattens: bool
+
+
 class IncidentRaised(EventDetail):
     kind = EventKind.INCIDENT
     execution_id: str
@@ -170,6 +179,13 @@ class IncidentRaised(EventDetail):
     open_orders: int | None
     residual: dict[str, Decimal] | None
     error: StepFailure | None
+    position: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    """Per venue and asset, what the execution's orders really changed in the account (from the venues' reads)."""
+    position_usd: dict[str, Decimal | None] = Field(default_factory=dict)
+    """Per asset, the whole position's mark-to-market value in USD (None: cannot be valued now)."""
+    orders: tuple[str, ...] = ()
+    """The clientOrderIds of the orders that really exist at a venue (not intents no venue received)."""
+    flattening: PlannedFlattening | None = None
 
 
 class Reread(EventDetail):
