@@ -207,3 +207,24 @@ def test_a_venue_that_fails_every_read_keeps_its_executions_unread(order: Order 
     assert reread.unreachable == ("beta",)
     world.beta.find_order = lambda cid, symbol: order or world.beta.ledger.order(cid)  # type: ignore[method-assign]
     assert sweeps.sweep().reread == {"exec-1": ()}  # read again: an unreachable read never counts as done
+
+
+def test_a_venue_unreadable_for_long_after_trading_on_it_is_an_incident_raised_once() -> None:
+    world = World()
+    sweeps = reconciler(world)
+    sweeps.sweep()
+    settle(world)
+    world.alpha.faults = VenueFaults(outage_from_call=0)  # alpha down for good after the trade
+    for minute in range(1, 6):  # first found unreadable at minute 1
+        world.clock.advance(MINUTE)
+        report = sweeps.sweep()
+        assert report.incidents == [], minute  # a few minutes unreadable: reported, retried
+    assert not world.kill_switch.is_engaged()
+    world.clock.advance(MINUTE)
+    [incident] = sweeps.sweep().incidents  # unreadable for five minutes: nobody knows what alpha holds
+    assert incident.unreadable is not None
+    assert incident.executions == ("exec-1",)
+    assert world.kill_switch.is_engaged()
+    world.clock.advance(MINUTE)
+    assert sweeps.sweep().incidents == []  # once per spell
+    assert len(world.alerts.published) == 1

@@ -43,7 +43,7 @@ DUPLICATE_LATENCY_MS = 60
 """Venue latency while PlaceLegs is delivered twice: the earlier delivery is still sending when the later one
 arrives ``DUPLICATE_LEAD_S`` after it."""
 DUPLICATE_LEAD_S = 0.02
-MAX_SWEEPS = 5
+MAX_SWEEPS = 8
 """The reconciler's runs after an execution: the first at the end of its re-read window, then one a minute while
 a venue cannot be read."""
 

@@ -221,6 +221,8 @@ class VenueIncident(EventDetail):
     unexplained_usd: dict[str, Decimal | None]
     executions: tuple[str, ...]
     unknown_orders: tuple[str, ...] = ()
+    unreadable: str | None = None
+    """The venue could not be read for this long after executions traded on it: nobody knows what it holds."""
 
 
 AnyEventDetail = EventDetail | OrderIntent | Order

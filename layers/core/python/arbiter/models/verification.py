@@ -20,6 +20,10 @@ class VenueVerification(ValueModel):
     attempted_at_ms: int | None = None
     error: str | None = None
     """Why the last attempt could not verify the venue (unreachable, malformed answer); None when it did."""
+    unreadable_since_ms: int | None = None
+    """When the venue last became unreadable (None: it answered the last sweep)."""
+    unreadable_raised: bool = False
+    """Its staying unreadable was raised as an incident already (once per spell)."""
     open_incident: dict[str, Decimal] = Field(default_factory=dict)
     """The unexplained difference already raised as an incident: the same one is not raised every minute again
     (the venue stays unverified until people resolve it); a different one is."""

@@ -146,10 +146,7 @@ class Reconciler:
             held = self._held(venue)
             unknown = self._unknown_orders(venue)
         except Exception as error:  # noqa: BLE001 - unreachable or malformed: retried next sweep, never verified
-            reason = _why(error)
-            report.skipped[venue] = reason
-            self.verifications.put(previous.model_copy(update={"attempted_at_ms": now, "error": reason}))
-            self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=False, skipped=reason), now)
+            self._unreadable(venue, _why(error), previous, ended, now, report)
             return
         effects, involved = self._effects(venue, ended, previous)
         if previous.verified_at_ms is None:
@@ -170,7 +167,7 @@ class Reconciler:
         if (unexplained or unknown) and unexplained == previous.open_incident and not unknown:
             skipped = "the unexplained difference is an open incident"
             report.skipped[venue] = skipped
-            self.verifications.put(previous.model_copy(update={"attempted_at_ms": now}))
+            self.verifications.put(previous.model_copy(update={"attempted_at_ms": now, "unreadable_since_ms": None}))
             self.journal.append_event(
                 venue_trail(venue),
                 Swept(venue=venue, verified=False, unexplained=unexplained, executions=executions, skipped=skipped),
@@ -189,17 +186,48 @@ class Reconciler:
             report.incidents.append(incident)
             self.verifications.put(
                 previous.model_copy(
-                    update={"attempted_at_ms": now, "error": "unexplained difference", "open_incident": unexplained}
+                    update={
+                        "attempted_at_ms": now,
+                        "error": "unexplained difference",
+                        "open_incident": unexplained,
+                        "unreadable_since_ms": None,
+                    }
                 )
             )
             return
         self.verifications.put(
-            VenueVerification(
-                venue=venue, verified_at_ms=now, balances=held, effects=effects, attempted_at_ms=now, error=None
-            )
+            VenueVerification(venue=venue, verified_at_ms=now, balances=held, effects=effects, attempted_at_ms=now)
         )
         self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=True, executions=executions), now)
         report.verified.append(venue)
+
+    def _unreadable(
+        self, venue: str, reason: str, previous: VenueVerification, ended: Ended, now: int, report: SweepReport
+    ) -> None:
+        """Reported and retried next sweep. Once it has stayed unreadable for ``unreadable_incident_ms`` while
+        executions traded on it since its last verification, nobody can tell what it holds: an incident, once."""
+        report.skipped[venue] = reason
+        since = previous.unreadable_since_ms if previous.unreadable_since_ms is not None else now
+        _, involved = self._effects(venue, ended, previous)
+        overdue = now - since >= self.settings.unreadable_incident_ms and bool(involved)
+        raised = previous.unreadable_raised or overdue
+        self.verifications.put(
+            previous.model_copy(
+                update={"attempted_at_ms": now, "error": reason, "unreadable_since_ms": since,
+                        "unreadable_raised": raised}
+            )
+        )  # fmt: skip
+        self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=False, skipped=reason), now)
+        if overdue and not previous.unreadable_raised:
+            incident = VenueIncident(
+                venue=venue,
+                unexplained={},
+                unexplained_usd={},
+                executions=tuple(sorted(involved)),
+                unreadable=f"{reason}, for {(now - since) // 1000} s",
+            )
+            self._raise(incident, now)
+            report.incidents.append(incident)
 
     def _held(self, venue: str) -> dict[str, Decimal]:
         balances = self.gateways[venue].fetch_balances()

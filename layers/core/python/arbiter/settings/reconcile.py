@@ -16,6 +16,11 @@ class ReconcileSettings(BaseModel):
         min_length=1,
         description="an ended execution's orders are read again once it is this old (each age once)",
     )
+    unreadable_incident_ms: int = Field(
+        default=300_000,
+        ge=60_000,
+        description="a venue unreadable this long after executions traded on it is an incident",
+    )
     dust_usd: Decimal = Field(
         default=Decimal(1), ge=0, description="a venue's unexplained balance difference worth less is dust"
     )
