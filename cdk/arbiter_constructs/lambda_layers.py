@@ -19,6 +19,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+CORE_LAYER_ROOT = REPO_ROOT / "layers" / "core"
+# The core layer ships what a Lambda runs. The local platform, the command line and the market simulator are
+# imported by no handler (tests/infra/test_layers.py imports every handler from the shipped files alone).
+# Glob patterns relative to CORE_LAYER_ROOT, as ``Code.from_asset`` reads them.
+CORE_LAYER_EXCLUDE = (
+    "**/__pycache__",
+    "python/arbiter/local",
+    "python/arbiter/cli",
+    "python/arbiter/simulation",
+)
 # The layer carries what the handlers import; boto3 comes with the runtime.
 LAYER_REQUIREMENTS = (
     "aws-lambda-powertools[tracer]>=3.37,<4",
@@ -73,7 +83,7 @@ class LambdaLayers(Construct):
         self.core = lambda_.LayerVersion(
             self,
             "Core",
-            code=lambda_.Code.from_asset(str(REPO_ROOT / "layers" / "core"), exclude=["**/__pycache__"]),
+            code=lambda_.Code.from_asset(str(CORE_LAYER_ROOT), exclude=list(CORE_LAYER_EXCLUDE)),
             compatible_runtimes=[LAMBDA_RUNTIME],
             compatible_architectures=[LAMBDA_ARCHITECTURE],
             description="arbiter domain package",
