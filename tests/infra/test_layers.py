@@ -1,4 +1,5 @@
-"""The core layer ships what a Lambda runs, and every deployed handler imports from those files alone."""
+"""The core layer ships what a Lambda runs, and every deployed handler imports from those files alone; the
+dependency layer installs pyproject.toml's runtime dependencies but what the runtime provides or no handler needs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-from aws_cdk import assertions
+from aws_cdk import App, RemovalPolicy, Stack, assertions
 
-from cdk.arbiter_constructs.lambda_layers import CORE_LAYER_EXCLUDE, REPO_ROOT
+from cdk.arbiter_constructs import lambda_layers
+from cdk.arbiter_constructs.lambda_layers import (
+    CORE_LAYER_EXCLUDE,
+    LAMBDA_PYTHON_VERSION,
+    LAYER_PLATFORM,
+    LAYER_REQUIREMENTS,
+    NOT_IN_LAYER,
+    REPO_ROOT,
+    LambdaLayers,
+    PipWheelsBundling,
+    layer_requirements,
+    requirements_hash,
+)
 from cdk.stacks.arbiter_stack import ArbiterStack
 
 HANDLERS = sorted((REPO_ROOT / "functions").glob("*/handler.py"))
@@ -111,3 +125,64 @@ print(json.dumps({{
     assert report["left_out"] == []
     assert report["not_in_any_layer"] == []
     assert report["loaded"] > 10  # the handlers did load the domain package
+
+
+def _pyproject_dependencies() -> list[str]:
+    with (REPO_ROOT / "pyproject.toml").open("rb") as file:
+        dependencies: list[str] = tomllib.load(file)["project"]["dependencies"]
+    return dependencies
+
+
+def test_the_dependency_layer_installs_pyprojects_runtime_dependencies_but_boto3_and_typer() -> None:
+    dependencies = _pyproject_dependencies()
+    (ccxt,) = (d for d in dependencies if d.startswith("ccxt"))
+    assert ccxt in LAYER_REQUIREMENTS  # the pin recorded with the fixtures, as pyproject writes it
+    assert set(NOT_IN_LAYER) == {"boto3", "typer"}
+    assert not [r for r in LAYER_REQUIREMENTS if r.startswith(("boto3", "typer"))]
+    # Nothing written a second time: the layer is pyproject's list, in its order, less what NOT_IN_LAYER names.
+    assert tuple(d for d in dependencies if not d.startswith(("boto3", "typer"))) == LAYER_REQUIREMENTS
+
+
+def test_the_requirements_follow_pyproject(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[project]\n"
+        'dependencies = ["Boto3>=1.40", "ccxt==9.9.9", "typer>=0.15", "orjson>=3 ; python_version>=\'3.12\'"]\n'
+    )
+    assert layer_requirements(pyproject) == ("ccxt==9.9.9", "orjson>=3 ; python_version>='3.12'")
+    pyproject.write_text('[project]\ndependencies = ["boto3>=1.40", "ccxt==9.9.9"]\n')
+    with pytest.raises(ValueError, match="typer"):  # a reason kept for a dependency pyproject no longer has
+        layer_requirements(pyproject)
+
+
+def _layer_keys(outdir: Path) -> dict[str, str]:
+    """The layers' asset keys in a stack of the two layers alone (bundling skipped), by description."""
+    app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
+    stack = Stack(app, "Layers")
+    LambdaLayers(stack, "Layers", removal_policy=RemovalPolicy.DESTROY)
+    layers = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::LayerVersion")
+    return {layer["Properties"]["Description"]: layer["Properties"]["Content"]["S3Key"] for layer in layers.values()}
+
+
+def test_the_dependency_layer_asset_follows_its_requirements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _layer_keys(tmp_path / "before")
+    bumped = tuple(r.replace("ccxt==4.5.90", "ccxt==4.5.91") for r in LAYER_REQUIREMENTS)
+    assert bumped != LAYER_REQUIREMENTS
+    monkeypatch.setattr(lambda_layers, "LAYER_REQUIREMENTS", bumped)
+    after = _layer_keys(tmp_path / "after")
+    (dependencies,) = (d for d in before if d.startswith("third-party"))
+    assert after[dependencies] != before[dependencies]
+    assert after["arbiter domain package"] == before["arbiter domain package"]
+    assert requirements_hash(bumped) != requirements_hash(LAYER_REQUIREMENTS)
+
+
+def test_the_bundling_installs_the_layer_requirements_for_the_lambda_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda command, check: commands.append(command))
+    assert PipWheelsBundling(LAYER_REQUIREMENTS).try_bundle(str(tmp_path))
+    (command,) = commands
+    assert command[-len(LAYER_REQUIREMENTS) :] == list(LAYER_REQUIREMENTS)
+    for flag, value in {"--platform": LAYER_PLATFORM, "--python-version": LAMBDA_PYTHON_VERSION}.items():
+        assert command[command.index(flag) + 1] == value
