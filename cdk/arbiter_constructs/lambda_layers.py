@@ -4,9 +4,11 @@ built without Docker by pip with the Lambda platform's wheels (arm64, the runtim
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +21,46 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
-# The layer carries what the handlers import; boto3 comes with the runtime.
-LAYER_REQUIREMENTS = (
-    "aws-lambda-powertools[tracer]>=3.37,<4",
-    "pydantic>=2.10,<3",
-    "pydantic-settings>=2.6,<3",
-    "ccxt==4.5.90",
-    "tenacity>=9,<10",
-    "numpy>=2.0,<3",
+CORE_LAYER_ROOT = REPO_ROOT / "layers" / "core"
+# The core layer ships what a Lambda runs. The local platform, the command line and the market simulator are
+# imported by no handler (tests/infra/test_layers.py imports every handler from the shipped files alone).
+# Glob patterns relative to CORE_LAYER_ROOT, as ``Code.from_asset`` reads them.
+CORE_LAYER_EXCLUDE = (
+    "**/__pycache__",
+    "python/arbiter/local",
+    "python/arbiter/cli",
+    "python/arbiter/simulation",
 )
+PYPROJECT = REPO_ROOT / "pyproject.toml"
+LAYER_PLATFORM = "manylinux2014_aarch64"
+# The project's runtime dependencies ([project].dependencies) that the dependency layer leaves out, and why.
+NOT_IN_LAYER = {
+    "boto3": "the Lambda runtime provides it",
+    "typer": "only the command line (arbiter.cli, not shipped in the core layer) uses it",
+}
+
+
+def _distribution(requirement: str) -> str:
+    """The requirement's project name, normalised (PEP 503): ``"aws_lambda_powertools[tracer]>=3"`` ->
+    ``"aws-lambda-powertools"``."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None:
+        raise ValueError(f"not a requirement: {requirement!r}")
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def layer_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
+    """Every runtime dependency of ``pyproject.toml`` but NOT_IN_LAYER, written as pyproject writes it."""
+    with pyproject.open("rb") as file:
+        dependencies: list[str] = tomllib.load(file)["project"]["dependencies"]
+    unknown = set(NOT_IN_LAYER) - {_distribution(d) for d in dependencies}
+    if unknown:
+        raise ValueError(f"NOT_IN_LAYER names what pyproject.toml does not depend on: {sorted(unknown)}")
+    return tuple(d for d in dependencies if _distribution(d) not in NOT_IN_LAYER)
+
+
+# The layer carries what the handlers import.
+LAYER_REQUIREMENTS = layer_requirements()
 
 
 # Removed after install: what the Lambda runtime already provides (boto3 and botocore, pulled in by the X-Ray SDK),
@@ -48,7 +81,7 @@ class PipWheelsBundling:
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--target", str(Path(output_dir) / "python"),
-            "--platform", "manylinux2014_aarch64", "--implementation", "cp",
+            "--platform", LAYER_PLATFORM, "--implementation", "cp",
             "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
             *self.requirements,
         ]  # fmt: skip
@@ -73,7 +106,7 @@ class LambdaLayers(Construct):
         self.core = lambda_.LayerVersion(
             self,
             "Core",
-            code=lambda_.Code.from_asset(str(REPO_ROOT / "layers" / "core"), exclude=["**/__pycache__"]),
+            code=lambda_.Code.from_asset(str(CORE_LAYER_ROOT), exclude=list(CORE_LAYER_EXCLUDE)),
             compatible_runtimes=[LAMBDA_RUNTIME],
             compatible_architectures=[LAMBDA_ARCHITECTURE],
             description="arbiter domain package",
@@ -84,7 +117,7 @@ class LambdaLayers(Construct):
             "Dependencies",
             code=lambda_.Code.from_asset(
                 str(REPO_ROOT / "layers"),
-                asset_hash=_requirements_hash(),
+                asset_hash=requirements_hash(LAYER_REQUIREMENTS),
                 asset_hash_type=AssetHashType.CUSTOM,
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry("unused-local-bundling-only"),
@@ -104,7 +137,16 @@ class LambdaLayers(Construct):
         return [self.dependencies, self.core]
 
 
-def _requirements_hash() -> str:
-    # The layer changes only when its requirements or target platform do, not when layers/ source does.
-    text = "\n".join((*LAYER_REQUIREMENTS, LAMBDA_PYTHON_VERSION, "manylinux2014_aarch64"))
+def requirements_hash(requirements: tuple[str, ...]) -> str:
+    """What the bundling's output follows: the requirements, the target Python and platform, and what is pruned
+    after install; not the layers/ source, which the asset's directory would otherwise be hashed from.
+
+    The versions pip picks are not in it. They are not the ones installed here: pip resolves the ranges for the
+    Lambda's platform, not this machine's (numpy>=2.0,<3 resolves to the last release with manylinux2014 aarch64
+    wheels, older than a development machine's), so neither hashing nor pinning this environment's versions
+    (importlib.metadata) would describe the layer, and pinning them would fail the install. Following the
+    resolved versions needs a lock file for the Lambda platform; until then a new release within a range reaches
+    the layer only when a requirement (or the cdk.out cache) changes.
+    """
+    text = "\n".join((*requirements, LAMBDA_PYTHON_VERSION, LAYER_PLATFORM, *PRUNED))
     return hashlib.sha256(text.encode()).hexdigest()
