@@ -29,7 +29,9 @@ class InvariantReport:
     incident: bool = False
     """The saga or the reconciler raised an incident for this execution."""
     avoidable: bool = False
-    """An incident although a flattening within the slippage cap existed on the final books."""
+    """An incident although every order ended final, every venue answers again, and a flattening within the
+    slippage cap existed on the final books (an order that cannot be cancelled, or a venue down for good, leaves
+    nothing a saga could have done)."""
 
 
 def check_invariants(
@@ -110,7 +112,10 @@ def check_invariants(
         held_residual={a: str(v) for a, v in held.items()},
         protected=protected,
         incident=incident,
-        avoidable=incident and _flattening_existed(platform, opportunity, venue_orders),
+        avoidable=incident
+        and not open_orders
+        and _reachable(platform)
+        and _flattening_existed(platform, opportunity, venue_orders),
     )
 
 
@@ -157,3 +162,12 @@ def _leg_of(order: Order, opportunity: Opportunity) -> int | None:
         if (order.venue, order.symbol, order.side) == (leg.venue, leg.symbol, leg.side):
             return slot
     return None
+
+
+def _reachable(platform: LocalPlatform) -> bool:
+    for venue in platform.venues.values():
+        try:
+            venue.fetch_balances()
+        except Exception:  # noqa: BLE001 - a venue still down after the run
+            return False
+    return True
