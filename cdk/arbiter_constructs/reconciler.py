@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cdk.arbiter_constructs.lambda_layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, REPO_ROOT
+from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
 from cdk.config import DeploymentConfig
 
 FUNCTION_TIMEOUT_SECONDS = 55
@@ -29,25 +28,17 @@ class Reconciler(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
-        removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
-        log_group = logs.LogGroup(self, "Logs", retention=retention, removal_policy=removal)
-        self.function = lambda_.Function(
+        self.function = arbiter_function(
             self,
             "Function",
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / "reconciler")),
+            folder="reconciler",
+            config=config,
             layers=layers,
-            memory_size=512,
-            timeout=Duration.seconds(FUNCTION_TIMEOUT_SECONDS),
-            reserved_concurrent_executions=1,
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-            environment={**environment, "POWERTOOLS_SERVICE_NAME": "reconciler"},
+            environment=environment,
+            timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
+            service="reconciler",
             description="Arbiter reconciler: what the venues hold, checked against the journal every minute",
+            reserved_concurrency=1,
         )
         # A run the scheduler could not deliver (throttled, the function failing) is kept, not dropped.
         self.dead_letters = sqs.Queue(
@@ -80,27 +71,16 @@ class Reconciler(Construct):
 
 
 def _acknowledge(reconciler: Reconciler) -> None:
-    stack = Stack.of(reconciler)
-    logical_id = stack.get_logical_id(reconciler.function.node.default_child)  # type: ignore[arg-type]
-    acknowledgments = {
-        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AWSLambdaBasicExecutionRole]": "Only AWSLambdaBasicExecutionRole, which writes the function's own logs.",
-        "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "X-Ray accepts trace segments only on Resource '*'.",
-        "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
-            "CDK's grant to publish on the KMS-encrypted alert topic; scoped to that one key."
-        ),
-        f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]": (
-            "The schedule may invoke any version of the reconciler function (CDK's grant_invoke)."
-        ),
-        "AwsSolutions::AwsSolutions-L1": (
-            "Pinned to Python 3.13 with the saga's functions until the dependency layer is verified on 3.14."
-        ),
-        "Serverless::Serverless-LambdaLatestVersion": "Same pin as AwsSolutions-L1: Python 3.13 on purpose.",
-        "AwsSolutions::AwsSolutions-SQS3": "This queue is the schedule's dead-letter queue itself.",
-        "Serverless::Serverless-SQSRedrivePolicy": "This queue is the schedule's dead-letter queue itself.",
-        "Serverless::Serverless-LambdaDLQ": (
-            "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter queue."
-        ),
-    }
-    for rule, reason in acknowledgments.items():
-        Validations.of(reconciler).acknowledge(Acknowledgment(id=rule, reason=reason))
+    reason = "This queue is the schedule's dead-letter queue itself."
+    acknowledge_function_findings(
+        reconciler,
+        [reconciler.function],
+        "The schedule",
+        {
+            "AwsSolutions::AwsSolutions-SQS3": reason,
+            "Serverless::Serverless-SQSRedrivePolicy": reason,
+            "Serverless::Serverless-LambdaDLQ": (
+                "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter queue."
+            ),
+        },
+    )

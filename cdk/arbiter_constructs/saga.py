@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,7 +13,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
-from cdk.arbiter_constructs.lambda_layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, REPO_ROOT
+from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
+from cdk.arbiter_constructs.lambda_layers import REPO_ROOT
 from cdk.config import DeploymentConfig
 
 
@@ -29,27 +30,22 @@ class ArbitrageSaga(Construct):
         alert_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
-        removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
-        self.functions: dict[str, lambda_.Function] = {}
-        for task in SAGA_TASKS:
-            log_group = logs.LogGroup(self, f"{task.state}Logs", retention=retention, removal_policy=removal)
-            self.functions[task.state] = lambda_.Function(
+        self.functions: dict[str, lambda_.Function] = {
+            task.state: arbiter_function(
                 self,
                 task.state,
-                runtime=LAMBDA_RUNTIME,
-                architecture=LAMBDA_ARCHITECTURE,
-                handler="handler.handler",
-                code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / task.folder)),
+                folder=task.folder,
+                config=config,
                 layers=layers,
-                memory_size=512,
-                timeout=Duration.seconds(task.function_timeout_seconds),
-                tracing=lambda_.Tracing.ACTIVE,
-                logging_format=lambda_.LoggingFormat.JSON,
-                log_group=log_group,
-                environment={**environment, "POWERTOOLS_SERVICE_NAME": f"saga-{task.folder}"},
+                environment=environment,
+                timeout_seconds=task.function_timeout_seconds,
+                service=f"saga-{task.folder}",
                 description=f"Arbiter saga task {task.state}",
             )
+            for task in SAGA_TASKS
+        }
+        retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
+        removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
         state_machine_logs = logs.LogGroup(self, "StateMachineLogs", retention=retention, removal_policy=removal)
         self.state_machine = sfn.StateMachine(
             self,
@@ -92,31 +88,15 @@ class ArbitrageSaga(Construct):
         return iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=arns)
 
 
-SAGA_ACKNOWLEDGMENTS = {
-    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-    "AWSLambdaBasicExecutionRole]": "Only AWSLambdaBasicExecutionRole, which writes the function's own logs.",
-    "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "X-Ray accepts trace segments only on Resource '*'.",
-    "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
-        "CDK's grant to publish on the KMS-encrypted alert topic; scoped to that one key."
-    ),
-    "AwsSolutions::AwsSolutions-L1": (
-        "Pinned to Python 3.13 until the dependency layer's wheels (pydantic-core, numpy) are verified on 3.14."
-    ),
-    "Serverless::Serverless-LambdaLatestVersion": "Same pin as AwsSolutions-L1: Python 3.13 on purpose.",
-    "Serverless::Serverless-LambdaDLQ": (
-        "Saga tasks are invoked synchronously by Step Functions, whose Retry/Catch handle failures; "
-        "there is no asynchronous invocation for a DLQ to catch."
-    ),
-}
-
-
 def _acknowledge_saga_findings(saga: ArbitrageSaga) -> None:
-    acknowledgments = dict(SAGA_ACKNOWLEDGMENTS)
-    stack = Stack.of(saga)
-    for function in saga.functions.values():
-        logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
-        acknowledgments[f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"] = (
-            "The state machine may invoke any version of its own task function (CDK's grant_invoke)."
-        )
-    for rule, reason in acknowledgments.items():
-        Validations.of(saga).acknowledge(Acknowledgment(id=rule, reason=reason))
+    acknowledge_function_findings(
+        saga,
+        list(saga.functions.values()),
+        "The state machine",
+        {
+            "Serverless::Serverless-LambdaDLQ": (
+                "Saga tasks are invoked synchronously by Step Functions, whose Retry/Catch handle failures; "
+                "there is no asynchronous invocation for a DLQ to catch."
+            )
+        },
+    )

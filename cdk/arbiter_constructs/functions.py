@@ -1,0 +1,80 @@
+"""How every Arbiter Lambda function is made (the saga's tasks, the reconciler): one runtime, architecture,
+tracing, JSON logs with a retention, the two layers; and the cdk-nag findings every such function raises, each
+acknowledged once with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk.arbiter_constructs.lambda_layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, REPO_ROOT
+from cdk.config import DeploymentConfig
+
+FUNCTION_ACKNOWLEDGMENTS = {
+    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AWSLambdaBasicExecutionRole]": "Only AWSLambdaBasicExecutionRole, which writes the function's own logs.",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "X-Ray accepts trace segments only on Resource '*'.",
+    "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": (
+        "CDK's grant to publish on the KMS-encrypted alert topic; scoped to that one key."
+    ),
+    "AwsSolutions::AwsSolutions-L1": (
+        "Pinned to Python 3.13 until the dependency layer's wheels (pydantic-core, numpy) are verified on 3.14."
+    ),
+    "Serverless::Serverless-LambdaLatestVersion": "Same pin as AwsSolutions-L1: Python 3.13 on purpose.",
+}
+
+
+def arbiter_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    folder: str,
+    config: DeploymentConfig,
+    layers: list[lambda_.ILayerVersion],
+    environment: dict[str, str],
+    timeout_seconds: int,
+    service: str,
+    description: str,
+    reserved_concurrency: int | None = None,
+) -> lambda_.Function:
+    """The function whose code is ``functions/<folder>`` (its ``handler.py`` exposes ``handler``)."""
+    retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
+    removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
+    log_group = logs.LogGroup(scope, f"{construct_id}Logs", retention=retention, removal_policy=removal)
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=LAMBDA_RUNTIME,
+        architecture=LAMBDA_ARCHITECTURE,
+        handler="handler.handler",
+        code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / folder)),
+        layers=layers,
+        memory_size=512,
+        timeout=Duration.seconds(timeout_seconds),
+        reserved_concurrent_executions=reserved_concurrency,
+        tracing=lambda_.Tracing.ACTIVE,
+        logging_format=lambda_.LoggingFormat.JSON,
+        log_group=log_group,
+        environment={**environment, "POWERTOOLS_SERVICE_NAME": service},
+        description=description,
+    )
+
+
+def acknowledge_function_findings(
+    scope: Construct, functions: list[lambda_.Function], invoker: str, more: Mapping[str, str]
+) -> None:
+    """The findings every function raises, plus ``more`` (rule -> reason); ``invoker`` says who may invoke any
+    version of the functions (CDK's grant_invoke)."""
+    acknowledgments = {**FUNCTION_ACKNOWLEDGMENTS, **more}
+    stack = Stack.of(scope)
+    for function in functions:
+        logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+        acknowledgments[f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"] = (
+            f"{invoker} may invoke any version of its own function (CDK's grant_invoke)."
+        )
+    for rule, reason in acknowledgments.items():
+        Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
