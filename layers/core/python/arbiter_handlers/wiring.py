@@ -7,6 +7,8 @@ A build missing a venue serves one invocation only: the next one tries the venue
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
@@ -19,6 +21,8 @@ from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics
 
+T = TypeVar("T")
+
 exchange_factory: ExchangeFactory = ccxt_exchange
 """How a venue's ccxt exchange is made; tests replace it with one that never reaches the network."""
 clock: Clock = WallClock()
@@ -26,30 +30,54 @@ clock: Clock = WallClock()
 pause: Pause = real_pause
 """How the deployed saga waits between reads of an order; tests replace it with their clock's advance."""
 
-_lock = threading.Lock()
-_installed: SagaDependencies | None = None
-_built: SagaDependencies | None = None
-_installed_reconciler: Reconciler | None = None
-_built_reconciler: Reconciler | None = None
+
+class _ContainerCache(Generic[T]):
+    """One container's built object: installed in-process (local platform, tests), or built from the
+    environment on first use and kept while complete (a build missing a venue serves one invocation only)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.installed: T | None = None
+        self._built: T | None = None
+
+    def get(self, build: Callable[[Settings, DeployedVenues], T]) -> T:
+        if self.installed is not None:
+            return self.installed
+        with self._lock:
+            if self._built is not None:
+                return self._built
+            settings = load()
+            deployed = deployed_from_environment(settings)
+            built = build(settings, deployed)
+            if deployed.complete:
+                self._built = built
+            return built
+
+    def forget(self) -> None:
+        with self._lock:
+            self._built = None
+
+
+_saga: _ContainerCache[SagaDependencies] = _ContainerCache()
+_reconciler: _ContainerCache[Reconciler] = _ContainerCache()
 
 
 def install(dependencies: SagaDependencies | None, reconciler: Reconciler | None = None) -> None:
     """Used by the local platform (and tests): every saga task and sweep in this process uses these."""
-    global _installed, _installed_reconciler
-    with _lock:
-        _installed, _installed_reconciler = dependencies, reconciler
+    _saga.installed, _reconciler.installed = dependencies, reconciler
+
+
+def saga_dependencies() -> SagaDependencies:
+    return _saga.get(
+        lambda settings, deployed: deployed_saga(
+            settings, deployed, clock=clock, pause=pause, metrics=PowertoolsRefusalMetrics()
+        )
+    )
 
 
 def scheduled_reconciler() -> Reconciler:
-    if _installed_reconciler is not None:
-        return _installed_reconciler
-    global _built_reconciler
-    with _lock:
-        if _built_reconciler is not None:
-            return _built_reconciler
-        settings = load()
-        deployed = deployed_from_environment(settings)
-        built = build_reconciler(
+    return _reconciler.get(
+        lambda settings, deployed: build_reconciler(
             settings.reconcile,
             gateways=deployed.gateways,
             stores=deployed.stores,
@@ -57,24 +85,7 @@ def scheduled_reconciler() -> Reconciler:
             clock=clock,
             usd_value=deployed.usd_value,
         )
-        if deployed.complete:  # a venue left out is read by the next container's sweeps
-            _built_reconciler = built
-        return built
-
-
-def saga_dependencies() -> SagaDependencies:
-    if _installed is not None:
-        return _installed
-    global _built
-    with _lock:
-        if _built is not None:
-            return _built
-        settings = load()
-        deployed = deployed_from_environment(settings)
-        built = deployed_saga(settings, deployed, clock=clock, pause=pause, metrics=PowertoolsRefusalMetrics())
-        if deployed.complete:
-            _built = built
-        return built
+    )
 
 
 def load() -> Settings:
@@ -93,7 +104,6 @@ def deployed_from_environment(settings: Settings) -> DeployedVenues:
 
 
 def forget_built() -> None:
-    """Drop the dependencies built from the environment: the next use builds them again (tests)."""
-    global _built, _built_reconciler
-    with _lock:
-        _built = _built_reconciler = None
+    """Drop what was built from the environment: the next use builds it again (tests)."""
+    _saga.forget()
+    _reconciler.forget()
