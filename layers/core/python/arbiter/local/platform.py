@@ -18,6 +18,7 @@ from arbiter.execution.state import SagaState
 from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
 from arbiter.gateway.paper import PaperVenue, VenueFaults
 from arbiter.local.lambda_invoke import LambdaHandler, LocalLambdaContext
+from arbiter.local.metrics import BothRefusalMetrics, CapturedMetrics
 from arbiter.local.runtime import LocalAws
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
@@ -30,10 +31,12 @@ from arbiter.storage.alerts import SnsAlertPublisher
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.journal import DynamoExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch
+from arbiter_handlers import metrics as handler_metrics
 from arbiter_handlers import wiring
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
-# Local Lambda tasks log and emit metrics to stdout on AWS; in one process that would drown the demo's report.
+# Local Lambda tasks log to stdout on AWS; in one process that would drown the demo's report. Their metrics are
+# captured in-process (``metrics``) instead.
 QUIET_POWERTOOLS = {
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -85,10 +88,14 @@ class LocalPlatform:
     reconciler: Reconciler = field(init=False)
     _sweep: LambdaHandler = field(init=False)
     state_machine_arn: str = field(init=False, default="")
+    metrics: CapturedMetrics = field(init=False)
+    """Every metric the handlers emitted (EMF), stamped with the simulated clock."""
 
     def start(self) -> LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
         self.aws.start()
+        self.metrics = CapturedMetrics(self.clock)
+        handler_metrics.install_sink(self.metrics.receive)
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
@@ -113,7 +120,7 @@ class LocalPlatform:
                 alerts=alerts,
                 clock=self.clock,
                 pause=self.clock.advance,
-                metrics=self.risk_metrics,
+                metrics=BothRefusalMetrics(self.risk_metrics, handler_metrics.PowertoolsRefusalMetrics()),
                 usd_value=self.usd_value,
             ),
             self.reconciler,
@@ -175,6 +182,7 @@ class LocalPlatform:
 
     def stop(self) -> None:
         wiring.install(None)
+        handler_metrics.install_sink(None)
         os.environ.pop("ARBITER_TABLES__IDEMPOTENCY", None)
         self.aws.stop()
 
