@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
@@ -30,3 +32,21 @@ class Alerts(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
+        self.dead_letters: sqs.Queue | None = None
+        if config.alert_email:
+            # An alert SNS could not deliver is kept (and its depth alarmed), not dropped. Chat and paging
+            # subscribe the same way (README, "Alerts").
+            self.dead_letters = sqs.Queue(
+                self,
+                "UndeliveredAlerts",
+                retention_period=Duration.days(14),
+                enforce_ssl=True,
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+            )
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(config.alert_email, dead_letter_queue=self.dead_letters)
+            )
+            reason = "This queue is the alert subscription's dead-letter queue itself."
+            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                pack = rule.split("-")[0]
+                Validations.of(self.dead_letters).acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
