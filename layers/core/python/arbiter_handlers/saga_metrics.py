@@ -1,6 +1,9 @@
 """What a saga task tells CloudWatch after its step ran, read from the state it returns (the steps themselves
 know nothing of metrics): an execution started, how it ended, what it realised in USD, how much of the daily
-loss limit is used, how long the legs took and how old the quotes were. The names are the catalog's."""
+loss limit is used, how long the legs took and how old the quotes were. The names are the catalog's.
+
+An execution ends where the state machine ends it: a flat Reconcile (every saga passes there, Settle included)
+or Incident. A task Lambda runs twice (at-least-once delivery) counts twice: metrics are not the journal."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import SagaDependencies
+from arbiter.models import ExecutionStatus
 from arbiter.models.time import utc_day
 from arbiter.monitoring.catalog import (
     DAILY_LOSS_LIMIT_USED,
@@ -36,11 +40,16 @@ def record_step(step: str, state: SagaState, result: dict[str, Any], deps: SagaD
             emit(EXECUTIONS_STARTED, 1)
     elif step == "place_legs":
         emit(PLACE_LEGS_LATENCY, elapsed_ms)
-    elif step == "settle":
-        _ended(EXECUTIONS_SETTLED, state, deps)
-    elif step == "reconcile" and (result.get("reconciliation") or {}).get("flat") and state.accepted:
-        # Flat after compensating: the execution ends here (a Reconcile after a failed Prepare traded nothing).
-        _ended(EXECUTIONS_COMPENSATED, state, deps)
+    elif step == "reconcile" and (result.get("reconciliation") or {}).get("flat"):
+        # Flat: the saga ends here ("Closed"), settled or compensated as the journal recorded it. A Reconcile
+        # after a Prepare that failed before the record existed traded nothing and ends nothing.
+        try:
+            status = deps.journal.get(state.execution_id).status
+        except KeyError:
+            return
+        outcome = {ExecutionStatus.SETTLED: EXECUTIONS_SETTLED, ExecutionStatus.COMPENSATED: EXECUTIONS_COMPENSATED}
+        if status in outcome:
+            _ended(outcome[status], state, deps)
     elif step == "incident":
         _ended(EXECUTIONS_INCIDENT, state, deps)
 

@@ -98,6 +98,8 @@ class Transition:
     state: str
     """ALARM or OK."""
     reason: str
+    period_start_ms: int
+    """The start of that period."""
 
 
 @dataclass
@@ -129,8 +131,9 @@ class AlarmEvaluator:
     def evaluate(self, points: Iterable[DataPoint], until_ms: int) -> dict[str, AlarmHistory]:
         points = list(points)
         histories = {alarm.id: self._evaluate(alarm, points, until_ms) for alarm in self.alarms}
+        periods = {alarm.id: alarm.period_s * 1000 for alarm in self.alarms}
         for composite in self.composites:
-            histories[composite.id] = self._composite(composite, histories)
+            histories[composite.id] = self._composite(composite, histories, periods)
         return histories
 
     def _period_values(self, alarm: Alarm, points: Sequence[DataPoint], start: int, end: int) -> float | None:
@@ -168,19 +171,22 @@ class AlarmEvaluator:
                 why = f"no data in the {alarm.period_s} s period (missing data counts as {alarm.missing_data.value})"
             else:
                 breaching = _breaches(value, alarm.comparison, threshold)
-                why = f"{alarm.statistic.value} {value:g} {_symbol(alarm.comparison)} {threshold:g}"
+                what = "rate" if isinstance(alarm.signal, Ratio) else alarm.statistic.value
+                why = f"{what} {value:.4g} {_symbol(alarm.comparison)} {threshold:g}"
             recent = [*recent, (breaching, why)][-alarm.evaluation_periods :]
             now_alarm = sum(b for b, _ in recent) >= alarm.datapoints_to_alarm
             if now_alarm != in_alarm:
                 reasons = "; ".join(w for b, w in recent if b == now_alarm) or why
-                history.transitions.append(Transition(end, "ALARM" if now_alarm else "OK", reasons))
+                history.transitions.append(Transition(end, "ALARM" if now_alarm else "OK", reasons, start))
                 in_alarm = now_alarm
             history.states.append((end, now_alarm))
             start = end
         return history
 
     @staticmethod
-    def _composite(composite: CompositeAlarm, histories: Mapping[str, AlarmHistory]) -> AlarmHistory:
+    def _composite(
+        composite: CompositeAlarm, histories: Mapping[str, AlarmHistory], periods: Mapping[str, int]
+    ) -> AlarmHistory:
         history = AlarmHistory(composite.id, composite.description)
         changes = sorted({at for child in composite.any_of for at, _ in histories[child].states})
         in_alarm = False
@@ -189,7 +195,8 @@ class AlarmEvaluator:
             if bool(firing) != in_alarm:
                 in_alarm = bool(firing)
                 reason = f"in ALARM: {', '.join(firing)}" if firing else "no child alarm in ALARM"
-                history.transitions.append(Transition(at, "ALARM" if in_alarm else "OK", reason))
+                period = min(periods[c] for c in (firing or composite.any_of))
+                history.transitions.append(Transition(at, "ALARM" if in_alarm else "OK", reason, at - period))
             history.states.append((at, in_alarm))
         return history
 
