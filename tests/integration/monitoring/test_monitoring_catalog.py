@@ -13,6 +13,7 @@ from arbiter.local.scenarios import Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 from arbiter.monitoring import ALARMS, BUSINESS_WIDGETS, METRICS, AlarmEvaluator, DataPoint, Metric
 from arbiter.monitoring.catalog import signal_metrics
+from arbiter.storage.breakers import BreakerPosition
 
 OUTCOMES = {
     "settled": Scenario(),
@@ -102,3 +103,19 @@ def test_nothing_is_printed(
     runner.run(OUTCOMES["settled"])
     runner.platform.sweep()
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_an_open_breaker_is_on_the_dashboard_and_fires_its_alarm(
+    emitted: tuple[ScenarioRunner, dict[str, ExecutionStatus]],
+) -> None:
+    runner, _ = emitted
+    platform = runner.platform
+    breakers = platform.breakers
+    breakers.replace(breakers.get("beta").model_copy(update={"position": BreakerPosition.OPEN, "version": 1}))
+    platform.clock.ms += 60_000
+    platform.sweep()
+    swept = platform.clock.now_ms()
+    open_now = [p for p in platform.metrics.named("VenueBreakerOpen") if p.at_ms == swept]
+    assert {p.dimensions["venue"]: p.value for p in open_now} == {"alpha": 0, "beta": 1}
+    histories = AlarmEvaluator("prod").evaluate(platform.metrics.points, swept + 1)
+    assert [t.period_start_ms <= swept < t.at_ms for t in histories["VenueBreakerOpen"].fired] == [True]

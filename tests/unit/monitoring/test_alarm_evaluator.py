@@ -108,10 +108,19 @@ def test_balance_sync_failing_needs_five_sweeps_in_a_row() -> None:
 
 
 def test_an_alarm_on_one_reason_ignores_the_others() -> None:
+    on_breakers = Alarm(
+        "Breaker",
+        "",
+        EXECUTIONS_REFUSED.fixed(reason="venue_breaker_open"),
+        Statistic.SUM,
+        Comparison.AT_LEAST,
+        Threshold(1, 1),
+    )
+    evaluator = AlarmEvaluator("dev", alarms=(on_breakers,), composites=())
     other = point(EXECUTIONS_REFUSED, 0.5, reason="stale_quote")
-    assert evaluate([other], 2)["VenueBreakerOpen"] == []
+    assert evaluator.evaluate([other], T0 + 2 * MINUTE)["Breaker"].transitions == []
     breaker = point(EXECUTIONS_REFUSED, 0.5, reason="venue_breaker_open")
-    assert evaluate([breaker], 2)["VenueBreakerOpen"] == [(1, "ALARM"), (2, "OK")]
+    assert [t.state for t in evaluator.evaluate([breaker], T0 + 2 * MINUTE)["Breaker"].transitions] == ["ALARM", "OK"]
 
 
 def test_the_composite_follows_its_children() -> None:
@@ -127,7 +136,6 @@ def test_a_composite_is_in_alarm_while_any_child_is() -> None:
         "B", "", RECONCILER_SWEEPS, Statistic.SUM, Comparison.BELOW, Threshold(1, 1), missing_data=MissingData.BREACHING
     )
     evaluator = AlarmEvaluator("dev", alarms=(a, b), composites=(CompositeAlarm("Halted", "", ("A", "B")),))
-    evaluator.thresholds.update({"A": 1, "B": 1})
     points = [point(KILL_SWITCH_ENGAGED, 0.5), *(point(RECONCILER_SWEEPS, m + 0.5) for m in range(3))]
     histories = evaluator.evaluate(points, T0 + 5 * MINUTE)
     assert [((t.at_ms - T0) / MINUTE, t.state) for t in histories["Halted"].transitions] == [

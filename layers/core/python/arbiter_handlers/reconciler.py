@@ -13,14 +13,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from arbiter.monitoring.catalog import (
+    BREAKERS_OPEN,
     KILL_SWITCH_ENGAGED,
     RECONCILER_INCIDENTS,
     RECONCILER_SWEEPS,
     RECONCILER_VENUES_UNVERIFIED,
+    VENUE_BREAKER_OPEN,
 )
 from arbiter.reconcile.sweep import SweepReport
+from arbiter.storage.breakers import BreakerPosition
 from arbiter_handlers.metrics import emit
-from arbiter_handlers.wiring import scheduled_reconciler
+from arbiter_handlers.wiring import breaker_store, scheduled_reconciler
 
 logger = Logger(service="reconciler")
 tracer = Tracer(service="reconciler")
@@ -72,6 +75,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     emit(RECONCILER_VENUES_UNVERIFIED, balance_sync_failures(result.skipped))
     # Read every minute, so an engaged kill switch is seen (and the halt alarm raised) whoever engaged it.
     emit(KILL_SWITCH_ENGAGED, int(reconciler.kill_switch.is_engaged()))
+    breakers = breaker_store()
+    open_venues = [v for v in sorted(reconciler.gateways) if breakers.get(v).position is BreakerPosition.OPEN]
+    for venue in sorted(reconciler.gateways):
+        emit(VENUE_BREAKER_OPEN, int(venue in open_venues), venue=venue)
+    emit(BREAKERS_OPEN, len(open_venues))
     if incidents:
         logger.error("reconciler raised incidents", extra=result.model_dump(mode="json"))
     return result.model_dump(mode="json")

@@ -28,6 +28,7 @@ from arbiter.reconcile.sweep import Reconciler
 from arbiter.risk.engine import CountingMetrics
 from arbiter.settings import ExecutionSettings, ReconcileSettings
 from arbiter.storage.alerts import SnsAlertPublisher
+from arbiter.storage.breakers import BreakerStore
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.journal import DynamoExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch
@@ -83,6 +84,7 @@ class LocalPlatform:
     journal: DynamoExecutionJournal = field(init=False)
     kill_switch: DynamoKillSwitch = field(init=False)
     configuration: DynamoConfigurationStore = field(init=False)
+    breakers: BreakerStore = field(init=False)
     risk_metrics: CountingMetrics = field(init=False, default_factory=CountingMetrics)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     reconciler: Reconciler = field(init=False)
@@ -100,6 +102,7 @@ class LocalPlatform:
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
+        self.breakers = stores.venue_state.breakers
         usd_value = self.usd_value or BookUsdValuation(self.markets, lambda venue, symbol: self.books(venue, symbol))
         self.reconciler = build_reconciler(
             self.reconcile,
@@ -124,6 +127,7 @@ class LocalPlatform:
                 usd_value=self.usd_value,
             ),
             self.reconciler,
+            self.breakers,
         )
         substitutions = {
             task.substitution: self.aws.register_function(task.state, load_handler(task.folder)) for task in SAGA_TASKS

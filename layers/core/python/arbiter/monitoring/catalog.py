@@ -12,7 +12,7 @@ until every metric on a widget or alarm is really emitted and every metric emitt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -129,6 +129,10 @@ RECONCILER_VENUES_UNVERIFIED = Metric(
 KILL_SWITCH_ENGAGED = Metric(
     "KillSwitchEngaged", "reconciler", Unit.COUNT, "1 while the kill switch is engaged (read by every sweep)"
 )
+VENUE_BREAKER_OPEN = Metric(
+    "VenueBreakerOpen", "reconciler", Unit.COUNT, "1 while a venue's circuit breaker is open", {"venue": OPEN}
+)
+BREAKERS_OPEN = Metric("BreakersOpen", "reconciler", Unit.COUNT, "How many venues' circuit breakers are open")
 
 METRICS: tuple[Metric, ...] = (
     EXECUTIONS_STARTED,
@@ -144,6 +148,8 @@ METRICS: tuple[Metric, ...] = (
     RECONCILER_INCIDENTS,
     RECONCILER_VENUES_UNVERIFIED,
     KILL_SWITCH_ENGAGED,
+    VENUE_BREAKER_OPEN,
+    BREAKERS_OPEN,
 )
 """Every metric the code emits."""
 
@@ -251,9 +257,10 @@ ALARMS: tuple[Alarm, ...] = (
     ),
     Alarm(
         "VenueBreakerOpen",
-        "Prepare found a venue's circuit breaker open (repeated venue failures): trading on it stopped.",
-        EXECUTIONS_REFUSED.fixed(reason="venue_breaker_open"),
-        Statistic.SUM,
+        "A venue's circuit breaker is open (repeated venue failures): no call reaches it, and Prepare engages the "
+        "kill switch when an opportunity needs it. See the breaker states on the dashboard and /health.",
+        BREAKERS_OPEN,
+        Statistic.MAXIMUM,
         Comparison.AT_LEAST,
         Threshold(dev=1, prod=1),
     ),
@@ -315,6 +322,7 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
         (RECONCILER_SWEEPS, RECONCILER_INCIDENTS, RECONCILER_VENUES_UNVERIFIED),
     ),
     Widget("Kill switch", (KILL_SWITCH_ENGAGED,), (Statistic.MAXIMUM,)),
+    Widget("Breaker states (1: open)", (VENUE_BREAKER_OPEN, BREAKERS_OPEN), (Statistic.MAXIMUM,)),
 )
 
 
@@ -341,10 +349,13 @@ PLATFORM_ALARMS: tuple[PlatformAlarm, ...] = (
 )
 
 
-def thresholds(env: Environment, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Every metric alarm's threshold in ``env``, with the operator's ``overrides`` (alarm id -> threshold)."""
+def thresholds(
+    env: Environment, overrides: Mapping[str, float] | None = None, alarms: Sequence[Alarm | PlatformAlarm] = ()
+) -> dict[str, float]:
+    """Every metric alarm's threshold in ``env`` (the catalog's, and ``alarms``), with the operator's
+    ``overrides`` (alarm id -> threshold)."""
     overrides = dict(overrides or {})
-    metric_alarms: tuple[Alarm | PlatformAlarm, ...] = (*ALARMS, *PLATFORM_ALARMS)
+    metric_alarms: tuple[Alarm | PlatformAlarm, ...] = (*ALARMS, *PLATFORM_ALARMS, *alarms)
     known = {a.id for a in metric_alarms}
     unknown = sorted(set(overrides) - known)
     if unknown:

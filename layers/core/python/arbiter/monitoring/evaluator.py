@@ -126,7 +126,7 @@ class AlarmEvaluator:
         composites: Sequence[CompositeAlarm] = COMPOSITE_ALARMS,
     ) -> None:
         self.alarms, self.composites = tuple(alarms), tuple(composites)
-        self.thresholds = thresholds(env, overrides)
+        self.thresholds = thresholds(env, overrides, self.alarms)
 
     def evaluate(self, points: Iterable[DataPoint], until_ms: int) -> dict[str, AlarmHistory]:
         points = list(points)
