@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -10,6 +10,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk.arbiter_constructs.queues import dead_letter_queue
 from cdk.config import DeploymentConfig
 
 
@@ -36,17 +37,7 @@ class Alerts(Construct):
         if config.alert_email:
             # An alert SNS could not deliver is kept (and its depth alarmed), not dropped. Chat and paging
             # subscribe the same way (README, "Alerts").
-            self.dead_letters = sqs.Queue(
-                self,
-                "UndeliveredAlerts",
-                retention_period=Duration.days(14),
-                enforce_ssl=True,
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-            )
+            self.dead_letters = dead_letter_queue(self, "UndeliveredAlerts", "alerts SNS could not deliver")
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(config.alert_email, dead_letter_queue=self.dead_letters)
             )
-            reason = "This queue is the alert subscription's dead-letter queue itself."
-            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                pack = rule.split("-")[0]
-                Validations.of(self.dead_letters).acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))

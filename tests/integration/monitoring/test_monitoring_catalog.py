@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ccxt
 import pytest
 
+from arbiter.gateway import RateLimitedError
+from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
 from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 from arbiter.monitoring import ALARMS, BUSINESS_WIDGETS, METRICS, AlarmEvaluator, DataPoint, Metric
 from arbiter.monitoring.catalog import signal_metrics
 from arbiter.storage.breakers import BreakerPosition
+from arbiter_handlers.metrics import record_rate_limited
 
 OUTCOMES = {
     "settled": Scenario(),
@@ -24,10 +28,30 @@ OUTCOMES = {
 }
 
 
+class RateLimitedVenue:
+    """A ccxt exchange whose every answer is "too many requests" (the paper venues never rate limit)."""
+
+    id = "binance"
+
+    def fetch_order_book(self, symbol: str, limit: int | None = None) -> object:
+        raise ccxt.RateLimitExceeded("429 Too Many Requests")
+
+
 @pytest.fixture(scope="module")
 def emitted() -> Iterator[tuple[ScenarioRunner, dict[str, ExecutionStatus]]]:
     with ScenarioRunner() as runner:
         statuses = {label: runner.run(scenario).outcome.record.status for label, scenario in OUTCOMES.items()}
+        # A deployed gateway, wired as arbiter_handlers.wiring wires it, whose venue rate limits every call.
+        limited = CcxtGateway(
+            RateLimitedVenue(),
+            {},
+            clock=runner.clock,
+            policy=RetryPolicy(attempts=2, initial_s=0, max_wait_s=0),
+            sleep=lambda _s: None,
+            on_rate_limited=record_rate_limited,
+        )
+        with pytest.raises(RateLimitedError):
+            limited.fetch_order_book("BTC/USDT")
         yield runner, statuses
 
 

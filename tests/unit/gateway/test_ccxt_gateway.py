@@ -227,6 +227,32 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
         starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))
 
 
+def test_every_call_that_ends_rate_limited_is_told_with_its_venue() -> None:
+    told: list[str] = []
+    limited = gateway(ScriptedExchange({"create_order": [ccxt.RateLimitExceeded] * 3}), attempts=3)
+    limited.on_rate_limited = told.append
+    with pytest.raises(RateLimitedError, match="rate limited after retries"):
+        limited.place_order(REQUEST)
+    assert told == ["fakex"]  # once per call, not once per retried answer
+    refused = gateway(ScriptedExchange({"create_order": [ccxt.InsufficientFunds]}), on_rate_limited=told.append)
+    with pytest.raises(InsufficientFundsError):
+        refused.place_order(REQUEST.model_copy(update={"client_order_id": "cid-2"}))
+    starved = CcxtGateway(
+        ScriptedExchange({}),
+        {"SOL/USDT": SOL},
+        clock=ManualClock(1),
+        policy=RetryPolicy(budget_s=1.0),
+        sleep=lambda _s: None,
+        limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
+        order_ids=BINANCE_LIKE,
+        on_rate_limited=told.append,
+    )
+    starved.place_order(REQUEST)
+    with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
+        starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))
+    assert told == ["fakex", "fakex"]
+
+
 def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from arbiter.gateway.resilience.breaker import BreakerSettings
     from arbiter.settings import load_settings

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from arbiter.monitoring.catalog import EXECUTIONS_REFUSED, Metric
+from arbiter.monitoring.catalog import EXECUTIONS_REFUSED, RATE_LIMITED, VENUE_RATE_LIMITED, Metric
 
 EmfSink = Callable[[Mapping[str, Any]], None]
 
@@ -49,3 +49,9 @@ class PowertoolsRefusalMetrics:
 
     def refused(self, code: str) -> None:
         emit(EXECUTIONS_REFUSED, 1, reason=code)
+
+
+def record_rate_limited(venue: str) -> None:
+    """The gateway's ``on_rate_limited``: one call to ``venue`` ended rate limited."""
+    emit(VENUE_RATE_LIMITED, 1, venue=venue)
+    emit(RATE_LIMITED, 1)

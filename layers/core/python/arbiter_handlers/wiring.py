@@ -20,7 +20,7 @@ from arbiter.reconcile.sweep import Reconciler
 from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
 from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore
-from arbiter_handlers.metrics import PowertoolsRefusalMetrics
+from arbiter_handlers.metrics import PowertoolsRefusalMetrics, record_rate_limited
 
 T = TypeVar("T")
 
@@ -115,7 +115,12 @@ def load() -> Settings:
 def deployed_from_environment(settings: Settings) -> DeployedVenues:
     """The stores and venues of this deployment (a new build per call: callers keep it)."""
     return deployed_venues(
-        settings, dynamodb=dynamodb_client(), sns=sns_client(), exchanges=exchange_factory, clock=clock
+        settings,
+        dynamodb=dynamodb_client(),
+        sns=sns_client(),
+        exchanges=exchange_factory,
+        clock=clock,
+        on_rate_limited=record_rate_limited,
     )
 
 

@@ -134,6 +134,12 @@ VENUE_BREAKER_OPEN = Metric(
 )
 BREAKERS_OPEN = Metric("BreakersOpen", "reconciler", Unit.COUNT, "How many venues' circuit breakers are open")
 
+# -- the venue gateway, in whichever function calls the venue (arbiter_handlers.metrics.record_rate_limited) ----
+VENUE_RATE_LIMITED = Metric(
+    "VenueRateLimited", "gateway", Unit.COUNT, "Venue calls that ended rate limited, by venue", {"venue": OPEN}
+)
+RATE_LIMITED = Metric("RateLimited", "gateway", Unit.COUNT, "Venue calls that ended rate limited, all venues")
+
 METRICS: tuple[Metric, ...] = (
     EXECUTIONS_STARTED,
     EXECUTIONS_SETTLED,
@@ -150,6 +156,8 @@ METRICS: tuple[Metric, ...] = (
     KILL_SWITCH_ENGAGED,
     VENUE_BREAKER_OPEN,
     BREAKERS_OPEN,
+    VENUE_RATE_LIMITED,
+    RATE_LIMITED,
 )
 """Every metric the code emits."""
 
@@ -275,6 +283,16 @@ ALARMS: tuple[Alarm, ...] = (
         datapoints_to_alarm=5,
     ),
     Alarm(
+        "VenueRateLimited",
+        "Venue calls keep ending rate limited (after retries, or the shared budget exhausted): lower the request "
+        "rate (ARBITER_GATEWAY__RATE_PER_S) or the concurrency, or ask the venue for a higher limit.",
+        RATE_LIMITED,
+        Statistic.SUM,
+        Comparison.AT_LEAST,
+        Threshold(dev=5, prod=3),
+        period_s=300,
+    ),
+    Alarm(
         "ReconcilerNotRunning",
         "No reconciler sweep for five minutes: what the venues hold is no longer checked against the journal.",
         RECONCILER_SWEEPS,
@@ -323,6 +341,7 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
     ),
     Widget("Kill switch", (KILL_SWITCH_ENGAGED,), (Statistic.MAXIMUM,)),
     Widget("Breaker states (1: open)", (VENUE_BREAKER_OPEN, BREAKERS_OPEN), (Statistic.MAXIMUM,)),
+    Widget("Rate-limited venue calls", (VENUE_RATE_LIMITED, RATE_LIMITED)),
 )
 
 
