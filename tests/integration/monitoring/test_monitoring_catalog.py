@@ -143,3 +143,14 @@ def test_an_open_breaker_is_on_the_dashboard_and_fires_its_alarm(
     assert {p.dimensions["venue"]: p.value for p in open_now} == {"alpha": 0, "beta": 1}
     histories = AlarmEvaluator("prod").evaluate(platform.metrics.points, swept + 1)
     assert [t.period_start_ms <= swept < t.at_ms for t in histories["VenueBreakerOpen"].fired] == [True]
+
+
+def test_a_metric_that_fails_never_fails_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metrics are for people: one that cannot be recorded is logged, and the saga goes on as if it had been."""
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the journal could not be read for the metric")
+
+    monkeypatch.setattr("arbiter_handlers.saga.record_step", broken)
+    with ScenarioRunner() as runner:
+        assert runner.run(OUTCOMES["settled"]).outcome.record.status is ExecutionStatus.SETTLED

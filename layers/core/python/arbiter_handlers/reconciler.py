@@ -1,8 +1,8 @@
 """The scheduled reconciler's handler: one sweep per EventBridge Scheduler invocation (every minute).
 
 Powertools: JSON logs, X-Ray tracing, EMF metrics (its heartbeat, incidents raised, venues left unverified, the
-kill switch's position). The function runs
-one at a time (reserved concurrency 1): a sweep that outlasts its minute is never overlapped by the next."""
+kill switch's position, the breakers' states). The function runs one at a time (reserved concurrency 1): a sweep
+that outlasts its minute is never overlapped by the next."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from arbiter.monitoring.catalog import (
     RECONCILER_VENUES_UNVERIFIED,
     VENUE_BREAKER_OPEN,
 )
-from arbiter.reconcile.sweep import SweepReport
+from arbiter.reconcile.sweep import Reconciler, SweepReport
 from arbiter.storage.breakers import BreakerPosition
 from arbiter_handlers.metrics import emit
 from arbiter_handlers.wiring import breaker_store, scheduled_reconciler
@@ -63,6 +63,16 @@ def balance_sync_failures(skipped: dict[str, str]) -> int:
     return sum(why.startswith(BALANCE_SYNC_FAILURES) for why in skipped.values())
 
 
+def _platform_state(reconciler: Reconciler) -> None:
+    """Read every minute, so an engaged kill switch or an open breaker is seen (and alarmed) whoever caused it."""
+    emit(KILL_SWITCH_ENGAGED, int(reconciler.kill_switch.is_engaged()))
+    breakers = breaker_store()
+    open_venues = [v for v in sorted(reconciler.gateways) if breakers.get(v).position is BreakerPosition.OPEN]
+    for venue in sorted(reconciler.gateways):
+        emit(VENUE_BREAKER_OPEN, int(venue in open_venues), venue=venue)
+    emit(BREAKERS_OPEN, len(open_venues))
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -73,13 +83,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     emit(RECONCILER_SWEEPS, 1)
     emit(RECONCILER_INCIDENTS, incidents)
     emit(RECONCILER_VENUES_UNVERIFIED, balance_sync_failures(result.skipped))
-    # Read every minute, so an engaged kill switch is seen (and the halt alarm raised) whoever engaged it.
-    emit(KILL_SWITCH_ENGAGED, int(reconciler.kill_switch.is_engaged()))
-    breakers = breaker_store()
-    open_venues = [v for v in sorted(reconciler.gateways) if breakers.get(v).position is BreakerPosition.OPEN]
-    for venue in sorted(reconciler.gateways):
-        emit(VENUE_BREAKER_OPEN, int(venue in open_venues), venue=venue)
-    emit(BREAKERS_OPEN, len(open_venues))
+    try:
+        _platform_state(reconciler)
+    except Exception:  # the sweep ran and is reported; a gauge that cannot be read is logged
+        logger.exception("kill switch or breaker states not read")
     if incidents:
         logger.error("reconciler raised incidents", extra=result.model_dump(mode="json"))
     return result.model_dump(mode="json")
