@@ -5,7 +5,8 @@ builder for is a plain CloudWatch one. Every alarm sends ALARM and OK to the enc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_monitoring_constructs import (
     AlarmFactoryDefaults,
+    CustomAlarmThreshold,
     CustomMetricGroup,
     CustomMetricSearch,
     CustomMetricWithAlarm,
@@ -38,7 +40,9 @@ from arbiter.monitoring.catalog import (
     BUSINESS_WIDGETS,
     COMPOSITE_ALARMS,
     NAMESPACE,
+    PLATFORM_ALARMS,
     Alarm,
+    AwsMetric,
     Comparison,
     Metric,
     MissingData,
@@ -57,6 +61,31 @@ SEARCH_STATISTIC = {
     Statistic.P95: MetricStatistic.P95,
     Statistic.P99: MetricStatistic.P99,
 }
+PLATFORM_BUILDERS: dict[tuple[str, str], tuple[str, Callable[[float], CustomAlarmThreshold]]] = {
+    ("AWS/Lambda", "Errors"): ("add_fault_count_alarm", lambda n: ErrorCountThreshold(max_error_count=n)),
+    ("AWS/Lambda", "Throttles"): ("add_throttles_count_alarm", lambda n: ErrorCountThreshold(max_error_count=n)),
+    ("AWS/States", "ExecutionsFailed"): (
+        "add_failed_execution_count_alarm",
+        lambda n: ErrorCountThreshold(max_error_count=n),
+    ),
+    ("AWS/States", "ExecutionsTimedOut"): (
+        "add_timed_out_execution_count_alarm",
+        lambda n: ErrorCountThreshold(max_error_count=n),
+    ),
+    ("AWS/DynamoDB", "ReadThrottleEvents"): (
+        "add_read_throttled_events_count_alarm",
+        lambda n: ThrottledEventsThreshold(max_throttled_events_threshold=n),
+    ),
+    ("AWS/DynamoDB", "WriteThrottleEvents"): (
+        "add_write_throttled_events_count_alarm",
+        lambda n: ThrottledEventsThreshold(max_throttled_events_threshold=n),
+    ),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): (
+        "add_queue_max_size_alarm",
+        lambda n: MaxMessageCountThreshold(max_message_count=n),
+    ),
+}
+"""Which cdk-monitoring-constructs builder makes the alarm on each AWS metric, and its threshold type."""
 COMPARISON = {
     Comparison.AT_LEAST: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     Comparison.ABOVE: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -174,42 +203,43 @@ class Monitoring(Construct):
         tables: Mapping[str, dynamodb.ITable],
         dead_letter_queues: Mapping[str, sqs.IQueue],
     ) -> None:
-        limit = self.thresholds
         self.facade.add_large_header("Arbiter: platform")
         self.facade.monitor_step_function(
             state_machine=state_machine,
             alarm_friendly_name="Saga",
             human_readable_name="Saga state machine",
-            add_failed_execution_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=limit["SagaFailed"])},
-            add_timed_out_execution_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=limit["SagaTimedOut"])},
+            **self._platform_alarms("state_machine"),
         )
         for name, function in functions.items():
             self.facade.monitor_lambda_function(
                 lambda_function=function,
                 alarm_friendly_name=name,
                 human_readable_name=f"Function {name}",
-                add_fault_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=limit["LambdaErrors"])},
-                add_throttles_count_alarm={CRITICAL: ErrorCountThreshold(max_error_count=limit["LambdaThrottles"])},
+                **self._platform_alarms("lambda"),
             )
         for key, table in tables.items():
             self.facade.monitor_dynamo_table(
                 table=table,
                 alarm_friendly_name=f"Table-{key}",
                 human_readable_name=f"Table {key}",
-                add_read_throttled_events_count_alarm={
-                    CRITICAL: ThrottledEventsThreshold(max_throttled_events_threshold=limit["TableReadThrottles"])
-                },
-                add_write_throttled_events_count_alarm={
-                    CRITICAL: ThrottledEventsThreshold(max_throttled_events_threshold=limit["TableWriteThrottles"])
-                },
+                **self._platform_alarms("table"),
             )
         for name, queue in dead_letter_queues.items():
             self.facade.monitor_sqs_queue(
                 queue=queue,
                 alarm_friendly_name=f"DeadLetters-{name}",
                 human_readable_name=f"Dead letters: {name}",
-                add_queue_max_size_alarm={CRITICAL: MaxMessageCountThreshold(max_message_count=limit["DeadLetters"])},
+                **self._platform_alarms("dead_letter_queue"),
             )
+
+    def _platform_alarms(self, resource: str) -> dict[str, Any]:
+        """The catalog's platform alarms on ``resource``, as cdk-monitoring-constructs' ``add_*_alarm`` arguments;
+        an alarm the mapping does not know fails the synth."""
+        found: dict[str, Any] = {}
+        for alarm in (a for a in PLATFORM_ALARMS if a.resource == resource):
+            builder, threshold = PLATFORM_BUILDERS[(alarm.namespace, alarm.metric_name)]
+            found[builder] = {CRITICAL: threshold(self.thresholds[alarm.id])}
+        return found
 
     def _composites(self, topic: sns.ITopic) -> None:
         for composite in COMPOSITE_ALARMS:
@@ -261,6 +291,8 @@ def _alarm_signal(alarm: Alarm) -> cloudwatch.Metric | cloudwatch.MathExpression
     signal, period = alarm.signal, Duration.seconds(alarm.period_s)
     if isinstance(signal, Metric):
         return _metric(signal, alarm.statistic, alarm.period_s)
+    if isinstance(signal, AwsMetric):
+        raise TypeError(f"{alarm.id}: alarms on AWS's own metrics are cdk-monitoring-constructs' (PLATFORM_ALARMS)")
     terms = signal.terms if isinstance(signal, Total) else (*signal.numerator, *signal.denominator)
     ids: dict[Metric, str] = {}
     for metric in terms:

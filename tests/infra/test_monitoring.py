@@ -11,7 +11,14 @@ from aws_cdk import assertions
 from cfnlint.api import ManualArgs, lint_file
 
 from arbiter.execution.topology import SAGA_TASKS
-from arbiter.monitoring.catalog import ALARMS, BUSINESS_WIDGETS, COMPOSITE_ALARMS, MissingData, signal_metrics
+from arbiter.monitoring.catalog import (
+    ALARMS,
+    BUSINESS_WIDGETS,
+    COMPOSITE_ALARMS,
+    PLATFORM_ALARMS,
+    MissingData,
+    signal_metrics,
+)
 from arbiter.storage import TABLES
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder
@@ -96,6 +103,8 @@ def test_platform_alarms_cover_every_function_the_state_machine_tables_and_dead_
         assert alarms[name]["AlarmActions"] == [_topic(stack)], name
         assert alarms[name]["OKActions"] == [_topic(stack)], name
         assert alarms[name]["Threshold"] == 0, name
+    watched = set().union(*(_metric_names(alarms[name]) for name in expected))
+    assert {(a.metric_name, a.namespace) for a in PLATFORM_ALARMS} <= watched
     assert _metric_names(alarms["arbiter-prod-Saga-Failure-Count-Critical"]) == {("ExecutionsFailed", "AWS/States")}
     assert _metric_names(alarms["arbiter-prod-Saga-TimedOut-Count-Critical"]) == {("ExecutionsTimedOut", "AWS/States")}
     # A minute, not the library's default five: someone hears of a failing saga within a minute or two.

@@ -197,3 +197,16 @@ def test_a_metric_names_its_missing_or_unknown_dimensions() -> None:
         EXECUTIONS_REFUSED.series_dimensions()
     with pytest.raises(ValueError, match="venue"):
         EXECUTIONS_REFUSED.fixed(venue="binance")
+
+
+def test_a_platform_alarm_is_evaluated_per_resource_with_data() -> None:
+    def error(function: str, minute: float) -> DataPoint:
+        return DataPoint("AWS/Lambda", "Errors", {"FunctionName": function}, int(T0 + minute * MINUTE), 1)
+
+    histories = AlarmEvaluator("prod").evaluate([error("Compensate", 0.5), error("Compensate", 0.7)], T0 + 2 * MINUTE)
+    assert [t.reason for t in histories["LambdaErrors Compensate"].fired] == ["Sum 2 > 0"]
+    assert "LambdaErrors" not in histories  # listed under its own id only while no resource has data
+    assert histories["SagaFailed"].transitions == []
+    assert "LambdaThrottles" not in histories  # nothing records throttles locally: not evaluated at all
+    tolerant = AlarmEvaluator("prod", {"LambdaErrors": 2}).evaluate([error("Compensate", 0.5)], T0 + MINUTE)
+    assert tolerant["LambdaErrors Compensate"].fired == []

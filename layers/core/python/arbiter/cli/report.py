@@ -10,6 +10,7 @@ from decimal import Decimal
 from arbiter.cli.tables import render_table
 from arbiter.local.session import ExecutionReport, SessionSummary
 from arbiter.models import Opportunity
+from arbiter.monitoring.catalog import PLATFORM_ALARMS
 
 
 def route(opportunity: Opportunity) -> str:
@@ -91,6 +92,8 @@ def render_alarms(summary: SessionSummary) -> list[str]:
     if not fired:
         lines.append("  none would have fired")
     lines.append(f"  quiet: {', '.join(quiet) or 'none'}")
+    aws_only = [a.id for a in PLATFORM_ALARMS if not a.recorded_locally]
+    lines.append(f"  on AWS only (no local data): {', '.join(aws_only)}")
     return lines
 
 

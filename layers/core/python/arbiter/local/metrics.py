@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from arbiter.local.lambda_invoke import LambdaHandler
 from arbiter.models.time import Clock
 from arbiter.monitoring import DataPoint, emf_data_points
 from arbiter.risk.ports import RefusalMetrics
@@ -24,6 +25,25 @@ class CapturedMetrics:
         points = emf_data_points(document, at_ms=self.clock.now_ms())
         with self._lock:
             self.points.extend(points)
+
+    def record_aws(self, namespace: str, name: str, dimensions: Mapping[str, str], value: float = 1) -> None:
+        """A data point of AWS's own metrics, which the local runtime plays the part of (a Lambda error, a
+        failed execution), so the platform alarms can be evaluated locally too."""
+        point = DataPoint(namespace, name, dict(dimensions), self.clock.now_ms(), value)
+        with self._lock:
+            self.points.append(point)
+
+    def counting_errors(self, function: str, handler: LambdaHandler) -> LambdaHandler:
+        """``handler``, counting what it raises as Lambda's ``Errors`` metric of ``function``."""
+
+        def run(event: dict[str, Any], context: Any) -> Any:
+            try:
+                return handler(event, context)
+            except Exception:
+                self.record_aws("AWS/Lambda", "Errors", {"FunctionName": function})
+                raise
+
+        return run
 
     def named(self, name: str) -> list[DataPoint]:
         return [p for p in self.points if p.name == name]

@@ -45,6 +45,9 @@ QUIET_POWERTOOLS = {
 }
 
 
+ENDED_BADLY = {"FAILED": "ExecutionsFailed", "TIMED_OUT": "ExecutionsTimedOut", "ABORTED": "ExecutionsAborted"}
+
+
 def load_handler(folder: str) -> LambdaHandler:
     """Import ``functions/<folder>/handler.py`` as Lambda would (the folder is the function's code root)."""
     path = REPO_ROOT / "functions" / folder / "handler.py"
@@ -113,7 +116,7 @@ class LocalPlatform:
             usd_value=usd_value,
         )
         self.reset_venues()
-        self._sweep = load_handler("reconciler")
+        self._sweep = self.metrics.counting_errors("Reconciler", load_handler("reconciler"))
         wiring.install(
             build_saga(
                 self.settings,
@@ -130,7 +133,10 @@ class LocalPlatform:
             self.breakers,
         )
         substitutions = {
-            task.substitution: self.aws.register_function(task.state, load_handler(task.folder)) for task in SAGA_TASKS
+            task.substitution: self.aws.register_function(
+                task.state, self.metrics.counting_errors(task.state, load_handler(task.folder))
+            )
+            for task in SAGA_TASKS
         }
         substitutions[ALERT_TOPIC_SUBSTITUTION] = self.aws.alert_topic_arn
         self.state_machine_arn = self.aws.state_machines().create(
@@ -204,6 +210,8 @@ class LocalPlatform:
         state = SagaState(execution_id=opportunity.id, opportunity=opportunity)
         arn = machines.start(self.state_machine_arn, opportunity.id, state.model_dump(mode="json"))
         described = machines.wait(arn, timeout_s=timeout_s)
+        if described["status"] in ENDED_BADLY:  # as AWS/States counts them
+            self.metrics.record_aws("AWS/States", ENDED_BADLY[described["status"]], {"StateMachineArn": "arbitrage"})
         output = json.loads(described["output"]) if described.get("output") else None
         return ExecutionOutcome(
             execution_id=opportunity.id,

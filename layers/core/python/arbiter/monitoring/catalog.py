@@ -179,11 +179,20 @@ class Ratio:
     minimum: float = 1
 
 
-Signal = Metric | Total | Ratio
+@dataclass(frozen=True)
+class AwsMetric:
+    """One of AWS's own metrics (a platform alarm's, for one resource): only the local evaluator makes these."""
+
+    namespace: str
+    name: str
+    dimensions: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
-def signal_metrics(signal: Signal) -> tuple[Metric, ...]:
-    if isinstance(signal, Metric):
+Signal = Metric | Total | Ratio | AwsMetric
+
+
+def signal_metrics(signal: Signal) -> tuple[Metric | AwsMetric, ...]:
+    if isinstance(signal, Metric | AwsMetric):
         return (signal,)
     if isinstance(signal, Total):
         return signal.terms
@@ -347,24 +356,65 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
 
 @dataclass(frozen=True)
 class PlatformAlarm:
-    """An alarm on AWS's own metrics, built by cdk-monitoring-constructs for every resource of its kind."""
+    """An alarm on AWS's own metric, one per resource of its kind (cdk-monitoring-constructs builds them): in
+    ALARM when the metric's Sum in a minute exceeds the threshold. Locally, the runtime records the Lambda and
+    Step Functions ones as AWS would (``arbiter.local.metrics``) and the evaluator evaluates them per resource."""
 
     id: str
     resource: Literal["lambda", "state_machine", "table", "dead_letter_queue"]
-    signal: Literal["errors", "throttles", "failed", "timed_out", "read_throttles", "write_throttles", "depth"]
+    namespace: str
+    metric_name: str
+    dimension: str
+    """The dimension naming the resource (one alarm per value)."""
     threshold: Threshold
-    """Alarm when the count exceeds this in a minute."""
     description: str
+    recorded_locally: bool = False
+    """Whether the local runtime records this metric (it runs the functions and the state machine, not
+    DynamoDB's capacity or SQS)."""
+    period_s: int = 60
 
 
+_ZERO = Threshold(dev=0, prod=0)
 PLATFORM_ALARMS: tuple[PlatformAlarm, ...] = (
-    PlatformAlarm("LambdaErrors", "lambda", "errors", Threshold(dev=0, prod=0), "A function raised"),
-    PlatformAlarm("LambdaThrottles", "lambda", "throttles", Threshold(dev=0, prod=0), "A function was throttled"),
-    PlatformAlarm("SagaFailed", "state_machine", "failed", Threshold(dev=0, prod=0), "A saga ended failed"),
-    PlatformAlarm("SagaTimedOut", "state_machine", "timed_out", Threshold(dev=0, prod=0), "A saga timed out"),
-    PlatformAlarm("TableReadThrottles", "table", "read_throttles", Threshold(dev=0, prod=0), "DynamoDB throttled"),
-    PlatformAlarm("TableWriteThrottles", "table", "write_throttles", Threshold(dev=0, prod=0), "DynamoDB throttled"),
-    PlatformAlarm("DeadLetters", "dead_letter_queue", "depth", Threshold(dev=0, prod=0), "A run was undeliverable"),
+    PlatformAlarm("LambdaErrors", "lambda", "AWS/Lambda", "Errors", "FunctionName", _ZERO, "A function raised", True),
+    PlatformAlarm(
+        "LambdaThrottles", "lambda", "AWS/Lambda", "Throttles", "FunctionName", _ZERO, "A function throttled"
+    ),
+    PlatformAlarm(
+        "SagaFailed",
+        "state_machine",
+        "AWS/States",
+        "ExecutionsFailed",
+        "StateMachineArn",
+        _ZERO,
+        "A saga ended failed (an incident ends in the Fail state)",
+        True,
+    ),
+    PlatformAlarm(
+        "SagaTimedOut",
+        "state_machine",
+        "AWS/States",
+        "ExecutionsTimedOut",
+        "StateMachineArn",
+        _ZERO,
+        "A saga ran past its time limit",
+        True,
+    ),
+    PlatformAlarm(
+        "TableReadThrottles", "table", "AWS/DynamoDB", "ReadThrottleEvents", "TableName", _ZERO, "Reads throttled"
+    ),
+    PlatformAlarm(
+        "TableWriteThrottles", "table", "AWS/DynamoDB", "WriteThrottleEvents", "TableName", _ZERO, "Writes throttled"
+    ),
+    PlatformAlarm(
+        "DeadLetters",
+        "dead_letter_queue",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        _ZERO,
+        "A scheduled run or an alert could not be delivered",
+    ),
 )
 
 

@@ -17,14 +17,18 @@ from typing import Any
 from arbiter.monitoring.catalog import (
     ALARMS,
     COMPOSITE_ALARMS,
+    PLATFORM_ALARMS,
     Alarm,
+    AwsMetric,
     Comparison,
     CompositeAlarm,
     Environment,
     Metric,
     MissingData,
+    PlatformAlarm,
     Ratio,
     Statistic,
+    Threshold,
     Total,
     signal_metrics,
     thresholds,
@@ -39,9 +43,11 @@ class DataPoint:
     at_ms: int
     value: float
 
-    def matches(self, metric: Metric) -> bool:
+    def matches(self, metric: Metric | AwsMetric) -> bool:
         if self.namespace != metric.namespace or self.name != metric.name:
             return False
+        if isinstance(metric, AwsMetric):
+            return dict(self.dimensions) == dict(metric.dimensions)
         wanted = dict(metric.dimensions, service=metric.service)
         if set(self.dimensions) != set(wanted):
             return False
@@ -124,27 +130,54 @@ class AlarmEvaluator:
         overrides: Mapping[str, float] | None = None,
         alarms: Sequence[Alarm] = ALARMS,
         composites: Sequence[CompositeAlarm] = COMPOSITE_ALARMS,
+        platform: Sequence[PlatformAlarm] = PLATFORM_ALARMS,
     ) -> None:
-        self.alarms, self.composites = tuple(alarms), tuple(composites)
+        self.alarms, self.composites, self.platform = tuple(alarms), tuple(composites), tuple(platform)
         self.thresholds = thresholds(env, overrides, self.alarms)
 
     def evaluate(self, points: Iterable[DataPoint], until_ms: int) -> dict[str, AlarmHistory]:
+        """Every alarm's history; a platform alarm the local runtime records is evaluated once per resource that
+        has data (``"<id> <resource>"``), and listed under its own id with no history when none has."""
         points = list(points)
         histories = {alarm.id: self._evaluate(alarm, points, until_ms) for alarm in self.alarms}
         periods = {alarm.id: alarm.period_s * 1000 for alarm in self.alarms}
         for composite in self.composites:
             histories[composite.id] = self._composite(composite, histories, periods)
+        for platform in (p for p in self.platform if p.recorded_locally):
+            per_resource = [self._evaluate(rule, points, until_ms) for rule in self._per_resource(platform, points)]
+            histories |= {h.alarm_id: h for h in per_resource} or {platform.id: AlarmHistory(platform.id, "")}
         return histories
+
+    def _per_resource(self, platform: PlatformAlarm, points: Sequence[DataPoint]) -> list[Alarm]:
+        found = {
+            p.dimensions[platform.dimension]
+            for p in points
+            if (p.namespace, p.name) == (platform.namespace, platform.metric_name)
+            and platform.dimension in p.dimensions
+        }
+        threshold = self.thresholds[platform.id]
+        return [
+            Alarm(
+                f"{platform.id} {resource}",
+                platform.description,
+                AwsMetric(platform.namespace, platform.metric_name, {platform.dimension: resource}),
+                Statistic.SUM,
+                Comparison.ABOVE,
+                Threshold(dev=threshold, prod=threshold),
+                period_s=platform.period_s,
+            )
+            for resource in sorted(found)
+        ]
 
     def _period_values(self, alarm: Alarm, points: Sequence[DataPoint], start: int, end: int) -> float | None:
         window = [p for p in points if start <= p.at_ms < end]
 
-        def of(metric: Metric) -> float | None:
+        def of(metric: Metric | AwsMetric) -> float | None:
             values = [p.value for p in window if p.matches(metric)]
             return statistic(values, alarm.statistic) if values else None
 
         signal = alarm.signal
-        if isinstance(signal, Metric):
+        if isinstance(signal, Metric | AwsMetric):
             return of(signal)
         if isinstance(signal, Total):
             found = [v for v in (of(m) for m in signal.terms) if v is not None]
@@ -159,7 +192,7 @@ class AlarmEvaluator:
         period_ms = alarm.period_s * 1000
         relevant = [p for p in points if any(p.matches(m) for m in signal_metrics(alarm.signal))]
         first = min((p.at_ms for p in points), default=until_ms)
-        threshold = self.thresholds[alarm.id]
+        threshold = self.thresholds.get(alarm.id, alarm.threshold.dev)  # a platform alarm's resource: its own
         recent: list[tuple[bool, str]] = []
         in_alarm = False
         start = first - first % period_ms
