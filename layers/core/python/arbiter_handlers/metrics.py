@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -45,10 +46,14 @@ def emit(metric: Metric, value: float, **dimensions: str) -> None:
 
 class PowertoolsRefusalMetrics:
     """``arbiter.risk.engine.RefusalMetrics`` as CloudWatch metrics: ``ExecutionsRefused`` with the reason code
-    as a dimension, so a dashboard or an alarm can follow each rule."""
+    as a dimension, so a dashboard or an alarm can follow each rule. ``service`` names the component that asked
+    the risk engine (the catalog must declare its series)."""
+
+    def __init__(self, service: str = EXECUTIONS_REFUSED.service) -> None:
+        self.metric = replace(EXECUTIONS_REFUSED, service=service)
 
     def refused(self, code: str) -> None:
-        emit(EXECUTIONS_REFUSED, 1, reason=code)
+        emit(self.metric, 1, reason=code)
 
 
 def record_rate_limited(venue: str) -> None:

@@ -4,10 +4,11 @@ CDK (``cdk/arbiter_constructs/monitoring.py``) turns this into CloudWatch alarms
 evaluator (``arbiter.monitoring.evaluator``) evaluates the same alarms on the metrics the local runtime captured;
 the handlers emit through these definitions (``arbiter_handlers.metrics.emit``), so a name is written once.
 
-To add a component's metrics (the scanner's, say): declare its ``Metric``s, add them to ``METRICS``, put them on a
-``Widget`` in ``BUSINESS_WIDGETS`` and, where someone must act, an ``Alarm`` in ``ALARMS`` (and in
-``TRADING_HALTED.any_of`` if their absence halts trading). ``tests/integration/test_monitoring_catalog.py`` fails
-until every metric on a widget or alarm is really emitted and every metric emitted is on the dashboard.
+To add a component's metrics (the scanner's, say): declare its ``Metric``s, add them to ``METRICS``, emit them with
+``arbiter_handlers.metrics.emit``, put them on a ``Widget`` in ``BUSINESS_WIDGETS`` and, where someone must act, an
+``Alarm`` in ``ALARMS`` (and in ``TRADING_HALTED.any_of`` if their absence halts trading), then run the component
+in ``tests/integration/monitoring/test_monitoring_catalog.py``: it fails until every metric on a widget or alarm is
+really emitted and every metric emitted is on the dashboard.
 """
 
 from __future__ import annotations
