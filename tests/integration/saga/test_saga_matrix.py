@@ -65,6 +65,14 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
                     {ExecutionStatus.INCIDENT, *closed},
                 )
             )
+        # Two compensation orders in a row time out before the venue accepts them: provably never sent, they use
+        # up no round, and the third flattens (review finding: the two rounds ran out, an avoidable incident).
+        timeouts = (PlaceFault.TIMEOUT_BEFORE_ACCEPT, PlaceFault.TIMEOUT_BEFORE_ACCEPT)
+        rejected_leg = {0: PlaceFault.REJECT}
+        found.append((Scenario(shape=shape, leg_faults=rejected_leg, compensation_faults=timeouts), closed))
+        for fault in (PlaceFault.TIMEOUT_AFTER_ACCEPT, PlaceFault.PARTIAL_FILL, PlaceFault.NO_FILL):
+            faulted = Scenario(shape=shape, leg_faults=rejected_leg, compensation_faults=(fault,))
+            found.append((faulted, {ExecutionStatus.INCIDENT, *closed}))
         found.append((Scenario(shape=shape, quote_age_ms=5_000), {ExecutionStatus.REFUSED}))
         found.append((Scenario(shape=shape, balance_factor=Decimal("0.00001")), {ExecutionStatus.REFUSED}))
     return found

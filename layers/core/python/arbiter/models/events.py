@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from arbiter.models.common import FiniteDecimal, PositiveDecimal, Side, Symbol, ValueModel, VenueId
 from arbiter.models.execution import CompensationStrategy, ExecutionStatus
-from arbiter.models.order import Order, OrderIntent, OrderStatus
+from arbiter.models.order import IntentClaim, Order, OrderIntent, OrderStatus
 
 
 class EventKind(StrEnum):
@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     ORDER_STATE = "order_state"
     ORDER_REPORT_REFUSED = "order_report_refused"
     ORDER_NOT_RESENT = "order_not_resent"
+    SEND_CLAIM = "send_claim"
     ORDER_FAILED = "order_failed"
     CANCEL_FAILED = "cancel_failed"
     PNL = "pnl"
@@ -94,6 +95,13 @@ class OrderNotResent(EventDetail):
     kind = EventKind.ORDER_NOT_RESENT
     client_order_id: str
     reason: str
+
+
+class SendClaimMoved(EventDetail):
+    """An intent's send claim moved (see ``IntentClaim``): the trail shows who could send it, and when."""
+
+    kind = EventKind.SEND_CLAIM
+    claim: IntentClaim
 
 
 class OrderFailed(EventDetail):

@@ -104,6 +104,9 @@ def _classify(error: Exception) -> tuple[type[GatewayError], str]:
     return OrderRejectedError, "refused"
 
 
+CLOCK_SKEW_MARGIN_MS = 1_000
+"""Allowance for our clock running behind the venue's when it judges a request's expiry."""
+
 SENT_MEMORY = 10_000
 """clientOrderIds this process sent, kept so a later call never sends one again (oldest forgotten first)."""
 
@@ -136,6 +139,15 @@ class CcxtGateway:
         """clientOrderId -> the venue's order id once acknowledged; None while the outcome is unknown."""
         self._sent_lock = threading.Lock()
         self._local = threading.local()  # per thread: the saga sends legs from threads through one gateway
+
+    @property
+    def send_window_ms(self) -> int | None:
+        """Every attempt of a placement starts within the retry budget (token waits included), and the venue
+        refuses each one that arrives after its expiry."""
+        ids = self.order_ids
+        if ids is None or ids.expiry_param is None:
+            return None
+        return int(self.policy.budget_s * 1000) + ids.expiry_ms + CLOCK_SKEW_MARGIN_MS
 
     def _retrying(self) -> Retrying:
         return Retrying(
@@ -267,7 +279,7 @@ class CcxtGateway:
                 )
         params: dict[str, Any] = {ids.send_param: cid, "timeInForce": request.time_in_force.value}
         if ids.expiry_param is not None:
-            params[ids.expiry_param] = ids.expiry_ms
+            params[ids.expiry_param] = ids.expiry_value(self.clock.now_ms())
         self._await_token(symbol, cid)
         self._remember(cid, None)  # from here on the request may reach the venue even if no answer comes back
         try:
