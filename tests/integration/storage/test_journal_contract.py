@@ -233,13 +233,16 @@ def test_only_the_holder_starts_sending_and_only_before_the_claims_deadline(stor
     # Nobody declares it unsent while its holder may still send it.
     assert journal.move_claim(intent, SendState.ABANDONED, 5_099) is None
     sending = journal.move_claim(intent, SendState.SENDING, 200, expires_at_ms=6_200)
-    assert sending is not None and sending.state is SendState.SENDING
+    assert sending is not None
+    assert sending.state is SendState.SENDING
     assert journal.move_claim(intent, SendState.SENDING, 300) is None  # one send: a second start is refused
     assert journal.move_claim(intent, SendState.ABANDONED, 9_000) is None  # a send may have reached the venue
     assert not journal.claim(intent).proves_absent(6_200)
     assert journal.claim(intent).proves_absent(6_201)  # the venue refuses a request arriving after its expiry
     sent = journal.move_claim(intent, SendState.SENT, 400)
-    assert sent is not None and sent.state is SendState.SENT and sent.expires_at_ms == 6_200
+    assert sent is not None
+    assert sent.state is SendState.SENT
+    assert sent.expires_at_ms == 6_200
     kinds = [e.kind for e in journal.events("e1")]
     assert kinds.count("send_claim") == 2
     assert journal.verify("e1").intact
@@ -252,7 +255,8 @@ def test_a_claim_nobody_used_before_its_deadline_is_abandoned_and_can_never_be_s
     journal.record_intent(intent, 100, 5_100)
     assert journal.move_claim(intent, SendState.SENDING, 5_100) is None  # its holder came too late
     abandoned = journal.move_claim(intent, SendState.ABANDONED, 5_100)
-    assert abandoned is not None and abandoned.proves_absent(5_100)
+    assert abandoned is not None
+    assert abandoned.proves_absent(5_100)
     assert journal.move_claim(intent, SendState.SENDING, 200) is None  # whatever its holder's clock says
     assert journal.claim(intent).state is SendState.ABANDONED
 
@@ -265,7 +269,8 @@ def test_a_refused_send_proves_the_order_absent_at_once(stores: tuple[Any, Any])
     journal.move_claim(intent, SendState.SENDING, 200)  # a venue without request expiry: no time proves it
     assert not journal.claim(intent).proves_absent(10**12)
     refused = journal.move_claim(intent, SendState.SENT, 300, refused=True)
-    assert refused is not None and refused.proves_absent(300)
+    assert refused is not None
+    assert refused.proves_absent(300)
 
 
 def test_two_callers_racing_to_abandon_and_send_one_claim_one_wins(stores: tuple[Any, Any]) -> None:

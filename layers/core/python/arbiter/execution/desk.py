@@ -5,8 +5,9 @@ Durable before anything is sent (invariant 1): every intent of a batch is record
 out at once, a thread per order, so the skew between legs is a thread start-up, not a state transition. Only
 the call that recorded an intent may send it, by moving its claim to ``sending`` before the claim's deadline;
 another one (a retried or duplicated task while the first may still be sending) only looks the order up, and
-nobody takes an intent for never sent before its claim proves it (``docs/post-trade-truth.md``). Facts about orders always come from the venue, never from the
-saga's memory of them, and every report is recorded in the journal."""
+nobody takes an intent for never sent before its claim proves it (``docs/post-trade-truth.md``). Facts about
+orders always come from the venue, never from the saga's memory of them, and every report is recorded in the
+journal."""
 
 from __future__ import annotations
 
