@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     REREAD = "reread"
     SWEPT = "swept"
     VENUE_INCIDENT = "venue_incident"
+    DUST = "dust"
 
 
 class EventDetail(ValueModel):
@@ -231,6 +232,19 @@ class VenueIncident(EventDetail):
     unknown_orders: tuple[str, ...] = ()
     unreadable: str | None = None
     """The venue could not be read for this long after executions traded on it: nobody knows what it holds."""
+
+
+class DustAccrued(EventDetail):
+    """The reconciler let amounts pass as dust on a venue (the venue's own trail): what, from where, and the
+    running totals after it."""
+
+    kind = EventKind.DUST
+    venue: str
+    added: dict[str, Decimal]
+    source: str
+    """An execution id (its leftover below the exposure tolerance) or ``balances`` (a difference below dust)."""
+    totals: dict[str, Decimal]
+    totals_usd: dict[str, Decimal | None]
 
 
 AnyEventDetail = EventDetail | OrderIntent | Order
