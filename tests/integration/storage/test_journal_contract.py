@@ -300,3 +300,31 @@ def test_two_callers_racing_to_abandon_and_send_one_claim_one_wins(stores: tuple
         assert len(won) == 1, results
         assert journal.claim(intent).state.value == won[0].split(":")[1]
     assert journal.verify("e1").intact
+
+
+def test_a_corrected_pnl_replaces_the_booking_and_moves_its_day_by_the_difference(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    day_ms = 1_767_225_600_000  # 2026-01-01
+    journal.record_pnl("e1", {"USDT": Decimal("1.5"), "BNB": Decimal("-0.001")}, day_ms)
+    assert not journal.correct_pnl("e1", {"USDT": Decimal("1.50"), "BNB": Decimal("-0.001")}, day_ms + 5)
+    # Corrected the next day: the booking's own day moves, not the day of the correction.
+    assert journal.correct_pnl("e1", {"USDT": Decimal("1.2"), "SOL": Decimal("0.01")}, day_ms + 86_400_000)
+    assert dict(journal.realised("2026-01-01")) == {
+        "USDT": Decimal("1.2"),
+        "BNB": Decimal(0),
+        "SOL": Decimal("0.01"),
+    }
+    assert dict(journal.realised("2026-01-02")) == {}
+    assert journal.pnl_on("2026-01-01")["e1"] == {"USDT": Decimal("1.2"), "SOL": Decimal("0.01")}
+    kinds = [e.kind for e in journal.events("e1")]
+    assert kinds.count("pnl") == 1
+    assert kinds.count("pnl_corrected") == 1
+    assert journal.verify("e1").intact
+
+
+def test_correcting_a_pnl_never_booked_books_it(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    assert journal.correct_pnl("e1", {"USDT": Decimal(2)}, 1_767_225_600_000)
+    assert dict(journal.realised("2026-01-01")) == {"USDT": Decimal(2)}

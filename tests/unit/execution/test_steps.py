@@ -201,3 +201,23 @@ def test_a_send_that_may_still_execute_at_the_venue_is_not_taken_for_absent_unti
     assert world.clock.ms > NOW + 14_000
     world.clock.ms = NOW + 30_001
     assert world.steps.desk.final_reads([far]).unsettled == ()
+
+
+def test_reconcile_corrects_a_pnl_settle_booked_from_reads_that_changed_since() -> None:
+    world = World()
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    state = world.steps.settle(state)
+    booked = dict(world.journal.pnl["exec-1"])
+    # The venue charges a second fee it reports only later (its first report was incomplete).
+    cid = derive_client_order_id("exec-1", 1, 0)
+    recorded = world.journal.order(cid)
+    assert recorded is not None
+    account = world.beta.ledger.account(world.beta.opening)
+    changed = recorded.model_copy(update={"fees": (*recorded.fees, recorded.fees[0])})
+    assert world.beta.ledger.commit(account.model_copy(update={"version": account.version + 1}), changed)
+    state = world.steps.reconcile(state)
+    assert state.reconciliation is not None
+    assert state.reconciliation.flat
+    fee = recorded.fees[0]
+    assert world.journal.pnl["exec-1"][fee.currency] == booked[fee.currency] - fee.cost
+    assert world.status() is ExecutionStatus.SETTLED

@@ -12,6 +12,7 @@ from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.models import ExecutionStatus, Order, OrderRequest, Side, derive_client_order_id
 from arbiter.models.events import DustAccrued, Reread, Swept, VenueIncident, read_event
+from arbiter.models.time import utc_day
 from arbiter.reconcile.sweep import Reconciler, venue_trail
 from arbiter.settings import ReconcileSettings
 from arbiter.storage.verified_balances import InMemoryVerificationStore
@@ -103,6 +104,8 @@ def test_an_order_that_changed_after_the_execution_ended_opens_an_incident_on_it
     cid = derive_client_order_id("exec-1", 1, 0)
     recorded = world.journal.order(cid)
     assert recorded is not None
+    booked = dict(world.journal.pnl["exec-1"])
+    day_before = dict(world.journal.realised(utc_day(world.clock.ms)))
     # The venue's word changes after the saga closed (a fill it reported late): the journal never heard of it.
     account = world.beta.ledger.account(world.beta.opening)
     changed = recorded.model_copy(update={"fees": (*recorded.fees, recorded.fees[0])})  # a second fee charged
@@ -116,6 +119,11 @@ def test_an_order_that_changed_after_the_execution_ended_opens_an_incident_on_it
     assert [r.age_index for r in reread] == [0]
     assert cid in reread[0].differences[0]
     assert world.journal.order(cid) != recorded  # the venue's word joined the journal; the old state is in the trail
+    # The P&L follows the venue's word: the second fee is booked, the day's realised P&L moves by it.
+    fee = recorded.fees[0]
+    assert world.journal.pnl["exec-1"][fee.currency] == booked[fee.currency] - fee.cost
+    assert world.journal.realised(utc_day(world.clock.ms))[fee.currency] == day_before[fee.currency] - fee.cost
+    assert any(e.kind == "pnl_corrected" for e in world.journal.events("exec-1"))
 
 
 def test_each_age_is_read_once_and_later_ages_again() -> None:

@@ -79,6 +79,11 @@ class ExecutionJournal(Protocol):
 
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None: ...
 
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        """Replace the execution's booked P&L where it differs (the day it was booked on moves by the
+        difference; an audit event keeps both); books it when none was. True when anything changed."""
+        ...
+
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         """An execution whose input could not even be read: the refusal is recorded, nothing else exists."""
         ...

@@ -262,10 +262,12 @@ class SagaSteps:
         reconciliation = Reconciled(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
         deps.journal.append_event(state.execution_id, reconciliation, now)
         recorded = self._recorded(state.execution_id)
-        if flat and recorded and deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
-            deps.journal.record_pnl(state.execution_id, exposure, now)
-            strategy = state.strategy or CompensationStrategy.NOTHING
-            deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
+        if flat and recorded:
+            # The P&L comes from the final reads: a booking Settle made from reads that changed since is corrected.
+            deps.journal.correct_pnl(state.execution_id, exposure, now)
+            if deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
+                strategy = state.strategy or CompensationStrategy.NOTHING
+                deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
         unsent = state.unsent_rounds + (1 if _never_reached(final, state.compensation_rounds) else 0)
         settings = deps.settings
         rounds_left = state.compensation_rounds - unsent < settings.max_compensation_rounds
@@ -363,7 +365,7 @@ class SagaSteps:
                 lambda: deps.journal.append_event(state.execution_id, detail, now),
                 # The position is booked at once: the daily loss and per-venue notional count it after someone
                 # disengages the kill switch (a retried or settled execution's P&L is counted once).
-                lambda: deps.journal.record_pnl(state.execution_id, exposure, now),
+                lambda: deps.journal.correct_pnl(state.execution_id, exposure, now),
                 lambda: deps.journal.set_status(state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason),
                 lambda: deps.kill_switch.engage(reason, now),
                 lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", event_json(detail)),

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     ORDER_FAILED = "order_failed"
     CANCEL_FAILED = "cancel_failed"
     PNL = "pnl"
+    PNL_CORRECTED = "pnl_corrected"
     SETTLED = "settled"
     COMPENSATION_STARTED = "compensation_started"
     COMPENSATION_PLANNED = "compensation_planned"
@@ -120,6 +121,15 @@ class CancelFailed(EventDetail):
 
 class PnlRecorded(EventDetail):
     kind = EventKind.PNL
+    pnl: dict[str, FiniteDecimal]
+
+
+class PnlCorrected(EventDetail):
+    """The final reads disagree with the P&L booked earlier (it came from reads that changed since): the booking
+    is corrected, and the day it was booked on moves by the difference. The earlier booking stays in the trail."""
+
+    kind = EventKind.PNL_CORRECTED
+    previous: dict[str, FiniteDecimal]
     pnl: dict[str, FiniteDecimal]
 
 

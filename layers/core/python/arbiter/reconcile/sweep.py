@@ -137,15 +137,19 @@ class Reconciler:
         self.journal.append_event(execution.execution_id, event, now)
         report.reread[execution.execution_id] = tuple(differences)
         if not done and not differences and not unreachable and execution.status is not ExecutionStatus.INCIDENT:
-            orders = [o for i in intents if (o := self.journal.order(i.client_order_id)) is not None]
-            for venue, leftover in leftovers(execution, orders).items():
+            for venue, leftover in leftovers(execution, self._recorded(intents)).items():
                 self._accrue(venue, leftover, execution.execution_id, now, report)
         if differences:
+            # The venue's word is now in the journal: the P&L follows it (the old booking stays in the trail).
+            self.journal.correct_pnl(execution.execution_id, net_exposure(self._recorded(intents)), now)
             reason = f"reconciler: the venues disagree with the journal on {len(differences)} order(s)"
             self.journal.set_status(execution.execution_id, ExecutionStatus.INCIDENT, now, reason=reason)
             self.kill_switch.engage(f"{reason} of execution {execution.execution_id}", now)
             self.alerts.publish(f"Arbiter incident: {execution.execution_id}", event_json(event))
             report.execution_incidents.append(execution.execution_id)
+
+    def _recorded(self, intents: Sequence[OrderIntent]) -> list[Order]:
+        return [order for i in intents if (order := self.journal.order(i.client_order_id)) is not None]
 
     # -- balances ---------------------------------------------------------------------------------------
     def _balances(self, venue: str, ended: Ended, now: int, report: SweepReport) -> None:

@@ -41,6 +41,7 @@ from arbiter.models.events import (
     AnyEventDetail,
     Created,
     OrderReportRefused,
+    PnlCorrected,
     PnlRecorded,
     Refused,
     SendClaimMoved,
@@ -232,6 +233,20 @@ class InMemoryExecutionJournal:
             writes += [(day, currency, day.get(currency, Decimal(0)) + amount) for currency, amount in pnl.items()]
             self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, writes)
 
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        with self._lock:
+            previous = self.pnl.get(execution_id)
+            if previous is None:
+                self.record_pnl(execution_id, pnl, at_ms)
+                return True
+            if _same_pnl(previous, pnl):
+                return False
+            day = self._daily[self._pnl_days[execution_id]]
+            writes: list[Write] = [(self.pnl, execution_id, dict(pnl))]
+            writes += [(day, c, day.get(c, Decimal(0)) + delta) for c, delta in _pnl_delta(previous, pnl).items()]
+            self._commit(execution_id, PnlCorrected(previous=previous, pnl=dict(pnl)), at_ms, writes)
+            return True
+
     def realised(self, day: str) -> Mapping[str, Decimal]:
         with self._lock:
             return dict(self._daily[day])
@@ -269,6 +284,22 @@ def initial_claim(intent: OrderIntent, claim_until_ms: int) -> IntentClaim:
 
 def _pk(execution_id: str) -> dict[str, str]:
     return {"S": f"EXEC#{execution_id}"}
+
+
+def _pnl_delta(previous: Mapping[str, Decimal], pnl: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {
+        currency: delta
+        for currency in sorted({*previous, *pnl})
+        if (delta := pnl.get(currency, Decimal(0)) - previous.get(currency, Decimal(0)))
+    }
+
+
+def _same_pnl(previous: Mapping[str, Decimal], pnl: Mapping[str, Decimal]) -> bool:
+    return not _pnl_delta(previous, pnl)
+
+
+class _NotBookedError(Exception):
+    pass
 
 
 class _NothingToWriteError(Exception):
@@ -572,6 +603,42 @@ class DynamoExecutionJournal:
 
         # Once per execution: a retried step must not count its P&L twice in the daily aggregate.
         self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, plan, self._exists(key))
+
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        key = {"pk": _pk(execution_id), "sk": {"S": "PNL"}}
+        previous: list[dict[str, Decimal]] = []
+
+        def plan() -> list[TransactWriteItemTypeDef]:
+            stored = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            if stored is None:
+                raise _NotBookedError
+            booked = {a: Decimal(v) for a, v in json.loads(stored["body"]["S"]).items()}
+            if _same_pnl(booked, pnl):
+                raise _NothingToWriteError
+            previous[:] = [booked]
+            item = {**stored, "body": {"S": json.dumps({a: str(v) for a, v in pnl.items()})}}
+            # The correction holds only if the booking is still the one it was computed from.
+            condition = {"ConditionExpression": "body = :read", "ExpressionAttributeValues": {":read": stored["body"]}}
+            day = stored[BY_DAY.partition_key]["S"]
+            items: list[TransactWriteItemTypeDef] = [{"Put": {"TableName": self.table, "Item": item, **condition}}]  # type: ignore[typeddict-item]
+            items += [
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": f"PNL#{day}"}, "sk": {"S": currency}},
+                        "UpdateExpression": "ADD realised :amount",
+                        "ExpressionAttributeValues": {":amount": {"N": str(delta)}},
+                    }
+                }
+                for currency, delta in _pnl_delta(booked, pnl).items()
+            ]
+            return items
+
+        try:
+            return self._commit(execution_id, lambda: PnlCorrected(previous=previous[0], pnl=dict(pnl)), at_ms, plan)
+        except _NotBookedError:
+            self.record_pnl(execution_id, pnl, at_ms)
+            return True
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         items = query_items(
