@@ -88,6 +88,7 @@ class LocalPlatform:
 
     def start(self) -> LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
+        self.aws.simulated_waits = self.clock.advance
         self.aws.start()
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
