@@ -30,7 +30,14 @@ from typing import Any, TypeVar
 import ccxt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from arbiter.gateway.ccxt.mapping import VenueResponseError, balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
+from arbiter.gateway.ccxt.mapping import (
+    VenueResponseError,
+    balances_from_ccxt,
+    order_book_from_ccxt,
+    order_from_ccxt,
+    trade_from_ccxt,
+    with_trades,
+)
 from arbiter.gateway.ccxt.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
 from arbiter.gateway.errors import (
     AmbiguousOrderError,
@@ -350,6 +357,10 @@ class CcxtGateway:
             raise OrderNotFoundError(
                 "the venue knows the order but not its state", venue=self.venue, symbol=symbol, client_order_id=cid
             )
+        ids = self.order_ids
+        if ids is not None and ids.order_trades and mapped.filled > 0 and mapped.exchange_order_id is not None:
+            raw_trades = self._request("fetch_order_trades", mapped.exchange_order_id, symbol, symbol=symbol, cid=cid)
+            return with_trades(mapped, [trade_from_ccxt(self.venue, t) for t in raw_trades])
         return mapped
 
     def _lookup_raw(self, cid: str, symbol: str) -> Any | None:
