@@ -98,6 +98,7 @@ class LocalPlatform:
 
     def start(self) -> LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
+        self.aws.simulated_waits = self.clock.advance
         self.aws.start()
         self.metrics = CapturedMetrics(self.clock)
         handler_metrics.install_sink(self.metrics.receive)
