@@ -125,7 +125,7 @@ RECONCILER_INCIDENTS = Metric(
     "ReconcilerIncidents", "reconciler", Unit.COUNT, "Incidents the sweep raised (executions and venues)"
 )
 RECONCILER_VENUES_UNVERIFIED = Metric(
-    "ReconcilerVenuesUnverified", "reconciler", Unit.COUNT, "Venues whose balances the sweep could not verify"
+    "ReconcilerVenuesUnverified", "reconciler", Unit.COUNT, "Venues whose balances the sweep could not read"
 )
 KILL_SWITCH_ENGAGED = Metric(
     "KillSwitchEngaged", "reconciler", Unit.COUNT, "1 while the kill switch is engaged (read by every sweep)"
