@@ -59,6 +59,13 @@ class CcxtBookFeed:
     async def start(self) -> None:
         for venue, symbols in self.symbols.items():
             exchange = self.exchanges[venue]
+            if not exchange.markets:
+                try:
+                    await exchange.load_markets()
+                except Exception as error:  # noqa: BLE001 - this venue is skipped and reported, the others go on
+                    logger.error("%s: markets not loaded (%s); venue skipped", venue, type(error).__name__)
+                    self.counters[venue].failed.update(symbols)
+                    continue
             streaming = bool(exchange.has.get("watchOrderBook"))
             for symbol in symbols:
                 follow = self._follow_stream(venue, symbol) if streaming else self._poll(venue, symbol)

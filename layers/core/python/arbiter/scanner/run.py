@@ -63,6 +63,7 @@ async def run_shard(
         if holder is None or holder.expires_at_ms - started_ms > settings.handover_window_ms:
             report.reason = f"lease held by {holder.owner if holder else 'another run'}"
             return report
+    scanner.d.health = source.health
     await source.start()
     try:
         while not held:

@@ -35,6 +35,8 @@ from arbiter.storage.execution_starts import ExecutionStarter
 from arbiter.storage.opportunities import OpportunityStore
 
 Route = frozenset[tuple[str, str, str]]
+USD_REFRESH_MS = 5_000
+"""USD values (notional caps and ranking only) are refreshed this often, and whenever more books are present."""
 PENDING_START_MS = 10_000
 """A start counts as running for this long even before the journal lists it."""
 
@@ -88,7 +90,8 @@ class ShardScanner:
         self.d = dependencies
         self._routes: dict[Route, int] = {}
         self._recent_starts: dict[str, int] = {}
-        self._evaluated = False
+        self._usd_refreshed_at: int | None = None
+        self._books_present = 0
 
     def process(self, batch: Sequence[BookUpdate], received: float | None = None) -> TickReport:
         """Apply ``batch`` and act on what it opened. ``received``: ``time.perf_counter()`` when the batch was
@@ -97,9 +100,16 @@ class ShardScanner:
         d = self.d
         now = d.clock.now_ms()
         changed = d.books.apply_all(batch)
-        if not self._evaluated:
+        present = int((d.books.timestamps > 0).sum())
+        if (
+            self._usd_refreshed_at is None
+            or now - self._usd_refreshed_at >= USD_REFRESH_MS
+            or present > self._books_present
+        ):
+            # New USD values change every candidate's budget: evaluate everything again, not incrementally.
+            d.detector.detector.refresh_usd_values(d.books)
+            self._usd_refreshed_at, self._books_present = now, present
             result = d.detector.full(d.books, now)
-            self._evaluated = True
         else:
             result = d.detector.update(d.books, now, changed)
         d.metrics.updates(len(batch))

@@ -30,6 +30,9 @@ class ScannerSettings(BaseModel):
     )
     max_starts_per_tick: int = Field(default=2, ge=1, le=50)
     opportunity_retention_days: int = Field(default=30, ge=1, le=3650)
+    state_machine_arn: str | None = Field(
+        default=None, pattern=r"^arn:[a-z-]+:states:", description="the arbitrage state machine executions start on"
+    )
 
     @field_validator("universe")
     @classmethod
