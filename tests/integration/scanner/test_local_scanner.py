@@ -37,7 +37,7 @@ def test_the_scheduled_scanner_starts_executions_that_run_to_an_end(scanning: Lo
         record = scanning.platform.journal.get(name)
         assert record.status is not ExecutionStatus.PENDING
     opportunities = scanning.services[0].scanner.d.opportunities
-    kept = [o for o in opportunities.between(0, scanning.clock.now_ms()) if o.id in started]
+    kept = [o for o in opportunities.between(SETTINGS.simulation.start_ms, scanning.clock.now_ms()) if o.id in started]
     assert {o.id for o in kept} == set(started)
     features = opportunities.features_of(kept[0])
     assert features is not None
