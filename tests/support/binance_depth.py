@@ -17,8 +17,6 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.conftest import SHARED_FIXTURES
-
 Levels = list[tuple[str, str]]
 
 
@@ -100,6 +98,37 @@ class BinanceDepthServer:
             if stream in streams and not socket.closed:
                 await socket.send_str(text)
 
+    async def flood(self, levels: int = 10) -> None:
+        """Diffs of ``levels`` bids and asks on every subscribed book, as fast as the clients read them (the
+        benchmarks): the prices stay, the amounts alternate, so every book stays sorted and uncrossed."""
+        templates: dict[str, str] = {}
+        for market_id, book in self.books.items():
+            snapshot = book.snapshot(levels)
+            bids = [[price, "%(a)s"] for price, _ in snapshot["bids"]]
+            asks = [[price, "%(a)s"] for price, _ in snapshot["asks"]]
+            templates[market_id] = (
+                json.dumps(
+                    {"e": "depthUpdate", "E": "%(E)d", "s": market_id, "U": "%(U)d", "u": "%(U)d", "b": bids, "a": asks}
+                )
+                .replace('"%(E)d"', "%(E)d")
+                .replace('"%(U)d"', "%(U)d")
+            )
+        flip = 0
+        while True:
+            sent = False
+            for socket, streams in list(self._subscribed.items()):
+                for stream in list(streams):
+                    market_id = stream.split("@")[0].upper()
+                    if socket.closed or market_id not in self.books:
+                        continue
+                    book = self.books[market_id]
+                    book.last_update_id += 1
+                    flip ^= 1
+                    text = templates[market_id] % {"E": self.clock_ms(), "U": book.last_update_id, "a": 1 + flip}
+                    await socket.send_str(text)
+                    sent = True
+            await asyncio.sleep(0 if sent else 0.01)
+
     async def disconnect(self) -> None:
         """Close every websocket (as a venue does at maintenance or after 24 h)."""
         for socket in list(self._sockets):
@@ -139,6 +168,8 @@ class BinanceDepthServer:
 
 def binance_markets(symbols: tuple[str, ...]) -> list[dict[str, Any]]:
     """ccxt market dicts for spot ``symbols``: the recorded BTC/USDT market, renamed for the others."""
+    from tests.conftest import SHARED_FIXTURES  # (here: the benchmarks import this module without the test setup)
+
     recorded = json.loads((SHARED_FIXTURES / "markets" / "binance.json").read_text())["BTC/USDT"]
     markets = []
     for symbol in symbols:

@@ -11,7 +11,7 @@ import pytest
 
 from arbiter.execution.state import SagaState
 from arbiter.local.scanning import LocalScanning
-from arbiter.marketdata.simulated import SimulatedBookFeed
+from arbiter.local.simulated_feed import SimulatedBookFeed
 from arbiter.models import Opportunity
 from arbiter.scanner import ShardScanner, TickReport
 from arbiter.scanner.scanner import route_of

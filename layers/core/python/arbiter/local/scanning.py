@@ -14,8 +14,8 @@ from arbiter.bootstrap.saga import SagaStores
 from arbiter.bootstrap.scanner import ScannerService, ScannerStores, build_scanner, scanner_shard
 from arbiter.local.lambda_invoke import LocalLambdaContext
 from arbiter.local.platform import LocalPlatform, load_handler
+from arbiter.local.simulated_feed import SimulatedBookFeed
 from arbiter.marketdata import BookSource
-from arbiter.marketdata.simulated import SimulatedBookFeed
 from arbiter.models import OrderBook
 from arbiter.models.time import ManualClock
 from arbiter.scanner import CountingScannerMetrics

@@ -57,7 +57,7 @@ async def run_shard(
     if end_ms <= started_ms:
         report.reason = "no time left before the Lambda's timeout"
         return report
-    held = leases.acquire(shard, owner, started_ms, settings.lease_ms)
+    held = leases.acquire(shard, owner, started_ms, _lease_ttl(settings, started_ms, end_ms))
     if not held:
         holder = leases.holder(shard)
         if holder is None or holder.expires_at_ms - started_ms > settings.handover_window_ms:
@@ -71,7 +71,7 @@ async def run_shard(
             if now >= end_ms:
                 report.reason = "the lease was not handed over in time"
                 return report
-            held = leases.acquire(shard, owner, now, settings.lease_ms)
+            held = leases.acquire(shard, owner, now, _lease_ttl(settings, now, end_ms))
             if not held:
                 await source.next_batch(LEASE_POLL_S)  # (keeps subscriptions drained while warming up)
         report.ran = True
@@ -83,6 +83,11 @@ async def run_shard(
         report.health = dict(source.health(clock.now_ms()))
         await source.close()
     return report
+
+
+def _lease_ttl(settings: ScannerSettings, now_ms: int, end_ms: int) -> int:
+    """Never past the run's own end: a successor can tell from the lease when the holder will stop."""
+    return max(1, min(settings.lease_ms, end_ms - now_ms))
 
 
 async def _follow(
@@ -100,7 +105,7 @@ async def _follow(
     renewed = heartbeat = clock.now_ms()
     while (now := clock.now_ms()) < end_ms:
         if now - renewed >= renew_every:
-            if not leases.acquire(shard, owner, now, settings.lease_ms):
+            if not leases.acquire(shard, owner, now, _lease_ttl(settings, now, end_ms)):
                 report.reason = "the lease was lost (expired and taken over)"
                 return
             renewed = now

@@ -16,7 +16,12 @@ class ScannerSettings(BaseModel):
     )
     shards: int = Field(default=1, ge=1, le=64, description="the universe split by base asset into this many")
     depth: int = Field(default=20, ge=1, le=100, description="levels per side followed and sized against")
-    run_ms: int = Field(default=55_000, ge=1_000, description="how long one invocation follows its shard")
+    run_ms: int = Field(
+        default=65_000,
+        ge=1_000,
+        description="how long one invocation follows its shard: past the next minute's invocation, which then "
+        "warms up and takes over when this one stops",
+    )
     stop_margin_ms: int = Field(default=3_000, ge=0, description="stop this long before the Lambda's timeout")
     lease_ms: int = Field(default=15_000, ge=1_000, description="a lease not renewed for this long is free")
     handover_window_ms: int = Field(
