@@ -1,12 +1,16 @@
 """The scanner: books through real ccxt.pro websockets and the incremental detector, starts on the local ASL,
 the lease handover, and the shards the full universe needs.
 
-scanner.updates_per_s: Binance depth diffs (10 bids + 10 asks each) a second that one core takes from a loopback
-server (in another process, on the other core) through ccxt.pro's ``watch_order_book`` (JSON, sequence checks,
-book upkeep), our feed (copy of the top levels, the newest per book kept) and ``LiveBooks`` plus
-``IncrementalDetector.update`` on every batch read; 60 books (hubs and alts against USDT and BTC) on one venue,
-median of 3 windows of 3 s after a 2 s warm-up. scanner.updates_ccxt_only_per_s: the same stream read through
-``watch_order_book`` alone, the baseline; scanner.updates_ratio = updates_per_s / that baseline.
+scanner.updates_per_s: Binance depth diffs (10 bids + 10 asks each) a second that one core applies, from a
+loopback server flooding them (in another process, on the other core), through ccxt.pro's ``watch_order_book``
+(JSON, sequence checks, book upkeep), our feed (copy of the top levels, the newest per book kept) and
+``LiveBooks`` plus ``IncrementalDetector.update`` on every batch read. Counted as the diffs ccxt applied (its
+books' update ids): under a flood ccxt applies many diffs per wake-up of a follower, and the detector evaluates
+the newest book, which is the design (a burst costs one evaluation). 60 books (hubs and alts against USDT and
+BTC) on one venue; median of 3 windows of 3 s after a 2 s warm-up.
+scanner.updates_ccxt_only_per_s: the same stream through the feed with nothing evaluated, the baseline. Under a
+flood it is no upper bound: how often ccxt's receive loop yields to the followers decides how many diffs it
+applies between two reads.
 
 scanner.tick_to_start_p50_ms / _p99_ms: on the local platform (moto, the real ASL, paper venues), from reading a
 batch of simulated books to StartExecution returning for an opportunity it opened: apply the books, evaluate,
@@ -93,7 +97,7 @@ async def _measure(port: int, detect: bool) -> float:
     await feed.start()
     rates: list[float] = []
     try:
-        started, counted, refreshed = time.perf_counter(), feed.queue.published, False
+        started, counted, refreshed = time.perf_counter(), _applied(exchange), False
         window_start: float | None = None
         while len(rates) < WINDOWS:
             batch = await feed.next_batch(0.1)
@@ -108,13 +112,18 @@ async def _measure(port: int, detect: bool) -> float:
                     incremental.update(books, now, changed)
             elapsed = time.perf_counter() - started
             if window_start is None and elapsed >= WARMUP_S:
-                window_start, counted = time.perf_counter(), feed.queue.published
+                window_start, counted = time.perf_counter(), _applied(exchange)
             elif window_start is not None and time.perf_counter() - window_start >= WINDOW_S:
-                rates.append((feed.queue.published - counted) / (time.perf_counter() - window_start))
-                window_start, counted = time.perf_counter(), feed.queue.published
+                rates.append((_applied(exchange) - counted) / (time.perf_counter() - window_start))
+                window_start, counted = time.perf_counter(), _applied(exchange)
     finally:
         await feed.close()
     return statistics.median(rates)
+
+
+def _applied(exchange: Any) -> int:
+    """Diffs ccxt has applied to its books so far: each diff of the loopback stream carries one update id."""
+    return sum(book["nonce"] or 0 for book in exchange.orderbooks.values())
 
 
 def _throughput() -> tuple[float, float]:
@@ -134,8 +143,10 @@ def _throughput() -> tuple[float, float]:
 
 def _tick_to_start() -> tuple[float, float, int]:
     settings = Settings(
-        simulation=SimulationSettings(seed=21, symbols_per_venue=12, dislocation_probability=0.1, levels=10),
-        scanner=ScannerSettings(run_ms=60_000, stop_margin_ms=0, depth=10, max_starts_per_tick=1),
+        simulation=SimulationSettings(
+            seed=21, symbols_per_venue=12, dislocation_probability=0.05, levels=10, tick_ms=100
+        ),
+        scanner=ScannerSettings(run_ms=30_000, stop_margin_ms=0, depth=10, max_starts_per_tick=1),
     )
     with LocalScanning(settings) as local:
         local.scheduled_minute()
@@ -170,8 +181,11 @@ def _handover_gaps() -> list[float]:
         for _ in range(5):
 
             async def handover() -> float:
+                began = local.clock.now_ms()
                 first = asyncio.create_task(holder.run(60_000))
-                await asyncio.sleep(0)  # the holder takes the lease first
+                # The next invocation arrives while the holder still runs: halfway through its run here.
+                while local.clock.now_ms() - began < settings.scanner.run_ms // 2:
+                    await asyncio.sleep(0)
                 second = asyncio.create_task(successor.run(60_000))
                 ran, took_over = await first, await second
                 if ran.last_tick_at is None or took_over.first_tick_at is None:
@@ -198,7 +212,6 @@ def run() -> list[Figure]:
     return [
         Figure("scanner.updates_per_s", updates, "updates/s"),
         Figure("scanner.updates_ccxt_only_per_s", baseline, "updates/s"),
-        Figure("scanner.updates_ratio", updates / baseline, "ratio"),
         Figure("scanner.tick_to_start_p50_ms", p50, "ms"),
         Figure("scanner.tick_to_start_p99_ms", p99, "ms"),
         Figure("scanner.tick_to_start_samples", starts, "starts"),

@@ -109,6 +109,7 @@ async def _follow(
                 report.reason = "the lease was lost (expired and taken over)"
                 return
             renewed = now
+        scanner.prefetch_state()
         batch = await source.next_batch(POLL_S)
         if not batch:
             continue

@@ -23,13 +23,13 @@ from arbiter.marketdata import BookUpdate, FeedHealth, LiveBooks
 from arbiter.markets import UsdValue
 from arbiter.models import Balances, Market, Opportunity
 from arbiter.models.risk import RiskLimits
-from arbiter.models.time import Clock
+from arbiter.models.time import Clock, utc_day
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import RiskEngine
 from arbiter.scanner.features import opportunity_features
 from arbiter.scanner.ports import ScannerMetrics
 from arbiter.scanner.shards import Shard
-from arbiter.scanner.views import Refreshed, ThrottledExecutions
+from arbiter.scanner.views import Refreshed, ThrottledExecutions, ThrottledKillSwitch
 from arbiter.settings import ScannerSettings
 from arbiter.storage.execution_starts import ExecutionStarter
 from arbiter.storage.opportunities import OpportunityStore
@@ -155,6 +155,16 @@ class ShardScanner:
         self._recent_starts[opportunity.id] = now
         d.metrics.started((time.perf_counter() - received) * 1000)
         return Decision(opportunity.id, "started")
+
+    def prefetch_state(self) -> None:
+        """Read the shared state (kill switch, limits, running executions, today's P&L) that is getting old,
+        between batches: a decision then never waits for DynamoDB."""
+        d = self.d
+        d.limits.prefetch()
+        d.executions.prefetch(utc_day(d.clock.now_ms()))
+        switch = d.risk.kill_switch
+        if isinstance(switch, ThrottledKillSwitch):
+            switch.prefetch()
 
     def book_ages(self, now_ms: int) -> dict[str, tuple[float, float]]:
         """Per venue, the p50 and p99 age of its followed books (those that have arrived)."""

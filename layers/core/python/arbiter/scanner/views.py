@@ -35,6 +35,16 @@ class Refreshed(Generic[T]):
                 self.reads += 1
             return self._value
 
+    def prefetch(self) -> None:
+        """Read now if the value is due: done between batches, so that a decision seldom waits for the read."""
+        with self._lock:
+            due = self._read_at is None or self.clock.now_ms() - self._read_at >= self.every_ms
+        if due:
+            value = self._read()
+            with self._lock:
+                self._value, self._read_at = value, self.clock.now_ms()
+                self.reads += 1
+
     def invalidate(self) -> None:
         with self._lock:
             self._read_at = None
@@ -65,6 +75,9 @@ class ThrottledKillSwitch:
     def reads(self) -> int:
         return self._state.reads
 
+    def prefetch(self) -> None:
+        self._state.prefetch()
+
 
 class ThrottledExecutions:
     """Running executions (and today's P&L) read at most every ``every_ms``."""
@@ -78,8 +91,15 @@ class ThrottledExecutions:
     def active_executions(self) -> Sequence[Execution]:
         return self._active.get()
 
-    def realised(self, day: str) -> Mapping[str, Decimal]:
+    def prefetch(self, day: str) -> None:
+        self._active.prefetch()
+        self._view(day).prefetch()
+
+    def _view(self, day: str) -> Refreshed[Mapping[str, Decimal]]:
         view = self._realised.get(day)
         if view is None:
             self._realised = {day: (view := Refreshed(lambda: self._pnl.realised(day), self.clock, self.every_ms))}
-        return view.get()
+        return view
+
+    def realised(self, day: str) -> Mapping[str, Decimal]:
+        return self._view(day).get()
