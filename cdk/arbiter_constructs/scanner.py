@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from arbiter.settings import ScannerSettings
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
+from cdk.arbiter_constructs.schedules import SCHEDULED_FUNCTION_ACKNOWLEDGMENTS, minute_schedules
 from cdk.config import DeploymentConfig
 
 MEMORY_MB = 1_769
@@ -27,7 +24,6 @@ RUN_MS = ScannerSettings().run_ms
 STOP_MARGIN_MS = ScannerSettings().stop_margin_ms
 FUNCTION_TIMEOUT_SECONDS = (RUN_MS + STOP_MARGIN_MS) // 1000 + 15
 """A run's own length, its stop margin and time to close its streams and release its lease."""
-SCHEDULE = "rate(1 minute)"
 
 
 class Scanner(Construct):
@@ -64,46 +60,15 @@ class Scanner(Construct):
         )
         # StartExecution on the arbitrage machine, nothing else of Step Functions.
         state_machine.grant_start_execution(self.function)
-        self.dead_letters = sqs.Queue(
+        self.dead_letters, self.schedules = minute_schedules(
             self,
-            "ScheduleDeadLetters",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
-        self.function.grant_invoke(role)
-        self.dead_letters.grant_send_messages(role)
-        self.schedules = [
-            scheduler.CfnSchedule(
-                self,
-                f"Shard{shard}Schedule",
-                schedule_expression=SCHEDULE,
-                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-                target=scheduler.CfnSchedule.TargetProperty(
-                    arn=self.function.function_arn,
-                    role_arn=role.role_arn,
-                    input=json.dumps({"source": "arbiter.scanner.schedule", "shard": shard}),
-                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                        maximum_event_age_in_seconds=60, maximum_retry_attempts=0
-                    ),
-                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
-                ),
-                description=f"Arbiter scanner, shard {shard} of {config.scanner_shards}",
-            )
-            for shard in range(config.scanner_shards)
-        ]
-        reason = "This queue is the schedules' dead-letter queue itself."
-        acknowledge_function_findings(
-            self,
-            [self.function],
-            "The schedules",
+            self.function,
             {
-                "AwsSolutions::AwsSolutions-SQS3": reason,
-                "Serverless::Serverless-SQSRedrivePolicy": reason,
-                "Serverless::Serverless-LambdaDLQ": (
-                    "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter "
-                    "queue."
-                ),
+                f"Shard{shard}Schedule": (
+                    {"source": "arbiter.scanner.schedule", "shard": shard},
+                    f"Arbiter scanner, shard {shard} of {config.scanner_shards}",
+                )
+                for shard in range(config.scanner_shards)
             },
         )
+        acknowledge_function_findings(self, [self.function], "The schedules", SCHEDULED_FUNCTION_ACKNOWLEDGMENTS)

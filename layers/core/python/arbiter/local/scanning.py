@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from arbiter.bootstrap.saga import SagaStores
 from arbiter.bootstrap.scanner import ScannerService, ScannerStores, build_scanner, scanner_shard
 from arbiter.local.lambda_invoke import LocalLambdaContext
 from arbiter.local.platform import LocalPlatform, load_handler
+from arbiter.local.session import opening_balances
 from arbiter.local.simulated_feed import SimulatedBookFeed
 from arbiter.marketdata import BookSource
 from arbiter.models import OrderBook
@@ -25,8 +25,6 @@ from arbiter.storage.execution_starts import StepFunctionsStarter
 from arbiter.storage.leases import DynamoLeaseStore
 from arbiter.storage.opportunities import DynamoOpportunityStore
 from arbiter_handlers import wiring
-
-BALANCE_PER_ASSET_USD = Decimal(250_000)
 
 
 @dataclass
@@ -51,17 +49,10 @@ class LocalScanning:
             self.settings = self.settings.model_copy(update={"scanner": ScannerSettings.model_validate(scanner)})
         self.clock = ManualClock(self.settings.simulation.start_ms)
         self._feed: SimulatedBookFeed | None = None
-        balances = {
-            venue: {
-                asset: (BALANCE_PER_ASSET_USD / Decimal(repr(price))).quantize(Decimal("0.00000001"))
-                for asset, price in universe.reference_prices_usd.items()
-            }
-            for venue in universe.venues
-        }
         self.platform = LocalPlatform(
             markets=dict(universe.catalog.items()),
             books=self._book,
-            balances=balances,
+            balances=opening_balances(universe),
             clock=self.clock,
             settings=ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
         )
