@@ -144,9 +144,11 @@ def _throughput() -> tuple[float, float]:
 def _tick_to_start() -> tuple[float, float, int]:
     settings = Settings(
         simulation=SimulationSettings(
-            seed=21, symbols_per_venue=12, dislocation_probability=0.05, levels=10, tick_ms=100
+            seed=21, symbols_per_venue=12, dislocation_probability=0.1, levels=10, tick_ms=100
         ),
-        scanner=ScannerSettings(run_ms=30_000, stop_margin_ms=0, depth=10, max_starts_per_tick=1),
+        scanner=ScannerSettings(
+            run_ms=30_000, stop_margin_ms=0, depth=10, max_starts_per_tick=1, route_cooldown_ms=2_000
+        ),
     )
     with LocalScanning(settings) as local:
         local.scheduled_minute()
