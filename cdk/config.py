@@ -10,9 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from arbiter.models.common import Asset, NonNegativeDecimal, VenueId
+from arbiter.models.common import Asset, NonNegativeDecimal, Symbol, VenueId
 from arbiter.monitoring.catalog import thresholds
 from arbiter.settings import GatewaySettings
+
+DEFAULT_SCANNER_SYMBOLS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
+"""Books every venue lists: the scanner follows these unless context ``scanner_universe`` says otherwise."""
 
 
 class DeploymentConfig(BaseModel):
@@ -23,6 +26,13 @@ class DeploymentConfig(BaseModel):
     venues: tuple[VenueId, ...] = Field(default=("binance", "kraken", "coinbase"), min_length=1)
     paper_balances: dict[VenueId, dict[Asset, NonNegativeDecimal]] = Field(
         default_factory=dict, description='paper mode: opening balances per venue, e.g. {"binance": {"USDT": 10000}}'
+    )
+    scanner_shards: int = Field(default=1, ge=1, le=64, description="the scanner's universe split into this many")
+    scanner_universe: dict[VenueId, tuple[Symbol, ...]] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description='books the scanner follows per venue, e.g. {"binance": ["BTC/USDT"]}; default: '
+        "DEFAULT_SCANNER_SYMBOLS on every deployed venue",
     )
     credentials_secret_prefix: str = Field(
         default=GatewaySettings().credentials_secret_prefix, pattern=r"^[A-Za-z0-9/_+=.@-]*$"
@@ -43,7 +53,7 @@ class DeploymentConfig(BaseModel):
         # ``-c venues=binance,kraken`` arrives as one string; cdk.json may hold a list.
         return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
 
-    @field_validator("paper_balances", "alarm_thresholds", mode="before")
+    @field_validator("paper_balances", "alarm_thresholds", "scanner_universe", mode="before")
     @classmethod
     def _json_object(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -74,6 +84,17 @@ class DeploymentConfig(BaseModel):
     def alarm_threshold_values(self) -> dict[str, float]:
         """Every alarm's threshold in this environment, with the operator's overrides."""
         return thresholds(self.env, self.alarm_thresholds)
+
+    @field_validator("scanner_universe")
+    @classmethod
+    def _universe_of_deployed_venues(
+        cls, universe: dict[str, tuple[str, ...]], info: ValidationInfo
+    ) -> dict[str, tuple[str, ...]]:
+        venues = info.data.get("venues", ())
+        unknown = sorted(set(universe) - set(venues))
+        if unknown:
+            raise ValueError(f"books on venues not deployed (context 'venues'): {', '.join(unknown)}")
+        return universe or dict.fromkeys(venues, DEFAULT_SCANNER_SYMBOLS)
 
     @property
     def is_prod(self) -> bool:

@@ -40,6 +40,7 @@ def arbiter_function(
     service: str,
     description: str,
     reserved_concurrency: int | None = None,
+    memory_size: int = 512,
 ) -> lambda_.Function:
     """The function whose code is ``functions/<folder>`` (its ``handler.py`` exposes ``handler``)."""
     retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
@@ -53,7 +54,7 @@ def arbiter_function(
         handler="handler.handler",
         code=lambda_.Code.from_asset(str(REPO_ROOT / "functions" / folder)),
         layers=layers,
-        memory_size=512,
+        memory_size=memory_size,
         timeout=Duration.seconds(timeout_seconds),
         reserved_concurrent_executions=reserved_concurrency,
         tracing=lambda_.Tracing.ACTIVE,

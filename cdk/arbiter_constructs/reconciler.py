@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
-from cdk.arbiter_constructs.queues import dead_letter_queue
+from cdk.arbiter_constructs.schedules import SCHEDULED_FUNCTION_ACKNOWLEDGMENTS, minute_schedules
 from cdk.config import DeploymentConfig
 
 FUNCTION_TIMEOUT_SECONDS = 55
 """Under the schedule's minute: the next run starts after this one has ended (reserved concurrency 1)."""
-SCHEDULE = "rate(1 minute)"
 
 
 class Reconciler(Construct):
@@ -39,40 +36,11 @@ class Reconciler(Construct):
             description="Arbiter reconciler: what the venues hold, checked against the journal every minute",
             reserved_concurrency=1,
         )
-        # A run the scheduler could not deliver (throttled, the function failing) is kept, not dropped.
-        self.dead_letters = dead_letter_queue(
-            self, "ScheduleDeadLetters", "reconciler runs the scheduler could not deliver"
-        )
-        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
-        self.function.grant_invoke(role)
-        self.dead_letters.grant_send_messages(role)
-        self.schedule = scheduler.CfnSchedule(
-            self,
-            "Schedule",
-            schedule_expression=SCHEDULE,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn,
-                role_arn=role.role_arn,
-                input='{"source": "arbiter.reconciler.schedule"}',
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=60, maximum_retry_attempts=0
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
-            ),
-            description="Arbiter reconciler sweep",
+        self.dead_letters, (self.schedule,) = minute_schedules(
+            self, self.function, {"Schedule": ({"source": "arbiter.reconciler.schedule"}, "Arbiter reconciler sweep")}
         )
         _acknowledge(self)
 
 
 def _acknowledge(reconciler: Reconciler) -> None:
-    acknowledge_function_findings(
-        reconciler,
-        [reconciler.function],
-        "The schedule",
-        {
-            "Serverless::Serverless-LambdaDLQ": (
-                "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter queue."
-            ),
-        },
-    )
+    acknowledge_function_findings(reconciler, [reconciler.function], "The schedule", SCHEDULED_FUNCTION_ACKNOWLEDGMENTS)

@@ -14,6 +14,7 @@ from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
 from cdk.arbiter_constructs.saga import ArbitrageSaga
+from cdk.arbiter_constructs.scanner import Scanner
 from cdk.arbiter_constructs.tables import DataTables
 from cdk.config import DeploymentConfig
 
@@ -55,10 +56,24 @@ class ArbiterStack(Stack):
             for table in self.data.tables.values():
                 table.grant_read_write_data(function)
             self.alerts.topic.grant_publish(function)
+        self.scanner = Scanner(
+            self,
+            "Scanner",
+            config=config,
+            layers=self.layers.all,
+            environment=environment,
+            state_machine=self.saga.state_machine,
+        )
+        # What the scanner reads and writes, nothing more: running executions and P&L (read), the kill switch and
+        # limits (read; the risk engine may engage the switch), leases and venue state, its opportunities.
+        tables = self.data.tables
+        tables["executions"].grant_read_data(self.scanner.function)
+        for key in ("configuration", "venue_state", "opportunities"):
+            tables[key].grant_read_write_data(self.scanner.function)
         for key, table in self.data.tables.items():
             if any(spec.key == key and spec.indexes for spec in TABLES):
                 logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                for construct in (self.saga, self.reconciler):
+                for construct in (self.saga, self.reconciler, self.scanner):
                     Validations.of(construct).acknowledge(
                         Acknowledgment(
                             id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
@@ -70,7 +85,8 @@ class ArbiterStack(Stack):
             secrets = [config.secret_name(venue) for venue in config.venues]
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
-        functions = {**self.saga.functions, "Reconciler": self.reconciler.function}
+            self.scanner.function.add_to_role_policy(self.saga.secrets_statement(secrets))
+        functions = {**self.saga.functions, "Reconciler": self.reconciler.function, "Scanner": self.scanner.function}
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -81,6 +97,7 @@ class ArbiterStack(Stack):
             tables=self.data.tables,
             dead_letter_queues={
                 "ReconcilerSchedule": self.reconciler.dead_letters,
+                "ScannerSchedule": self.scanner.dead_letters,
                 **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
             },
             log_groups=[*(f.log_group for f in functions.values()), self.saga.log_group],

@@ -21,7 +21,7 @@ from tests.infra.conftest import AppBuilder
 def saga_environments(template: assertions.Template) -> list[dict[str, Any]]:
     functions = template.find_resources("AWS::Lambda::Function")
     environments = [f["Properties"]["Environment"]["Variables"] for f in functions.values()]
-    assert len(environments) == len(SAGA_TASKS) + 1  # and the reconciler, which opens the same venues
+    assert len(environments) == len(SAGA_TASKS) + 2  # and the reconciler and the scanner, which open the same venues
     return environments
 
 
@@ -112,8 +112,8 @@ def test_live_saga_functions_may_read_exactly_their_venues_secrets(make_app: App
         if any(s in policy["Properties"]["PolicyDocument"]["Statement"] for s in statements)
         for role in policy["Properties"]["Roles"]
     }
-    # Every task builds the gateways, and so does the reconciler: each of them reads the secrets.
-    assert len(granted_roles) == len(SAGA_TASKS) + 1
+    # Every task builds the gateways, and so do the reconciler and the scanner: each of them reads the secrets.
+    assert len(granted_roles) == len(SAGA_TASKS) + 2
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     template.resource_properties_count_is(
         "AWS::Lambda::Function",
         {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
-        len(SAGA_TASKS) + 1,  # and the reconciler
+        len(SAGA_TASKS) + 2,  # and the reconciler and the scanner
     )
 
 
@@ -173,3 +173,48 @@ def test_the_reconciler_runs_every_minute_one_run_at_a_time(dev_assembly: tuple[
         if "sns:Publish" in json.dumps(statement)
     ]
     assert len(statements) >= len(SAGA_TASKS) + 1  # it alerts people like the saga does
+
+
+def test_the_scanner_runs_each_shard_every_minute_and_may_start_executions_only(
+    make_app: AppBuilder,
+) -> None:
+    app, stack = make_app(scanner_shards=3)
+    app.synth()  # cdk-nag clean
+    template = assertions.Template.from_stack(stack)
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Description": assertions.Match.string_like_regexp("scanner")}}
+    )
+    [(logical_id, function)] = functions.items()
+    properties = function["Properties"]
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["MemorySize"] == 1769
+    assert properties["ReservedConcurrentExecutions"] == 6  # a holder and a warm successor per shard
+    assert properties["Timeout"] * 1000 > 65_000  # a run outlasts the next minute's invocation
+    environment = properties["Environment"]["Variables"]
+    assert environment["ARBITER_SCANNER__SHARDS"] == "3"
+    assert "ARBITER_SCANNER__STATE_MACHINE_ARN" in environment
+    schedules = template.find_resources("AWS::Scheduler::Schedule")
+    inputs = sorted(
+        json.loads(s["Properties"]["Target"]["Input"])["shard"]
+        for s in schedules.values()
+        if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+    )
+    assert inputs == [0, 1, 2]
+    for schedule in schedules.values():
+        assert schedule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+        assert "DeadLetterConfig" in schedule["Properties"]["Target"]
+    role = properties["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert {a for a in actions if a.startswith("states:")} == {"states:StartExecution"}
+    (start,) = [st for st in statements if st["Action"] == "states:StartExecution"]
+    assert start["Resource"] == {"Ref": stack.get_logical_id(stack.saga.state_machine.node.default_child)}  # type: ignore[arg-type]
+    assert not any(a.startswith(("sns:", "lambda:", "s3:")) for a in actions)
+    granted = json.dumps(statements)
+    orders = stack.get_logical_id(stack.data.tables["orders"].node.default_child)  # type: ignore[arg-type]
+    assert orders not in granted  # the orders table is the saga's alone

@@ -13,11 +13,12 @@ from arbiter.gateway import RateLimitedError
 from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
 from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner
+from arbiter.marketdata import FeedHealth
 from arbiter.models import ExecutionStatus
 from arbiter.monitoring import ALARMS, BUSINESS_WIDGETS, METRICS, NAMESPACE, AlarmEvaluator, DataPoint, Metric
-from arbiter.monitoring.catalog import signal_metrics
+from arbiter.monitoring.catalog import SCANNER_RUNS, signal_metrics
 from arbiter.storage.breakers import BreakerPosition
-from arbiter_handlers.metrics import record_rate_limited
+from arbiter_handlers.metrics import PowertoolsScannerMetrics, emit, record_rate_limited
 
 OUTCOMES = {
     "settled": Scenario(),
@@ -52,7 +53,25 @@ def emitted() -> Iterator[tuple[ScenarioRunner, dict[str, ExecutionStatus]]]:
         )
         with pytest.raises(RateLimitedError):
             limited.fetch_order_book("BTC/USDT")
+        _scanner_reports()
         yield runner, statuses
+
+
+def _scanner_reports() -> None:
+    """What the scanner reports through its metrics port in a run (its own tests check when it calls each one,
+    with the counting twin), through the deployed adapter, and the handler's run count."""
+    scanner = PowertoolsScannerMetrics()
+    scanner.detected(3)
+    scanner.updates(120)
+    scanner.refused("route_cooldown")
+    scanner.started(12.5)
+    scanner.book_ages("alpha", 40.0, 180.0)
+    health = FeedHealth(
+        venue="alpha", connected=True, last_message_age_ms=20, books=3, reconnects=1, resyncs=0, rest_snapshots=0,
+        dropped=0,
+    )  # fmt: skip
+    scanner.heartbeat("0", {"alpha": health})
+    emit(SCANNER_RUNS, 1)
 
 
 def _emitted_by_code(points: list[DataPoint], metric: Metric) -> bool:

@@ -43,3 +43,11 @@ def test_a_range_of_more_than_one_page_is_returned_whole(store: Any) -> None:
         store.put(opportunity)
     assert store.between(first.detected_at, first.detected_at + 6000) == opportunities
     assert store.between(first.detected_at + 1000, first.detected_at + 5000) == opportunities[1:6]
+
+
+def test_the_features_decided_on_are_kept_with_the_opportunity(store: Any) -> None:
+    kept, bare = cross_venue(), triangle()
+    store.put(kept, {"quote_age_ms": 12.0, "spread_bps": 3.5})
+    store.put(bare)
+    assert store.features_of(kept) == {"quote_age_ms": 12.0, "spread_bps": 3.5}
+    assert store.features_of(bare) is None

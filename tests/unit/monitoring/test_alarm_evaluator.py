@@ -13,6 +13,7 @@ from arbiter.monitoring.catalog import (
     KILL_SWITCH_ENGAGED,
     RECONCILER_INCIDENTS,
     RECONCILER_SWEEPS,
+    SCANNER_HEARTBEATS,
     Alarm,
     Comparison,
     CompositeAlarm,
@@ -59,7 +60,9 @@ def test_the_incident_alarm_adds_the_reconcilers_incidents_to_the_sagas() -> Non
 
 def test_a_quiet_platform_fires_nothing_but_the_missing_heartbeat() -> None:
     sweeps = [point(RECONCILER_SWEEPS, m + 0.1) for m in range(10)]
-    quiet = evaluate([*sweeps, *(point(KILL_SWITCH_ENGAGED, m + 0.1, value=0) for m in range(10))], minutes=10)
+    scanning = [point(SCANNER_HEARTBEATS, m + 0.2) for m in range(10)]
+    switch = [point(KILL_SWITCH_ENGAGED, m + 0.1, value=0) for m in range(10)]
+    quiet = evaluate([*sweeps, *scanning, *switch], minutes=10)
     assert all(transitions == [] for transitions in quiet.values())
 
 
@@ -125,7 +128,8 @@ def test_an_alarm_on_one_reason_ignores_the_others() -> None:
 
 def test_the_composite_follows_its_children() -> None:
     engaged = [point(KILL_SWITCH_ENGAGED, m + 0.5, value=1 if 2 <= m < 4 else 0) for m in range(6)]
-    found = evaluate(engaged, 6)
+    scanning = [point(SCANNER_HEARTBEATS, m + 0.2) for m in range(6)]
+    found = evaluate([*engaged, *scanning], 6)
     assert found["KillSwitchEngaged"] == [(3, "ALARM"), (5, "OK")]
     assert found["TradingHalted"] == found["KillSwitchEngaged"]
 
@@ -210,3 +214,10 @@ def test_a_platform_alarm_is_evaluated_per_resource_with_data() -> None:
     assert "LambdaThrottles" not in histories  # nothing records throttles locally: not evaluated at all
     tolerant = AlarmEvaluator("prod", {"LambdaErrors": 2}).evaluate([error("Compensate", 0.5)], T0 + MINUTE)
     assert tolerant["LambdaErrors Compensate"].fired == []
+
+
+def test_trading_halts_when_no_scanner_is_running() -> None:
+    """Heartbeats stop after minute 4: no scanner follows the books, so nothing trades (kill switch or not)."""
+    found = evaluate([point(SCANNER_HEARTBEATS, m + 0.2) for m in range(5)], minutes=10)
+    assert found["ScannerNotRunning"] == [(10, "ALARM")]
+    assert found["TradingHalted"] == [(10, "ALARM")]

@@ -15,7 +15,24 @@ from typing import Any
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from arbiter.monitoring.catalog import EXECUTIONS_REFUSED, RATE_LIMITED, VENUE_RATE_LIMITED, Metric
+from arbiter.marketdata import FeedHealth
+from arbiter.monitoring.catalog import (
+    BOOK_AGE_P50,
+    BOOK_AGE_P99,
+    EXECUTIONS_REFUSED,
+    FEED_CONNECTED,
+    FEED_RECONNECTS,
+    OPPORTUNITIES_DETECTED,
+    RATE_LIMITED,
+    SCANNER_HEARTBEAT,
+    SCANNER_HEARTBEATS,
+    SCANNER_REFUSED,
+    SCANNER_STARTS,
+    TICK_TO_START,
+    UPDATES_PROCESSED,
+    VENUE_RATE_LIMITED,
+    Metric,
+)
 
 EmfSink = Callable[[Mapping[str, Any]], None]
 
@@ -60,3 +77,36 @@ def record_rate_limited(venue: str) -> None:
     """The gateway's ``on_rate_limited``: one call to ``venue`` ended rate limited."""
     emit(VENUE_RATE_LIMITED, 1, venue=venue)
     emit(RATE_LIMITED, 1)
+
+
+class PowertoolsScannerMetrics:
+    """``arbiter.scanner.ScannerMetrics`` as CloudWatch metrics, each a series the catalog declares."""
+
+    def __init__(self) -> None:
+        self._reconnects: dict[str, int] = {}
+
+    def detected(self, count: int) -> None:
+        emit(OPPORTUNITIES_DETECTED, count)
+
+    def started(self, tick_to_start_ms: float) -> None:
+        emit(SCANNER_STARTS, 1)
+        emit(TICK_TO_START, tick_to_start_ms)
+
+    def refused(self, reason: str) -> None:
+        emit(SCANNER_REFUSED, 1, reason=reason)
+
+    def updates(self, count: int) -> None:
+        emit(UPDATES_PROCESSED, count)
+
+    def book_ages(self, venue: str, p50_ms: float, p99_ms: float) -> None:
+        emit(BOOK_AGE_P50, p50_ms, venue=venue)
+        emit(BOOK_AGE_P99, p99_ms, venue=venue)
+
+    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
+        emit(SCANNER_HEARTBEAT, 1, shard=shard)
+        emit(SCANNER_HEARTBEATS, 1)
+        for venue, feed in health.items():
+            new = feed.reconnects - self._reconnects.get(venue, 0)
+            self._reconnects[venue] = feed.reconnects
+            emit(FEED_RECONNECTS, new, venue=venue)
+            emit(FEED_CONNECTED, float(feed.connected), venue=venue)

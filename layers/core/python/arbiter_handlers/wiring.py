@@ -12,15 +12,16 @@ from typing import Generic, TypeVar
 
 from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
+from arbiter.bootstrap.scanner import ScannerService, deployed_scanner
 from arbiter.bootstrap.venues import ExchangeFactory
 from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.exchange import ccxt_exchange
 from arbiter.models.time import Clock, Pause
 from arbiter.reconcile.sweep import Reconciler
 from arbiter.settings import Settings, SettingsError, load_settings
-from arbiter.storage.aws import dynamodb_client, sns_client
+from arbiter.storage.aws import dynamodb_client, sns_client, stepfunctions_client
 from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore
-from arbiter_handlers.metrics import PowertoolsRefusalMetrics, record_rate_limited
+from arbiter_handlers.metrics import PowertoolsRefusalMetrics, PowertoolsScannerMetrics, record_rate_limited
 
 T = TypeVar("T")
 
@@ -62,6 +63,37 @@ class _ContainerCache(Generic[T]):
 _saga: _ContainerCache[SagaDependencies] = _ContainerCache()
 _reconciler: _ContainerCache[Reconciler] = _ContainerCache()
 _breakers: BreakerStore | None = None
+
+
+_scanners: dict[int, _ContainerCache[ScannerService]] = {}
+_installed_scanners: dict[int, ScannerService] | None = None
+
+
+def install_scanners(services: dict[int, ScannerService] | None) -> None:
+    """Used by the local platform: the scanner handler in this process runs these services, by shard."""
+    global _installed_scanners
+    _installed_scanners = services
+
+
+def scanner_service(shard: int) -> ScannerService:
+    """The shard's scanner of this container: installed locally, else built from the environment once."""
+    if _installed_scanners is not None:
+        if shard not in _installed_scanners:
+            raise WiringError(f"shard {shard}: the local platform runs shards {sorted(_installed_scanners)}")
+        return _installed_scanners[shard]
+    cache = _scanners.setdefault(shard, _ContainerCache())
+    return cache.get(
+        lambda settings, deployed: deployed_scanner(
+            settings,
+            deployed,
+            shard,
+            dynamodb=dynamodb_client(),
+            stepfunctions=stepfunctions_client(),
+            clock=clock,
+            metrics=PowertoolsScannerMetrics(),
+            refusal_metrics=PowertoolsRefusalMetrics(service="scanner"),
+        )
+    )
 
 
 def install(
@@ -128,3 +160,4 @@ def forget_built() -> None:
     """Drop what was built from the environment: the next use builds it again (tests)."""
     _saga.forget()
     _reconciler.forget()
+    _scanners.clear()

@@ -17,6 +17,7 @@ from arbiter.models.time import ManualClock
 from arbiter.monitoring import AlarmEvaluator, AlarmHistory
 from arbiter.settings import ExecutionSettings, Settings
 from arbiter.simulation import BookFrame, FrameBooks, MarketModel
+from arbiter.simulation.universe import SimulatedUniverse
 
 DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
     PlaceFault.REJECT: 0.06,
@@ -31,6 +32,17 @@ COMPENSATED_LABELS = {
     CompensationStrategy.COMPLETE: "completed with slippage",
     CompensationStrategy.NOTHING: "compensated (nothing to trade)",
 }
+
+
+def opening_balances(universe: SimulatedUniverse) -> dict[str, dict[str, Decimal]]:
+    """Every simulated venue opens with ``BALANCE_PER_ASSET_USD`` worth of every asset."""
+    return {
+        venue: {
+            asset: (BALANCE_PER_ASSET_USD / Decimal(repr(price))).quantize(Decimal("0.00000001"))
+            for asset, price in universe.reference_prices_usd.items()
+        }
+        for venue in universe.venues
+    }
 
 
 @dataclass(frozen=True)
@@ -72,13 +84,7 @@ class LocalSession:
         self._books: dict[tuple[str, str], OrderBook] = {}
         universe = self.model.universe
         self.detector = Detector.for_snapshot(universe.catalog, FrameBooks(self.frame), settings.detection)
-        balances = {
-            venue: {
-                asset: (BALANCE_PER_ASSET_USD / Decimal(repr(price))).quantize(Decimal("0.00000001"))
-                for asset, price in universe.reference_prices_usd.items()
-            }
-            for venue in universe.venues
-        }
+        balances = opening_balances(universe)
         self.platform = LocalPlatform(
             markets=dict(universe.catalog.items()),
             books=self._book,

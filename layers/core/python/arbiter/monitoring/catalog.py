@@ -135,6 +135,27 @@ VENUE_BREAKER_OPEN = Metric(
 )
 BREAKERS_OPEN = Metric("BreakersOpen", "reconciler", Unit.COUNT, "How many venues' circuit breakers are open")
 
+# -- the scanner (arbiter_handlers.metrics.PowertoolsScannerMetrics) -----------------------------------------
+SCANNER_RUNS = Metric("ScannerRuns", "scanner", Unit.COUNT, "Invocations that held their shard's lease and ran")
+OPPORTUNITIES_DETECTED = Metric("OpportunitiesDetected", "scanner", Unit.COUNT, "Opportunities the detector found")
+SCANNER_STARTS = Metric("ExecutionsStarted", "scanner", Unit.COUNT, "Executions the scanner started")
+TICK_TO_START = Metric(
+    "TickToStart", "scanner", Unit.MILLISECONDS, "From the book update that opened an opportunity to its start"
+)
+SCANNER_REFUSED = Metric(
+    "ExecutionsRefused", "scanner", Unit.COUNT, "Opportunities the scanner's pre-check refused, by reason",
+    {"reason": OPEN},
+)  # fmt: skip
+UPDATES_PROCESSED = Metric("UpdatesProcessed", "scanner", Unit.COUNT, "Book updates the detector took in")
+BOOK_AGE_P50 = Metric("BookAgeP50", "scanner", Unit.MILLISECONDS, "Median age of a venue's books", {"venue": OPEN})
+BOOK_AGE_P99 = Metric("BookAgeP99", "scanner", Unit.MILLISECONDS, "p99 age of a venue's books", {"venue": OPEN})
+SCANNER_HEARTBEAT = Metric("Heartbeat", "scanner", Unit.COUNT, "A shard's scanner is running", {"shard": OPEN})
+SCANNER_HEARTBEATS = Metric("Heartbeats", "scanner", Unit.COUNT, "Heartbeats of every shard's scanner")
+FEED_RECONNECTS = Metric("FeedReconnects", "scanner", Unit.COUNT, "A venue's stream reconnects", {"venue": OPEN})
+FEED_CONNECTED = Metric(
+    "FeedConnected", "scanner", Unit.COUNT, "1 while a venue's stream is connected", {"venue": OPEN}
+)
+
 # -- the venue gateway, in whichever function calls the venue (arbiter_handlers.metrics.record_rate_limited) ----
 VENUE_RATE_LIMITED = Metric(
     "VenueRateLimited", "gateway", Unit.COUNT, "Venue calls that ended rate limited, by venue", {"venue": OPEN}
@@ -159,6 +180,18 @@ METRICS: tuple[Metric, ...] = (
     BREAKERS_OPEN,
     VENUE_RATE_LIMITED,
     RATE_LIMITED,
+    SCANNER_RUNS,
+    OPPORTUNITIES_DETECTED,
+    SCANNER_STARTS,
+    TICK_TO_START,
+    SCANNER_REFUSED,
+    UPDATES_PROCESSED,
+    BOOK_AGE_P50,
+    BOOK_AGE_P99,
+    SCANNER_HEARTBEAT,
+    SCANNER_HEARTBEATS,
+    FEED_RECONNECTS,
+    FEED_CONNECTED,
 )
 """Every metric the code emits."""
 
@@ -313,6 +346,17 @@ ALARMS: tuple[Alarm, ...] = (
         missing_data=MissingData.BREACHING,
     ),
     Alarm(
+        "ScannerNotRunning",
+        "No scanner heartbeat for five minutes: no opportunity is followed or started (lease stuck, schedule or "
+        "function failing). See the scanner's logs and its schedule's dead-letter queue.",
+        SCANNER_HEARTBEATS,
+        Statistic.SUM,
+        Comparison.BELOW,
+        Threshold(dev=1, prod=1),
+        period_s=300,
+        missing_data=MissingData.BREACHING,
+    ),
+    Alarm(
         "KillSwitchEngaged",
         "The kill switch is engaged: no execution starts until someone disengages it (API /kill-switch).",
         KILL_SWITCH_ENGAGED,
@@ -324,8 +368,8 @@ ALARMS: tuple[Alarm, ...] = (
 
 TRADING_HALTED = CompositeAlarm(
     "TradingHalted",
-    "Arbiter is not trading: the kill switch is engaged.",
-    any_of=("KillSwitchEngaged",),
+    "Arbiter is not trading: the kill switch is engaged, or no scanner is running.",
+    any_of=("KillSwitchEngaged", "ScannerNotRunning"),
 )
 COMPOSITE_ALARMS: tuple[CompositeAlarm, ...] = (TRADING_HALTED,)
 
@@ -352,6 +396,12 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
     Widget("Kill switch", (KILL_SWITCH_ENGAGED,), (Statistic.MAXIMUM,)),
     Widget("Breaker states (1: open)", (VENUE_BREAKER_OPEN, BREAKERS_OPEN), (Statistic.MAXIMUM,)),
     Widget("Rate-limited venue calls", (VENUE_RATE_LIMITED, RATE_LIMITED)),
+    Widget("Scanner: opportunities, starts, refusals", (OPPORTUNITIES_DETECTED, SCANNER_STARTS, SCANNER_REFUSED)),
+    Widget("Scanner: tick to start", (TICK_TO_START,), (Statistic.P50, Statistic.P99)),
+    Widget("Scanner: book updates", (UPDATES_PROCESSED,)),
+    Widget("Book age per venue", (BOOK_AGE_P50, BOOK_AGE_P99), (Statistic.MAXIMUM,)),
+    Widget("Scanner heartbeat per shard, and runs", (SCANNER_HEARTBEAT, SCANNER_HEARTBEATS, SCANNER_RUNS)),
+    Widget("Feeds: connected and reconnects", (FEED_CONNECTED, FEED_RECONNECTS), (Statistic.MAXIMUM, Statistic.SUM)),
 )
 
 

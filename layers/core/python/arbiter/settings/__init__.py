@@ -15,6 +15,7 @@ from arbiter.settings.model import (
     load_settings,
 )
 from arbiter.settings.reconcile import ReconcileSettings
+from arbiter.settings.scanner import ScannerSettings
 from arbiter.settings.storage import StorageSettings
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Mode",
     "PaperSettings",
     "ReconcileSettings",
+    "ScannerSettings",
     "Settings",
     "SettingsError",
     "SimulationSettings",

@@ -16,6 +16,7 @@ from arbiter.settings.detection import DetectionSettings
 from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.gateway import GatewaySettings
 from arbiter.settings.reconcile import ReconcileSettings
+from arbiter.settings.scanner import ScannerSettings
 from arbiter.settings.storage import StorageSettings
 
 ENV_PREFIX = "ARBITER_"
@@ -110,6 +111,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     gateway: GatewaySettings = GatewaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    scanner: ScannerSettings = ScannerSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
     venues: tuple[VenueId, ...] = Field(
         default=("binance", "kraken", "coinbase"),

@@ -17,6 +17,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 AWS_RETRY_POLICY = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
 
@@ -27,6 +28,10 @@ def dynamodb_client(region: str | None = None) -> DynamoDBClient:
 
 def sns_client(region: str | None = None) -> SNSClient:
     return boto3.client("sns", region_name=region, config=AWS_RETRY_POLICY)
+
+
+def stepfunctions_client(region: str | None = None) -> SFNClient:
+    return boto3.client("stepfunctions", region_name=region, config=AWS_RETRY_POLICY)
 
 
 def is_conditional_check_failure(error: Exception) -> bool:

@@ -1,9 +1,12 @@
-"""Detected opportunities, kept for a while (TTL) so decisions can be explained later."""
+"""Detected opportunities, kept for a while (TTL) so decisions can be explained later, each with the features
+measured when it was decided on (what a model learns from must be what was known then, never recomputed)."""
 
 from __future__ import annotations
 
+import json
 import threading
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arbiter.models import Opportunity
 from arbiter.storage.aws import query_items
@@ -14,8 +17,13 @@ if TYPE_CHECKING:
 DAY_MS = 86_400_000
 
 
+Features = Mapping[str, float]
+
+
 class OpportunityStore(Protocol):
-    def put(self, opportunity: Opportunity) -> None: ...
+    def put(self, opportunity: Opportunity, features: Features | None = None) -> None: ...
+
+    def features_of(self, opportunity: Opportunity) -> dict[str, float] | None: ...
 
     def between(self, start_ms: int, end_ms: int) -> list[Opportunity]: ...
 
@@ -24,10 +32,17 @@ class InMemoryOpportunityStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.items: dict[str, Opportunity] = {}
+        self.features: dict[str, dict[str, float]] = {}
 
-    def put(self, opportunity: Opportunity) -> None:
+    def put(self, opportunity: Opportunity, features: Features | None = None) -> None:
         with self._lock:
             self.items.setdefault(opportunity.id, opportunity)
+            if features is not None:
+                self.features.setdefault(opportunity.id, dict(features))
+
+    def features_of(self, opportunity: Opportunity) -> dict[str, float] | None:
+        with self._lock:
+            return self.features.get(opportunity.id)
 
     def between(self, start_ms: int, end_ms: int) -> list[Opportunity]:
         with self._lock:
@@ -43,16 +58,29 @@ class DynamoOpportunityStore:
         self.page_size = page_size
         """Items per query page (tests force several pages); None: DynamoDB's 1 MB pages."""
 
-    def put(self, opportunity: Opportunity) -> None:
-        self.client.put_item(
+    def put(self, opportunity: Opportunity, features: Features | None = None) -> None:
+        item: dict[str, Any] = {
+            "pk": {"S": f"OPP#{opportunity.detected_at // DAY_MS}"},
+            "sk": {"S": f"{opportunity.detected_at:015d}#{opportunity.id}"},
+            "body": {"S": opportunity.model_dump_json()},
+            "expires_at": {"N": str((opportunity.detected_at + self.retention_ms) // 1000)},
+        }
+        if features is not None:
+            item["features"] = {"S": json.dumps(dict(features), sort_keys=True, allow_nan=False)}
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def features_of(self, opportunity: Opportunity) -> dict[str, float] | None:
+        found = self.client.get_item(
             TableName=self.table,
-            Item={
+            Key={
                 "pk": {"S": f"OPP#{opportunity.detected_at // DAY_MS}"},
                 "sk": {"S": f"{opportunity.detected_at:015d}#{opportunity.id}"},
-                "body": {"S": opportunity.model_dump_json()},
-                "expires_at": {"N": str((opportunity.detected_at + self.retention_ms) // 1000)},
             },
-        )
+        ).get("Item")
+        if found is None or "features" not in found:
+            return None
+        loaded: dict[str, float] = json.loads(found["features"]["S"])
+        return loaded
 
     def between(self, start_ms: int, end_ms: int) -> list[Opportunity]:
         found: list[Opportunity] = []
