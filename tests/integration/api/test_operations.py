@@ -124,7 +124,11 @@ def test_configuration_changes_are_versioned_and_a_stale_one_gets_the_current_ve
     ops = world.api.operations
     limits = RiskLimits(daily_loss_limit=Decimal(250))
     changed = ops.set_risk_limits(OPERATOR, 1, limits)
-    assert (changed.version, changed.risk_limits.daily_loss_limit, changed.updated_by) == (2, 250, OPERATOR.principal)
+    assert (changed.version, changed.risk_limits.daily_loss_limit, changed.updated_by) == (
+        2,
+        Decimal(250),
+        OPERATOR.principal,
+    )
     with pytest.raises(ConflictError) as stale:
         ops.set_risk_limits(OPERATOR, 1, RiskLimits(daily_loss_limit=Decimal(900)))
     assert stale.value.current is not None

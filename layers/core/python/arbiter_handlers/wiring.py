@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from arbiter.bootstrap.api import OperatorApi, deployed_operator_api
 from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
 from arbiter.bootstrap.venues import ExchangeFactory
@@ -88,6 +89,36 @@ def scheduled_reconciler() -> Reconciler:
     )
 
 
+class _ApiCache:
+    """The API's use cases: installed in-process (local server, tests), or built from the environment once per
+    container (DynamoDB only: the API opens no venue)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.installed: OperatorApi | None = None
+        self.built: OperatorApi | None = None
+
+    def get(self) -> OperatorApi:
+        if self.installed is not None:
+            return self.installed
+        with self._lock:
+            if self.built is None:
+                self.built = deployed_operator_api(load(), dynamodb=dynamodb_client(), clock=clock)
+            return self.built
+
+
+_api = _ApiCache()
+
+
+def install_api(api: OperatorApi | None) -> None:
+    """Used by the local platform's API server (and tests): every API request in this process uses these."""
+    _api.installed = api
+
+
+def operator_api() -> OperatorApi:
+    return _api.get()
+
+
 def load() -> Settings:
     """The deployment's settings; invalid ones fail the invocation naming each variable."""
     try:
@@ -107,3 +138,4 @@ def forget_built() -> None:
     """Drop what was built from the environment: the next use builds it again (tests)."""
     _saga.forget()
     _reconciler.forget()
+    _api.built = None

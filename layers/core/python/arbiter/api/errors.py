@@ -42,3 +42,8 @@ class ConflictError(ApiError):
 class ForbiddenError(ApiError):
     status = 403
     code = "forbidden"
+
+
+class UnauthenticatedError(ApiError):
+    status = 401
+    code = "unauthenticated"

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from arbiter.api.errors import ConflictError, InvalidRequestError, NotFoundError
 from arbiter.api.identity import Caller
 from arbiter.api.ports import OperatorJournal
-from arbiter.api.views import LockRequest, RiskConfig, StrategiesConfig
+from arbiter.api.views import LockRequest, Resolution, RiskConfig, StrategiesConfig
 from arbiter.models import ExecutionStatus
 from arbiter.models.common import Symbol, VenueId
 from arbiter.models.controls import Lock, LockScope, PauseState
@@ -140,7 +140,7 @@ class Operations:
         return [lock for lock in self.controls.locks() if lock.active(now) or not active_only]
 
     # -- incidents ----------------------------------------------------------------------------------------
-    def resolve_incident(self, caller: Caller, execution_id: str, note: str) -> IncidentResolved:
+    def resolve_incident(self, caller: Caller, execution_id: str, note: str) -> Resolution:
         """The execution stays in history as an incident; its trail gains the resolution (once)."""
         caller.require_operator("resolve an incident")
         try:
@@ -155,9 +155,9 @@ class Operations:
                     f"the incident of {execution_id} was resolved by {done.by}",
                     {"note": done.note, "by": done.by, "at_ms": event.at_ms},
                 )
-        resolution = IncidentResolved(note=note, by=caller.principal)
-        self.journal.append_event(execution_id, resolution, self.clock.now_ms())
-        return resolution
+        now = self.clock.now_ms()
+        self.journal.append_event(execution_id, IncidentResolved(note=note, by=caller.principal), now)
+        return Resolution(note=note, by=caller.principal, at_ms=now)
 
     # -- configuration ------------------------------------------------------------------------------------
     def risk_limits(self) -> RiskConfig:

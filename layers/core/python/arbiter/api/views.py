@@ -67,6 +67,9 @@ class ErrorBody(View):
     message: str
     fields: list[str] = Field(default_factory=list, description="the request fields at fault")
     current: dict[str, object] | None = Field(default=None, description="on a conflict: the current state")
+    detail: list[dict[str, object]] = Field(
+        default_factory=list, description="each problem's location, message and type (FastAPI's shape)"
+    )
 
 
 class RiskConfig(View):
