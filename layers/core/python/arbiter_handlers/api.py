@@ -142,12 +142,15 @@ def opportunities(
     to_ms: To = None,
     kind: Annotated[OpportunityKind | None, Query()] = None,
     venue: VenueQuery = None,
-    min_profit: Annotated[Decimal | None, Query(ge=0, allow_inf_nan=False, max_digits=30)] = None,
+    min_profit: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,20}(\.[0-9]{1,18})?$", description="least expected profit, a decimal")
+    ] = None,
     cursor: CursorQuery = None,
     limit: Limit = 50,
 ) -> OpportunityPage:
     caller()
-    where = OpportunityFilter(from_ms=from_ms, to_ms=to_ms, kind=kind, venue=venue, min_profit=min_profit)
+    least = None if min_profit is None else Decimal(min_profit)  # money never travels as a float
+    where = OpportunityFilter(from_ms=from_ms, to_ms=to_ms, kind=kind, venue=venue, min_profit=least)
     return operator_api().queries.list_opportunities(where, cursor, limit)
 
 
