@@ -49,10 +49,17 @@ class DemoApi:
 
 
 @contextmanager
-def demo_api(settings: Settings, ticks: int, port: int = 0, on_tick: OnTick | None = None) -> Iterator[DemoApi]:
+def demo_api(
+    settings: Settings,
+    ticks: int,
+    port: int = 0,
+    on_tick: OnTick | None = None,
+    groups: tuple[str, ...] = (OPERATOR_GROUP,),
+    executions_per_tick: int = 1,
+) -> Iterator[DemoApi]:
     """A local session of ``ticks`` (its detected opportunities kept as the scanner keeps them), then the API
     served over what it recorded, until the context ends."""
-    session = LocalSession(settings)
+    session = LocalSession(settings, executions_per_tick=executions_per_tick)
     with session.platform:
         aws = session.platform.aws
         retention = settings.storage.time_series_retention_days
@@ -66,5 +73,5 @@ def demo_api(settings: Settings, ticks: int, port: int = 0, on_tick: OnTick | No
 
         summary = session.run_ticks(ticks, keep)
         api = local_operator_api(session.platform, retention)
-        with serving(api, port) as server:
+        with serving(api, port, groups=groups) as server:
             yield DemoApi(server=server, session=session, summary=summary, api=api)
