@@ -130,6 +130,7 @@ def test_executions_page_through_the_api(api: Any, world: World) -> None:
         ("GET", "/v1/executions", None, {"status": "lost"}, ["query.status"]),
         ("GET", "/v1/executions", None, {"cursor": "bm9wZQ"}, ["cursor"]),
         ("GET", "/v1/pnl", None, {"by": "month"}, ["query.by"]),
+        ("GET", "/v1/incidents", None, {"to": "9999999999999999"}, ["query.to"]),
         ("PUT", "/v1/config/risk", {"version": 1, "risk_limits": {"daily_loss_limit": "-1"}}, {}, None),
         ("POST", "/v1/locks", {"scope": "venue", "target": "beta", "until_ms": 1, "reason": "r"}, {}, ["until_ms"]),
     ],

@@ -3,6 +3,7 @@ chain verdict, P&L grouped three ways, and a health report that names what it co
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 
 import pytest
@@ -40,6 +41,10 @@ def test_a_cursor_it_never_gave_names_the_field(world: World) -> None:
     with pytest.raises(InvalidRequestError) as bad:
         world.api.queries.executions(ExecutionFilter(), "bm9wZQ", 3)
     assert bad.value.field == "cursor"
+    forged = base64.urlsafe_b64encode(b"EXEC#not-a-time#e1").decode()
+    with pytest.raises(InvalidRequestError) as bad_position:
+        world.api.queries.executions(ExecutionFilter(), forged, 3)
+    assert bad_position.value.field == "cursor"
     with pytest.raises(InvalidRequestError) as reversed_range:
         world.api.queries.executions(ExecutionFilter(from_ms=NOW, to_ms=NOW - 1), None, 3)
     assert reversed_range.value.field == "from"
@@ -91,14 +96,17 @@ def test_pnl_by_day_asset_and_venue(world: World) -> None:
     queries = world.api.queries
     by_day = queries.pnl(None, None, PnlGrouping.DAY)
     assert [(r.key, r.pnl, r.executions) for r in by_day.rows] == [
-        ("2026-01-01", {"SOL": Decimal("0.01"), "USDT": Decimal("1.0")}, 2)
+        ("2026-01-01", {"SOL": Decimal("0.01"), "USDT": Decimal("1.0")}, None)
     ]
     by_asset = queries.pnl(None, None, PnlGrouping.ASSET)
     assert {r.key: (r.pnl, r.executions) for r in by_asset.rows} == {
-        "SOL": ({"SOL": Decimal("0.01")}, 1),
-        "USDT": ({"USDT": Decimal("1.0")}, 2),
+        "SOL": ({"SOL": Decimal("0.01")}, None),
+        "USDT": ({"USDT": Decimal("1.0")}, None),
     }
     assert queries.pnl(None, None, PnlGrouping.VENUE).rows == []  # no order was recorded
+    with pytest.raises(InvalidRequestError) as too_long:
+        queries.pnl(NOW - 40 * 86_400_000, NOW, PnlGrouping.VENUE)
+    assert too_long.value.field == "from"
 
 
 def test_balances_carry_their_age(world: World) -> None:

@@ -57,8 +57,10 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 ExecutionId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
 LockId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
-From = Annotated[int | None, Query(alias="from", ge=0, le=10**15, description="start, ms since the epoch (UTC)")]
-To = Annotated[int | None, Query(alias="to", ge=0, le=10**15, description="end, ms since the epoch (UTC)")]
+LATEST_MS = 4_102_444_800_000
+"""2100-01-01T00:00Z: later times are typing errors, not ranges."""
+From = Annotated[int | None, Query(alias="from", ge=0, le=LATEST_MS, description="start, ms since the epoch (UTC)")]
+To = Annotated[int | None, Query(alias="to", ge=0, le=LATEST_MS, description="end, ms since the epoch (UTC)")]
 CursorQuery = Annotated[str | None, Query(min_length=1, max_length=400, description="next_cursor of the last page")]
 Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
 VenueQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ DAY_MS = 86_400_000
 DEFAULT_WINDOW_MS = 7 * DAY_MS
 """A listing without a time range covers the last seven days."""
 MAX_WINDOW_MS = 366 * DAY_MS
+MAX_VENUE_PNL_DAYS = 31
 T = TypeVar("T")
 
 
@@ -54,13 +56,14 @@ def encode_cursor(position: str) -> str:
 
 
 def decode_cursor(cursor: str | None, prefix: str) -> str | None:
+    """The position a cursor names; anything but a position this listing gave is refused naming the cursor."""
     if cursor is None:
         return None
     try:
         position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         position = ""
-    if not position.startswith(prefix):
+    if not re.fullmatch(rf"{prefix}[0-9]{{15}}#[A-Za-z0-9_-]{{1,80}}", position):
         raise InvalidRequestError("cursor", "not a cursor this listing gave")
     return position
 
@@ -241,24 +244,33 @@ class Queries:
         return BalanceList(venues=venues)
 
     def pnl(self, from_ms: int | None, to_ms: int | None, by: PnlGrouping) -> PnlReport:
+        """By day and by asset from the journal's daily totals (one read per day); by venue from each execution's
+        orders (what they changed in each venue's account), over at most ``MAX_VENUE_PNL_DAYS``."""
         start, end = window(from_ms, to_ms, self.clock.now_ms())
+        days = [utc_day(index * DAY_MS) for index in range(start // DAY_MS, end // DAY_MS + 1)]
         totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         counts: dict[str, set[str]] = defaultdict(set)
-        for day_index in range(start // DAY_MS, end // DAY_MS + 1):
-            day = utc_day(day_index * DAY_MS)
-            for execution_id, pnl in self.journal.pnl_on(day).items():
-                if by is PnlGrouping.VENUE:
+        if by is PnlGrouping.VENUE:
+            if len(days) > MAX_VENUE_PNL_DAYS:
+                raise InvalidRequestError("from", f"by venue, the range may cover {MAX_VENUE_PNL_DAYS} days at most")
+            for day in days:
+                for execution_id in self.journal.pnl_on(day):
                     for venue, flows in self._venue_flows(execution_id).items():
                         _add(totals[venue], flows)
                         counts[venue].add(execution_id)
-                    continue
-                keys = [day] if by is PnlGrouping.DAY else list(pnl)
-                for key in keys:
-                    _add(totals[key], pnl if by is PnlGrouping.DAY else {key: pnl[key]})
-                    counts[key].add(execution_id)
+        else:
+            for day in days:
+                realised = self.journal.realised(day)
+                for key in [day] if by is PnlGrouping.DAY else list(realised):
+                    _add(totals[key], realised if by is PnlGrouping.DAY else {key: realised[key]})
         rows = [
-            PnlRow(key=key, pnl={a: v for a, v in sorted(values.items()) if v}, executions=len(counts[key]))
+            PnlRow(
+                key=key,
+                pnl={a: v for a, v in sorted(values.items()) if v},
+                executions=len(counts[key]) if by is PnlGrouping.VENUE else None,
+            )
             for key, values in sorted(totals.items())
+            if any(values.values())
         ]
         return PnlReport(from_ms=start, to_ms=end, by=by, rows=rows)
 

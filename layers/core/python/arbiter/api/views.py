@@ -177,7 +177,7 @@ class PnlGrouping(StrEnum):
 class PnlRow(View):
     key: str = Field(description="the day (YYYY-MM-DD), the venue or the asset")
     pnl: dict[str, Decimal]
-    executions: int
+    executions: int | None = Field(description="executions counted in the row (by venue only)")
 
 
 class PnlReport(View):
