@@ -10,6 +10,7 @@ from constructs import Construct
 
 from arbiter.storage import TABLES
 from cdk.arbiter_constructs.alerts import Alerts
+from cdk.arbiter_constructs.api import OperatorApi
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.reconciler import Reconciler
 from cdk.arbiter_constructs.saga import ArbitrageSaga
@@ -50,6 +51,9 @@ class ArbiterStack(Stack):
             alert_topic=self.alerts.topic,
         )
         self.reconciler = Reconciler(self, "Reconciler", config=config, layers=self.layers.all, environment=environment)
+        self.api = OperatorApi(
+            self, "Api", config=config, layers=self.layers.all, environment=environment, tables=self.data.tables
+        )
         for function in [*self.saga.functions.values(), self.reconciler.function]:
             for table in self.data.tables.values():
                 table.grant_read_write_data(function)
@@ -57,7 +61,7 @@ class ArbiterStack(Stack):
         for key, table in self.data.tables.items():
             if any(spec.key == key and spec.indexes for spec in TABLES):
                 logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                for construct in (self.saga, self.reconciler):
+                for construct in (self.saga, self.reconciler, self.api):
                     Validations.of(construct).acknowledge(
                         Acknowledgment(
                             id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
@@ -70,4 +74,5 @@ class ArbiterStack(Stack):
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
+        CfnOutput(self, "ApiUrl", value=self.api.api.url)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)
