@@ -121,8 +121,8 @@ class OperatorApi(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=RATE_LIMIT, burst_limit=BURST_LIMIT),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
         )
-        self.reader_policy, self.operator_policy = self._invoke_policies(config)
-        self._acknowledge(config)
+        self.reader_policy, self.operator_policy = self._invoke_policies()
+        self._acknowledge()
 
     def _authorization(self, config: DeploymentConfig) -> apigw.MethodOptions:
         if config.api_auth == "iam":
@@ -152,31 +152,20 @@ class OperatorApi(Construct):
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
         return apigw.MethodOptions(authorization_type=apigw.AuthorizationType.COGNITO, authorizer=authorizer)
 
-    def _invoke_policies(self, config: DeploymentConfig) -> tuple[iam.ManagedPolicy, iam.ManagedPolicy]:
+    def _invoke_policies(self) -> tuple[iam.ManagedPolicy, iam.ManagedPolicy]:
         """What a team attaches to its people's roles (IAM authorization): readers may GET, operators anything."""
-        reader = iam.ManagedPolicy(
-            self,
-            "ReaderPolicy",
-            description="Arbiter API: read only (GET)",
-            statements=[
-                iam.PolicyStatement(
-                    actions=["execute-api:Invoke"], resources=[self.api.arn_for_execute_api("GET", "/v1/*", STAGE)]
-                )
-            ],
-        )
-        operator = iam.ManagedPolicy(
-            self,
-            "OperatorPolicy",
-            description="Arbiter API: read and change (kill switch, pause, locks, limits, incidents)",
-            statements=[
-                iam.PolicyStatement(
-                    actions=["execute-api:Invoke"], resources=[self.api.arn_for_execute_api("*", "/v1/*", STAGE)]
-                )
-            ],
-        )
-        return reader, operator
 
-    def _acknowledge(self, config: DeploymentConfig) -> None:
+        def may_invoke(construct_id: str, method: str, description: str) -> iam.ManagedPolicy:
+            resource = self.api.arn_for_execute_api(method, "/v1/*", STAGE)
+            statement = iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[resource])
+            return iam.ManagedPolicy(self, construct_id, description=description, statements=[statement])
+
+        return (
+            may_invoke("ReaderPolicy", "GET", "Arbiter API: read only (GET)"),
+            may_invoke("OperatorPolicy", "*", "Arbiter API: read and change (kill switch, pause, locks, limits)"),
+        )
+
+    def _acknowledge(self) -> None:
         acknowledge_function_findings(
             self,
             [self.function],

@@ -12,10 +12,14 @@ import pytest
 from arbiter.api.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from arbiter.api.operations import OPERATOR_TRAIL, Operations
 from arbiter.api.views import LockRequest
+from arbiter.bootstrap.api import deployed_operator_api
+from arbiter.bootstrap.saga import WiringError
 from arbiter.models import ExecutionStatus
 from arbiter.models.controls import LockScope
 from arbiter.models.events import IncidentResolved, OperatorAction, read_event
 from arbiter.models.risk import RiskLimits
+from arbiter.models.time import ManualClock
+from arbiter.settings import load_settings
 from tests.integration.api.conftest import NOW, OPERATOR, READER, World
 
 
@@ -138,3 +142,12 @@ def test_configuration_changes_are_versioned_and_a_stale_one_gets_the_current_ve
     assert (strategies.version, strategies.parameters) == (3, {"cycles": "off"})
     assert ops.strategies().parameters == {"cycles": "off"}
     assert [a.action for a in _trail(world)] == ["config.risk", "config.strategies"]
+
+
+def test_the_deployed_api_names_each_missing_table_variable() -> None:
+    settings = load_settings(tables={"executions": "t-executions", "orders": "t-orders"})
+    with pytest.raises(WiringError) as missing:
+        deployed_operator_api(settings, dynamodb=None, clock=ManualClock(1))  # type: ignore[arg-type]
+    assert str(missing.value).startswith(
+        "ARBITER_TABLES__CONFIGURATION, ARBITER_TABLES__VENUE_STATE, ARBITER_TABLES__OPPORTUNITIES: not set"
+    )

@@ -139,3 +139,15 @@ def test_health_names_what_it_cannot_read_and_reports_the_rest(world: World) -> 
     assert degraded.kill_switch is not None
     assert degraded.kill_switch.engaged
     assert [v.breaker for v in degraded.venues] == [None, None]
+
+
+def test_health_reports_scanner_heartbeats_when_the_deployment_has_them(world: World) -> None:
+    class Heartbeats:
+        def shards(self) -> dict[str, int]:
+            return {"shard-0": NOW - 2_000}
+
+    world.api.queries.heartbeats = Heartbeats()
+    report = world.api.queries.health()
+    assert report.scanner_shards == {"shard-0": NOW - 2_000}
+    assert report.missing == []
+    assert report.status == "ok"

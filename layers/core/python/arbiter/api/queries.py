@@ -9,7 +9,7 @@ import binascii
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Literal, TypeVar
@@ -129,7 +129,6 @@ class Queries:
     clock: Clock
     heartbeats: Heartbeats | None = None
     """The scanner's heartbeats; None: this deployment records none, and health says so."""
-    _noted: dict[str, str] = field(default_factory=dict)
 
     # -- executions -----------------------------------------------------------------------------------------
     def executions(self, where: ExecutionFilter, cursor: str | None, limit: int) -> ExecutionPage:
@@ -301,11 +300,12 @@ class Queries:
         venues = [self._venue_health(venue, read) for venue in self.venues]
         attempts = [v.last_attempt_ms for v in venues if v.last_attempt_ms is not None]
         incidents = read("last_incident", lambda: self.incidents(None, None, None, 1).items)
-        if self.heartbeats is None:
+        heartbeats = self.heartbeats
+        if heartbeats is None:
             missing.append("scanner_shards: this deployment records no scanner heartbeats")
             shards = None
         else:
-            shards = read("scanner_shards", lambda: dict(self.heartbeats.shards()) if self.heartbeats else {})
+            shards = read("scanner_shards", lambda: dict(heartbeats.shards()))
         trading: Literal["active", "paused", "halted", "unknown"] = "unknown"
         if kill_switch is not None and pause is not None:
             trading = "halted" if kill_switch.engaged else "paused" if pause.paused else "active"

@@ -5,7 +5,6 @@ runs the same handler in-process. ``arbiter api`` and the tests and benchmarks s
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 import uuid
@@ -167,7 +166,3 @@ class LocalApiServer:
 
 def _first(multi: Mapping[str, list[str]]) -> dict[str, str]:
     return {name: values[-1] for name, values in multi.items() if values}
-
-
-def json_body(response: Mapping[str, Any]) -> Any:
-    return json.loads(response["body"])
