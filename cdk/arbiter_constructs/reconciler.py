@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
+from cdk.arbiter_constructs.queues import dead_letter_queue
 from cdk.config import DeploymentConfig
 
 FUNCTION_TIMEOUT_SECONDS = 55
@@ -41,12 +40,8 @@ class Reconciler(Construct):
             reserved_concurrency=1,
         )
         # A run the scheduler could not deliver (throttled, the function failing) is kept, not dropped.
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        self.dead_letters = dead_letter_queue(
+            self, "ScheduleDeadLetters", "reconciler runs the scheduler could not deliver"
         )
         role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         self.function.grant_invoke(role)
@@ -71,14 +66,11 @@ class Reconciler(Construct):
 
 
 def _acknowledge(reconciler: Reconciler) -> None:
-    reason = "This queue is the schedule's dead-letter queue itself."
     acknowledge_function_findings(
         reconciler,
         [reconciler.function],
         "The schedule",
         {
-            "AwsSolutions::AwsSolutions-SQS3": reason,
-            "Serverless::Serverless-SQSRedrivePolicy": reason,
             "Serverless::Serverless-LambdaDLQ": (
                 "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter queue."
             ),

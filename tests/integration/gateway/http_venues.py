@@ -33,6 +33,8 @@ class HttpVenue:
         self.orders: dict[str, dict[str, Any]] = {}
         """The venue's orders by its own id, in its own format."""
         self.client_ids: list[str | None] = []
+        self.create_forms: list[dict[str, str]] = []
+        """Every order-creating request as the venue received it (kraken's form fields)."""
         """The client order id each accepted create carried."""
         self.requests: list[str] = []
 
@@ -140,6 +142,7 @@ class HttpVenue:
         txid = f"O{len(self.orders) + 1:05d}-AAAAA-BBBBBB"
         volume, price = Decimal(form["volume"]), Decimal(form["price"])
         self.client_ids.append(form.get("cl_ord_id"))
+        self.create_forms.append(form)
         self.orders[txid] = {
             "refid": None,
             "userref": 0,

@@ -132,6 +132,16 @@ def test_one_intent_is_at_most_one_order_however_timeouts_and_caller_retries_fal
     assert http.client_ids in ([], [CID])
 
 
+def test_every_kraken_order_carries_a_deadline_so_that_a_late_miss_is_conclusive() -> None:
+    http = HttpVenue("kraken")
+    placing = gateway(http)
+    placing.place_order(request("kraken"))
+    [form] = http.create_forms
+    # The gateway's clock stands at 2026-01-01T00:00:00Z; the venue refuses the AddOrder after the deadline.
+    assert form["deadline"] == "2026-01-01T00:00:05.000Z"
+    assert placing.send_window_ms == 60_000 + 5_000 + 1_000  # retry budget + expiry + clock-skew margin
+
+
 def test_a_venue_without_verified_client_order_id_handling_is_refused() -> None:
     with pytest.raises(UnsupportedVenueError, match="venue: 'bitmart'"):
         order_ids_for("bitmart")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from arbiter.gateway.paper import PlaceFault
-from arbiter.local.scenarios import Scenario, ScenarioRunner
+from arbiter.local.scenarios import SHAPES, Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 
 PLACEMENT_FAULTS = [
@@ -42,6 +42,14 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
                 found.append((Scenario(shape=shape, leg_faults={leg: fault}), expected))
             no_fill = {leg: PlaceFault.NO_FILL}
             found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=2), closed))
+            # Retry budgets are time, not counts a local run compresses to nothing (review finding): a cancel
+            # that fails five times then works, and a venue out for a few calls, are waited out.
+            found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=5), closed))
+            resting_venue = SHAPES[shape]().legs[leg].venue
+            outage = Scenario(
+                shape=shape, leg_faults=no_fill, outage_venue=resting_venue, outage_from_call=2, outage_calls=4
+            )
+            found.append((outage, closed))
             # The resting leg fills as its cancel is acknowledged "canceled", and reads lag behind for a second:
             # only reads a settle delay apart that agree show the fill (review finding: closed as flat).
             found.append((Scenario(shape=shape, leg_faults=no_fill, fill_at_cancel=True, read_lag_ms=1_000), closed))
@@ -65,6 +73,14 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
                     {ExecutionStatus.INCIDENT, *closed},
                 )
             )
+        # Two compensation orders in a row time out before the venue accepts them: provably never sent, they use
+        # up no round, and the third flattens (review finding: the two rounds ran out, an avoidable incident).
+        timeouts = (PlaceFault.TIMEOUT_BEFORE_ACCEPT, PlaceFault.TIMEOUT_BEFORE_ACCEPT)
+        rejected_leg = {0: PlaceFault.REJECT}
+        found.append((Scenario(shape=shape, leg_faults=rejected_leg, compensation_faults=timeouts), closed))
+        for fault in (PlaceFault.TIMEOUT_AFTER_ACCEPT, PlaceFault.PARTIAL_FILL, PlaceFault.NO_FILL):
+            faulted = Scenario(shape=shape, leg_faults=rejected_leg, compensation_faults=(fault,))
+            found.append((faulted, {ExecutionStatus.INCIDENT, *closed}))
         found.append((Scenario(shape=shape, quote_age_ms=5_000), {ExecutionStatus.REFUSED}))
         found.append((Scenario(shape=shape, balance_factor=Decimal("0.00001")), {ExecutionStatus.REFUSED}))
     return found

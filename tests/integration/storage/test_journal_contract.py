@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from arbiter.local import create_local_tables
-from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, Side
+from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, SendState, Side
 from arbiter.storage.audit import first_broken_link
 from arbiter.storage.errors import StorageConflictError
 from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
@@ -78,8 +78,8 @@ def test_status_changes_and_every_write_are_chained_audit_events(stores: tuple[A
         amount=Decimal(1),
         limit_price=Decimal(150),
     )
-    assert journal.record_intent(intent, 12) is True
-    assert journal.record_intent(intent, 13) is False  # a retry records nothing new, and may not send
+    assert journal.record_intent(intent, 12, 5_012) is True
+    assert journal.record_intent(intent, 13, 5_013) is False  # a retry records nothing new, and may not send
     order = Order.model_validate(
         {
             "venue": "alpha",
@@ -208,3 +208,123 @@ def test_daily_pnl_counts_each_execution_once_and_running_executions_are_listed(
     assert sorted(e.execution_id for e in journal.active_executions()) == ["e0", "e1"]
     journal.set_status("e0", ExecutionStatus.SETTLED, day_ms + 2)
     assert [e.execution_id for e in journal.active_executions()] == ["e1"]
+
+
+def _intent(cid: str = "cid-claim") -> OrderIntent:
+    return OrderIntent(
+        execution_id="e1",
+        slot=0,
+        attempt=0,
+        client_order_id=cid,
+        venue="alpha",
+        symbol="SOL/USDT",
+        side=Side.BUY,
+        amount=Decimal(1),
+        limit_price=Decimal(150),
+    )
+
+
+def test_only_the_holder_starts_sending_and_only_before_the_claims_deadline(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    intent = _intent()
+    assert journal.record_intent(intent, 100, 5_100)
+    assert journal.claim(intent).state is SendState.RECORDED
+    # Nobody declares it unsent while its holder may still send it.
+    assert journal.move_claim(intent, SendState.ABANDONED, 5_099) is None
+    sending = journal.move_claim(intent, SendState.SENDING, 200, expires_at_ms=6_200)
+    assert sending is not None
+    assert sending.state is SendState.SENDING
+    assert journal.move_claim(intent, SendState.SENDING, 300) is None  # one send: a second start is refused
+    assert journal.move_claim(intent, SendState.ABANDONED, 9_000) is None  # a send may have reached the venue
+    assert not journal.claim(intent).proves_absent(6_200)
+    assert journal.claim(intent).proves_absent(6_201)  # the venue refuses a request arriving after its expiry
+    sent = journal.move_claim(intent, SendState.SENT, 400)
+    assert sent is not None
+    assert sent.state is SendState.SENT
+    assert sent.expires_at_ms == 6_200
+    kinds = [e.kind for e in journal.events("e1")]
+    assert kinds.count("send_claim") == 2
+    assert journal.verify("e1").intact
+
+
+def test_a_claim_nobody_used_before_its_deadline_is_abandoned_and_can_never_be_sent(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    intent = _intent()
+    journal.record_intent(intent, 100, 5_100)
+    assert journal.move_claim(intent, SendState.SENDING, 5_100) is None  # its holder came too late
+    abandoned = journal.move_claim(intent, SendState.ABANDONED, 5_100)
+    assert abandoned is not None
+    assert abandoned.proves_absent(5_100)
+    assert journal.move_claim(intent, SendState.SENDING, 200) is None  # whatever its holder's clock says
+    assert journal.claim(intent).state is SendState.ABANDONED
+
+
+def test_a_refused_send_proves_the_order_absent_at_once(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    intent = _intent()
+    journal.record_intent(intent, 100, 5_100)
+    journal.move_claim(intent, SendState.SENDING, 200)  # a venue without request expiry: no time proves it
+    assert not journal.claim(intent).proves_absent(10**12)
+    refused = journal.move_claim(intent, SendState.SENT, 300, refused=True)
+    assert refused is not None
+    assert refused.proves_absent(300)
+
+
+def test_two_callers_racing_to_abandon_and_send_one_claim_one_wins(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    results: dict[str, object] = {}
+    for n in range(4):
+        intent = _intent(f"cid-race-{n}")
+        journal.record_intent(intent, 100, 5_100)
+        barrier = threading.Barrier(2)
+
+        def move(state: SendState, at: int, intent: OrderIntent = intent, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            results[f"{intent.client_order_id}:{state.value}"] = journal.move_claim(intent, state, at)
+
+        threads = [
+            threading.Thread(target=move, args=(SendState.SENDING, 5_000)),
+            threading.Thread(target=move, args=(SendState.ABANDONED, 5_200)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # The holder (its clock before the deadline) and a step that found the deadline passed (its clock after)
+        # each decide on the claim as they read it; the conditional write lets exactly one of them move it.
+        won = [k for k in results if k.startswith(intent.client_order_id) and results[k] is not None]
+        assert len(won) == 1, results
+        assert journal.claim(intent).state.value == won[0].split(":")[1]
+    assert journal.verify("e1").intact
+
+
+def test_a_corrected_pnl_replaces_the_booking_and_moves_its_day_by_the_difference(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    day_ms = 1_767_225_600_000  # 2026-01-01
+    journal.record_pnl("e1", {"USDT": Decimal("1.5"), "BNB": Decimal("-0.001")}, day_ms)
+    assert not journal.correct_pnl("e1", {"USDT": Decimal("1.50"), "BNB": Decimal("-0.001")}, day_ms + 5)
+    # Corrected the next day: the booking's own day moves, not the day of the correction.
+    assert journal.correct_pnl("e1", {"USDT": Decimal("1.2"), "SOL": Decimal("0.01")}, day_ms + 86_400_000)
+    assert dict(journal.realised("2026-01-01")) == {
+        "USDT": Decimal("1.2"),
+        "BNB": Decimal(0),
+        "SOL": Decimal("0.01"),
+    }
+    assert dict(journal.realised("2026-01-02")) == {}
+    assert journal.pnl_on("2026-01-01")["e1"] == {"USDT": Decimal("1.2"), "SOL": Decimal("0.01")}
+    kinds = [e.kind for e in journal.events("e1")]
+    assert kinds.count("pnl") == 1
+    assert kinds.count("pnl_corrected") == 1
+    assert journal.verify("e1").intact
+
+
+def test_correcting_a_pnl_never_booked_books_it(stores: tuple[Any, Any]) -> None:
+    journal, _ = stores
+    journal.create(execution())
+    assert journal.correct_pnl("e1", {"USDT": Decimal(2)}, 1_767_225_600_000)
+    assert dict(journal.realised("2026-01-01")) == {"USDT": Decimal(2)}

@@ -8,7 +8,7 @@ import pytest
 from arbiter.execution.steps import OrdersStillOpenError, SagaSteps
 from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
-from arbiter.models import CompensationStrategy, ExecutionStatus, OrderStatus, Side, derive_client_order_id
+from arbiter.models import CompensationStrategy, ExecutionStatus, OrderStatus, SendState, Side, derive_client_order_id
 from tests.support.saga_world import NOW, World
 from tests.unit.execution.conftest import book
 
@@ -164,3 +164,60 @@ def test_an_incident_tells_the_position_per_venue_its_usd_value_the_real_orders_
     assert message["flattening"]["orders"]
     assert world.journal.pnl["exec-1"]["SOL"] == 1  # booked: the daily loss counts it
     assert world.kill_switch.is_engaged()
+
+
+def test_an_intent_whose_holder_may_still_send_is_never_taken_for_unsent_before_its_claims_deadline() -> None:
+    # Review finding: a PlaceLegs still sending (a duplicate delivery, a slow Lambda) while Compensate took the
+    # unsent leg for never sent, unwound and closed; then the first sent its leg: an orphan position.
+    world = World()
+    state = world.steps.prepare(world.start())
+    intents = world.steps._leg_intents(state)
+    for intent in intents:  # the holder recorded them (claim: one minute) and has not sent yet
+        assert world.journal.record_intent(intent, NOW, NOW + 60_000)
+    with pytest.raises(OrdersStillOpenError):
+        world.steps.compensate(state)  # the venues list nothing, which proves nothing yet
+    assert world.alpha.placements == world.beta.placements == []
+    world.clock.advance(60_000)  # the claim's deadline passes: the intents are abandoned, nobody may send them
+    state = world.steps.reconcile(world.steps.compensate(state))
+    assert state.reconciliation is not None
+    assert state.reconciliation.flat
+    assert {world.journal.claim(i).state for i in intents} == {SendState.ABANDONED}
+    late = [world.steps.desk._place(intent, recorded_now=True) for intent in intents]  # the holder wakes up
+    assert late == [None, None]
+    assert world.alpha.placements == world.beta.placements == []
+
+
+def test_a_send_that_may_still_execute_at_the_venue_is_not_taken_for_absent_until_its_window_passed() -> None:
+    world = World()
+    state = world.steps.prepare(world.start())
+    near, far = world.steps._leg_intents(state)
+    for intent, window in ((near, 14_000), (far, 30_000)):  # the holder started sending, then died
+        world.journal.record_intent(intent, NOW, NOW + 5_000)
+        world.journal.move_claim(intent, SendState.SENDING, NOW, expires_at_ms=NOW + window)
+    reads = world.steps.desk.final_reads([near, far])
+    # The reads wait out a window that ends within the settle budget (16 s); one beyond it stays unsettled.
+    assert reads.unsettled == (far.client_order_id,)
+    assert reads.orders[near.client_order_id][1] is None
+    assert world.clock.ms > NOW + 14_000
+    world.clock.ms = NOW + 30_001
+    assert world.steps.desk.final_reads([far]).unsettled == ()
+
+
+def test_reconcile_corrects_a_pnl_settle_booked_from_reads_that_changed_since() -> None:
+    world = World()
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    state = world.steps.settle(state)
+    booked = dict(world.journal.pnl["exec-1"])
+    # The venue charges a second fee it reports only later (its first report was incomplete).
+    cid = derive_client_order_id("exec-1", 1, 0)
+    recorded = world.journal.order(cid)
+    assert recorded is not None
+    account = world.beta.ledger.account(world.beta.opening)
+    changed = recorded.model_copy(update={"fees": (*recorded.fees, recorded.fees[0])})
+    assert world.beta.ledger.commit(account.model_copy(update={"version": account.version + 1}), changed)
+    state = world.steps.reconcile(state)
+    assert state.reconciliation is not None
+    assert state.reconciliation.flat
+    fee = recorded.fees[0]
+    assert world.journal.pnl["exec-1"][fee.currency] == booked[fee.currency] - fee.cost
+    assert world.status() is ExecutionStatus.SETTLED

@@ -11,7 +11,8 @@ import pytest
 from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.models import ExecutionStatus, Order, OrderRequest, Side, derive_client_order_id
-from arbiter.models.events import Reread, Swept, VenueIncident, read_event
+from arbiter.models.events import DustAccrued, Reread, Swept, VenueIncident, read_event
+from arbiter.models.time import utc_day
 from arbiter.reconcile.sweep import Reconciler, venue_trail
 from arbiter.settings import ReconcileSettings
 from arbiter.storage.verified_balances import InMemoryVerificationStore
@@ -103,6 +104,8 @@ def test_an_order_that_changed_after_the_execution_ended_opens_an_incident_on_it
     cid = derive_client_order_id("exec-1", 1, 0)
     recorded = world.journal.order(cid)
     assert recorded is not None
+    booked = dict(world.journal.pnl["exec-1"])
+    day_before = dict(world.journal.realised(utc_day(world.clock.ms)))
     # The venue's word changes after the saga closed (a fill it reported late): the journal never heard of it.
     account = world.beta.ledger.account(world.beta.opening)
     changed = recorded.model_copy(update={"fees": (*recorded.fees, recorded.fees[0])})  # a second fee charged
@@ -116,6 +119,11 @@ def test_an_order_that_changed_after_the_execution_ended_opens_an_incident_on_it
     assert [r.age_index for r in reread] == [0]
     assert cid in reread[0].differences[0]
     assert world.journal.order(cid) != recorded  # the venue's word joined the journal; the old state is in the trail
+    # The P&L follows the venue's word: the second fee is booked, the day's realised P&L moves by it.
+    fee = recorded.fees[0]
+    assert world.journal.pnl["exec-1"][fee.currency] == booked[fee.currency] - fee.cost
+    assert world.journal.realised(utc_day(world.clock.ms))[fee.currency] == day_before[fee.currency] - fee.cost
+    assert any(e.kind == "pnl_corrected" for e in world.journal.events("exec-1"))
 
 
 def test_each_age_is_read_once_and_later_ages_again() -> None:
@@ -228,3 +236,48 @@ def test_a_venue_unreadable_for_long_after_trading_on_it_is_an_incident_raised_o
     world.clock.advance(MINUTE)
     assert sweeps.sweep().incidents == []  # once per spell
     assert len(world.alerts.published) == 1
+
+
+def test_an_executions_leftover_below_tolerance_is_summed_as_dust_per_venue_and_asset() -> None:
+    # The buy's fee is charged in the SOL it receives: 0.001 SOL short, below the $1 tolerance, so it settles.
+    world = World({"alpha": VenueFaults(fee_in_received=True)})
+    sweeps = reconciler(world)
+    sweeps.sweep()
+    settle(world)
+    world.clock.advance(MINUTE)
+    report = sweeps.sweep()
+    assert report.clean
+    buy = world.journal.order(derive_client_order_id("exec-1", 0, 0))
+    assert buy is not None
+    fee = sum((f.cost for f in buy.fees if f.currency == "SOL"), Decimal(0))
+    assert fee > 0
+    dust = {venue: sweeps.verifications.get(venue).dust for venue in ("alpha", "beta")}  # type: ignore[union-attr]
+    assert sum((d.get("SOL", Decimal(0)) for d in dust.values()), Decimal(0)) == -fee
+    assert "USDT" not in dust["alpha"]  # the profit currency is profit, not dust
+    accrued = [d for d in trail(world, "alpha") if isinstance(d, DustAccrued)]
+    assert [d.source for d in accrued] == ["exec-1"]
+    assert world.alerts.published == []  # far below the alert threshold
+    world.clock.advance(10 * MINUTE)
+    sweeps.sweep()  # the next age's re-read does not count the same leftover again
+    assert sweeps.verifications.get("alpha").dust == dust["alpha"]  # type: ignore[union-attr]
+
+
+def test_a_running_dust_total_worth_more_than_the_threshold_is_alerted_once() -> None:
+    # Each sweep finds 0.5 USDT the journal cannot explain: dust alone, money together.
+    world = World()
+    sweeps = reconciler(world)
+    sweeps.settings = ReconcileSettings(dust_alert_usd=Decimal(2))
+    sweeps.sweep()
+    alerts = []
+    for _ in range(8):
+        world.alpha.set_free({"USDT": world.alpha.free["USDT"] + Decimal("0.5")})
+        world.clock.advance(MINUTE)
+        report = sweeps.sweep()
+        assert report.incidents == []  # each difference alone is dust
+        alerts += report.dust_alerts
+    assert alerts == [("alpha", "USDT")]  # crossed at 2.5 USDT, alerted once
+    [(subject, message)] = world.alerts.published
+    assert subject == "Arbiter dust on alpha: USDT"
+    assert message["totals"]["USDT"] == "2.5"
+    assert sweeps.verifications.get("alpha").dust == {"USDT": Decimal(4)}  # type: ignore[union-attr]
+    assert not world.kill_switch.is_engaged()

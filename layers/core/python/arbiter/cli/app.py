@@ -73,7 +73,11 @@ def demo(
     if serve:
         _serve(settings, ticks, port, show, (OPERATOR_GROUP,), executions)
         return
-    session = LocalSession(settings, executions_per_tick=executions)
+    try:
+        session = LocalSession(settings, executions_per_tick=executions)
+    except ValueError as error:  # an alarm threshold override that names no alarm
+        typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)
+        raise typer.Exit(code=2) from None
     summary = session.run(ticks, show)
     universe = session.model.universe
     typer.echo(render_summary(summary, len(universe.venues), len(universe.catalog)))

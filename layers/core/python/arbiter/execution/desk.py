@@ -3,9 +3,11 @@ compensation orders alike.
 
 Durable before anything is sent (invariant 1): every intent of a batch is recorded first, then the batch goes
 out at once, a thread per order, so the skew between legs is a thread start-up, not a state transition. Only
-the call that recorded an intent may send it; another one (a retried or duplicated task while the first may
-still be sending) only looks the order up. Facts about orders always come from the venue, never from the
-saga's memory of them, and every report is recorded in the journal."""
+the call that recorded an intent may send it, by moving its claim to ``sending`` before the claim's deadline;
+another one (a retried or duplicated task while the first may still be sending) only looks the order up, and
+nobody takes an intent for never sent before its claim proves it (``docs/post-trade-truth.md``). Facts about
+orders always come from the venue, never from the saga's memory of them, and every report is recorded in the
+journal."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from tenacity import Retrying, retry_if_exception, wait_fixed
+
 from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
 from arbiter.gateway.errors import GatewayError
-from arbiter.models import Order, OrderIntent, OrderRecord, derive_client_order_id
+from arbiter.models import Order, OrderIntent, OrderRecord, SendState, derive_client_order_id
 from arbiter.models.common import Side
 from arbiter.models.events import CancelFailed, OrderFailed, OrderNotResent, PlannedOrder
 from arbiter.models.opportunity import Leg
@@ -59,33 +63,48 @@ class OrderDesk:
         self.gateways, self.journal, self.clock, self.pause, self.settle = gateways, journal, clock, pause, settle
 
     def send(self, intents: Sequence[OrderIntent]) -> list[Order | None]:
-        """Record every intent, then send those this call recorded; each order as its venue reports it, or
-        None where the venue has no such order."""
+        """Record every intent with its send claim, then send those this call recorded; each order as its venue
+        reports it, or None where the venue has no such order."""
         now = self.clock.now_ms()
-        fresh = [self.journal.record_intent(intent, now) for intent in intents]
+        claim_until = now + self.settle.send_claim_ms
+        fresh = [self.journal.record_intent(intent, now, claim_until) for intent in intents]
         with ThreadPoolExecutor(max_workers=max(1, len(intents))) as pool:
             return list(pool.map(self._place, intents, fresh))
 
     def _place(self, intent: OrderIntent, recorded_now: bool) -> Order | None:
-        """Send one order unless the venue already has it. A venue may list an order late, and a second send
-        under the same clientOrderId is accepted by venues once the first is closed: so an intent recorded by
-        an earlier call is never sent here. A leg left unsent this way is compensated like a rejected one; its
-        intent stays in the journal, so later steps still look it up."""
+        """Send one order if this call holds its claim and the claim's deadline has not passed; otherwise only
+        look it up. A venue may list an order late, and a second send under the same clientOrderId is accepted
+        by venues once the first is closed: so an intent recorded by an earlier call is never sent here. A leg
+        left unsent this way is compensated like a rejected one once nobody can send it any more (its claim
+        expired or abandoned); its intent stays in the journal, so later steps still look it up."""
         gateway = self.gateways[intent.venue]
         cid = intent.client_order_id
         try:
-            order = gateway.find_order(cid, intent.symbol)
-            if order is None and not recorded_now:
-                event = OrderNotResent(client_order_id=cid, reason="intent recorded by an earlier call")
-                self.journal.append_event(intent.execution_id, event, self.clock.now_ms())
-                return None
-            if order is None:
-                order = gateway.place_order(intent.request())
+            if not recorded_now or not self._start_sending(intent, gateway.send_window_ms):
+                return self._not_resent(intent)
+            order = gateway.place_order(intent.request())
         except Exception as error:  # noqa: BLE001 - any failure leaves the order to be looked up again later
+            if isinstance(error, GatewayError) and error.proves_absent:
+                self.journal.move_claim(intent, SendState.SENT, self.clock.now_ms(), refused=True)
             failed = OrderFailed(client_order_id=cid, error=type(error).__name__, detail=str(error))
             self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())
             return self.lookup(intent)
+        self.journal.move_claim(intent, SendState.SENT, self.clock.now_ms())
         return self._accepted(intent, order)
+
+    def _start_sending(self, intent: OrderIntent, window_ms: int | None) -> bool:
+        """Move the claim to ``sending``: from here on a request may reach the venue, and a venue that lists no
+        such order proves nothing until the send's window has passed (None: never)."""
+        now = self.clock.now_ms()
+        expires = None if window_ms is None else now + window_ms
+        return self.journal.move_claim(intent, SendState.SENDING, now, expires_at_ms=expires) is not None
+
+    def _not_resent(self, intent: OrderIntent) -> Order | None:
+        order = self.lookup(intent)
+        if order is None:
+            event = OrderNotResent(client_order_id=intent.client_order_id, reason="not this call's to send")
+            self.journal.append_event(intent.execution_id, event, self.clock.now_ms())
+        return order
 
     def lookup(self, intent: OrderIntent) -> Order | None:
         """The venue's word on an intent as the journal accepted it; ``None`` when the venue does not list it.
@@ -111,22 +130,22 @@ class OrderDesk:
 
     def final_reads(self, intents: Sequence[OrderIntent]) -> FinalReads:
         """Never one answer: every order is read again after the settle delay until two reads in a row agree
-        and the order is final (a cancel acknowledgement or a single lookup may be a venue's stale word).
-        Each read is recorded. A venue that cannot be reached is answered for by the journal where it already
-        recorded the order as final (the reachable venues are still read, and can still be flattened); where it
-        did not, the error is raised: nobody knows what that order did."""
+        and the order is final (a cancel acknowledgement or a single lookup may be a venue's stale word), within
+        the settle budget. A venue that lists no order is final only once the intent's claim proves none can
+        exist (``_absent``). Each read is recorded. A venue that cannot be reached is answered for by the journal
+        where it already recorded the order as final (the reachable venues are still read, and can still be
+        flattened); where it did not, the error is raised: nobody knows what that order did."""
         last: dict[str, Order | None] = {i.client_order_id: self.lookup_or_final(i) for i in intents}
         settled: dict[str, tuple[OrderIntent, Order | None]] = {}
         pending = list(intents)
-        for _ in range(self.settle.settle_reads - 1):
-            if not pending:
-                break
+        budget_ends = self.clock.now_ms() + self.settle.settle_budget_ms
+        while pending and self.clock.now_ms() + self.settle.settle_delay_ms <= budget_ends:
             self.pause(self.settle.settle_delay_ms)
             still = []
             for intent in pending:
                 cid = intent.client_order_id
                 read = self.lookup_or_final(intent)
-                if _same(read, last[cid]) and (read is None or read.status.is_final):
+                if _same(read, last[cid]) and (read.status.is_final if read is not None else self._absent(intent)):
                     settled[cid] = (intent, read)
                 else:
                     last[cid] = read
@@ -136,11 +155,37 @@ class OrderDesk:
         unsettled = tuple(i.client_order_id for i in pending)
         return FinalReads(orders=ordered, unsettled=unsettled)
 
+    def _absent(self, intent: OrderIntent) -> bool:
+        """Does the venue's silence prove the order does not exist, and never will? Not when the venue once
+        reported it (a lagging listing), nor while its claim still allows a send or a send may still execute. A
+        claim nobody used before its deadline is abandoned here, so its holder can no longer send."""
+        if self.journal.order(intent.client_order_id) is not None:
+            return False
+        claim = self.journal.claim(intent)
+        if claim is None:  # recorded before intents carried claims: two reads that agree are all there is
+            return True
+        now = self.clock.now_ms()
+        if claim.state is SendState.RECORDED and now >= claim.claim_until_ms:
+            claim = self.journal.move_claim(intent, SendState.ABANDONED, now) or self.journal.claim(intent)
+        return claim is not None and claim.proves_absent(now)
+
     def cancel(self, intent: OrderIntent) -> Order | None:
-        """Cancel the order if it is still open; its state afterwards, or None when the cancel failed (recorded;
-        the next step tries again, then reports it)."""
+        """Cancel the order if it is still open; its state afterwards, or None when the cancel kept failing for
+        the cancel budget (recorded; the next step tries again, then reports it). The budget is time, not a
+        count: a venue that fails a few calls in a row is waited out, on AWS and on a simulated clock alike."""
+        started = self.clock.now_ms()
+        retrying = Retrying(
+            retry=retry_if_exception(lambda error: isinstance(error, GatewayError) and error.retryable),
+            stop=lambda _state: (
+                self.clock.now_ms() + self.settle.cancel_retry_ms > started + self.settle.cancel_budget_ms
+            ),
+            wait=wait_fixed(self.settle.cancel_retry_ms / 1000),
+            sleep=lambda seconds: self.pause(round(seconds * 1000)),
+            reraise=True,
+        )
+        gateway = self.gateways[intent.venue]
         try:
-            order = self.gateways[intent.venue].cancel_order(intent.client_order_id, intent.symbol)
+            order = retrying(gateway.cancel_order, intent.client_order_id, intent.symbol)
         except Exception as error:  # noqa: BLE001 - a failed cancel is retried by the next step, then reported
             failed = CancelFailed(client_order_id=intent.client_order_id, error=type(error).__name__)
             self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())

@@ -9,7 +9,16 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arbiter.gateway.interface import VenueGateway
-from arbiter.models import CompensationStrategy, Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models import (
+    CompensationStrategy,
+    Execution,
+    ExecutionStatus,
+    IntentClaim,
+    Order,
+    OrderIntent,
+    OrderRecord,
+    SendState,
+)
 from arbiter.models.events import AnyEventDetail
 from arbiter.models.time import Clock
 from arbiter.risk.ports import KillSwitch
@@ -37,10 +46,26 @@ class ExecutionJournal(Protocol):
 
     def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None: ...
 
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
-        """Conditional put: True when this call recorded the intent, False when an earlier call had. Only the
-        recording call may send the order (one intent, one send, even with two invocations at once)."""
+    def record_intent(self, intent: OrderIntent, at_ms: int, claim_until_ms: int) -> bool:
+        """Conditional put of the intent and its send claim (``recorded``, until ``claim_until_ms``): True when
+        this call recorded it, False when an earlier call had. Only the recording call may send the order (one
+        intent, one send, even with two invocations at once), and only by moving the claim to ``sending``."""
         ...
+
+    def move_claim(
+        self,
+        intent: OrderIntent,
+        state: SendState,
+        at_ms: int,
+        *,
+        expires_at_ms: int | None = None,
+        refused: bool = False,
+    ) -> IntentClaim | None:
+        """Conditional move of the intent's send claim (``IntentClaim.moved``), with its audit event: the claim as
+        moved, or None where the protocol forbids the move from the claim as stored (nothing is written)."""
+        ...
+
+    def claim(self, intent: OrderIntent) -> IntentClaim | None: ...
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]: ...
 
@@ -53,6 +78,11 @@ class ExecutionJournal(Protocol):
         ...
 
     def record_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> None: ...
+
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        """Replace the execution's booked P&L where it differs (the day it was booked on moves by the
+        difference; an audit event keeps both); books it when none was. True when anything changed."""
+        ...
 
     def record_invalid_input(self, execution_id: str, reason: str, at_ms: int) -> None:
         """An execution whose input could not even be read: the refusal is recorded, nothing else exists."""

@@ -41,7 +41,10 @@ class SagaState(_State):
     accepted: bool | None = None
     refusal: str | None = None
     fills: Fills | None = None
-    compensation_rounds: int = Field(default=0, ge=0)
+    compensation_rounds: int = Field(default=0, ge=0, description="rounds placed (each its own clientOrderIds)")
+    unsent_rounds: int = Field(
+        default=0, ge=0, description="of those, rounds whose every order provably never reached its venue"
+    )
     reconciliation: Reconciled | None = None
     compensate_again: bool = False
     error: StepFailure | None = None

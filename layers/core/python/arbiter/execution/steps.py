@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from arbiter.execution.compensation import CompensationInputs, exposure_tolerance, plan_compensation
-from arbiter.execution.desk import OrderDesk, intent_for
+from arbiter.execution.desk import FinalReads, OrderDesk, intent_for
 from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, Clock, ExecutionJournal, KillSwitch, VenueGateway
 from arbiter.execution.state import Fills, LegFill, RefusedInput, SagaState
@@ -220,14 +220,17 @@ class SagaSteps:
     def _close_open_orders(self, state: SagaState) -> tuple[list[tuple[OrderIntent, Order]], tuple[str, ...]]:
         """Cancel whatever the execution still has open, then read every order the venues know of until two
         reads agree: the orders as finally read, and the clientOrderIds whose reads never agreed."""
+        final = self._closed(state)
+        found = [(intent, order) for intent, order in final.orders.values() if order is not None]
+        return found, final.unsettled
+
+    def _closed(self, state: SagaState) -> FinalReads:
         intents = list(self.deps.journal.intents(state.execution_id))
         for intent in intents:
             order = self.desk.lookup_or_final(intent)
             if order is not None and not order.status.is_final:
                 self.desk.cancel(intent)
-        final = self.desk.final_reads(intents)
-        found = [(intent, order) for intent, order in final.orders.values() if order is not None]
-        return found, final.unsettled
+        return self.desk.final_reads(intents)
 
     def _books(self, opportunity: Opportunity) -> dict[tuple[str, str], OrderBook]:
         books: dict[tuple[str, str], OrderBook] = {}
@@ -249,8 +252,9 @@ class SagaSteps:
     # -- Reconcile and Incident --------------------------------------------------------------------------
     def reconcile(self, state: SagaState) -> SagaState:
         deps = self.deps
-        orders, unsettled = self._close_open_orders(state)
-        still_open = len({i.client_order_id for i, o in orders if not o.status.is_final} | set(unsettled))
+        final = self._closed(state)
+        orders = [(intent, order) for intent, order in final.orders.values() if order is not None]
+        still_open = len({i.client_order_id for i, o in orders if not o.status.is_final} | set(final.unsettled))
         exposure = net_exposure(o for _, o in orders)
         residual = residual_exposure(exposure, state.opportunity, self._tolerance(state.opportunity))
         flat = still_open == 0 and not residual
@@ -258,12 +262,20 @@ class SagaSteps:
         reconciliation = Reconciled(flat=flat, open_orders=still_open, exposure=exposure, residual=residual)
         deps.journal.append_event(state.execution_id, reconciliation, now)
         recorded = self._recorded(state.execution_id)
-        if flat and recorded and deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
-            deps.journal.record_pnl(state.execution_id, exposure, now)
-            strategy = state.strategy or CompensationStrategy.NOTHING
-            deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
-        retry = not flat and still_open == 0 and state.compensation_rounds < deps.settings.max_compensation_rounds
-        return state.model_copy(update={"reconciliation": reconciliation, "compensate_again": retry})
+        if flat and recorded:
+            # The P&L comes from the final reads: a booking Settle made from reads that changed since is corrected.
+            deps.journal.correct_pnl(state.execution_id, exposure, now)
+            if deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
+                strategy = state.strategy or CompensationStrategy.NOTHING
+                deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
+        unsent = state.unsent_rounds + (1 if _never_reached(final, state.compensation_rounds) else 0)
+        settings = deps.settings
+        rounds_left = state.compensation_rounds - unsent < settings.max_compensation_rounds
+        unsent_left = unsent <= settings.max_unsent_rounds
+        retry = not flat and still_open == 0 and rounds_left and unsent_left
+        return state.model_copy(
+            update={"reconciliation": reconciliation, "compensate_again": retry, "unsent_rounds": unsent}
+        )
 
     def _recorded(self, execution_id: str) -> bool:
         """False when Prepare failed before the record existed (then no order can exist either)."""
@@ -353,13 +365,22 @@ class SagaSteps:
                 lambda: deps.journal.append_event(state.execution_id, detail, now),
                 # The position is booked at once: the daily loss and per-venue notional count it after someone
                 # disengages the kill switch (a retried or settled execution's P&L is counted once).
-                lambda: deps.journal.record_pnl(state.execution_id, exposure, now),
+                lambda: deps.journal.correct_pnl(state.execution_id, exposure, now),
                 lambda: deps.journal.set_status(state.execution_id, ExecutionStatus.INCIDENT, now, reason=reason),
                 lambda: deps.kill_switch.engage(reason, now),
                 lambda: deps.alerts.publish(f"Arbiter incident: {state.execution_id}", event_json(detail)),
             ]
         )
         return state
+
+
+def _never_reached(final: FinalReads, round_: int) -> bool:
+    """Did compensation round ``round_`` place orders of which provably none reached its venue (a timeout before
+    accept, confirmed by reads after the settle delay)? Such a round does not use up one of the rounds allowed."""
+    orders = [(intent, order) for intent, order in final.orders.values() if intent.attempt == round_ >= 1]
+    return bool(orders) and all(
+        order is None and intent.client_order_id not in final.unsettled for intent, order in orders
+    )
 
 
 def _attempt_all(actions: Sequence[Callable[[], object]]) -> None:

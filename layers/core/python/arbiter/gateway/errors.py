@@ -6,6 +6,8 @@ from __future__ import annotations
 
 class GatewayError(Exception):
     retryable: bool = False
+    proves_absent: bool = False
+    """The venue answered a placement with a refusal: no order exists under its clientOrderId."""
 
     def __init__(self, message: str, *, venue: str, symbol: str | None = None, client_order_id: str | None = None):
         self.venue, self.symbol, self.client_order_id = venue, symbol, client_order_id
@@ -58,15 +60,15 @@ class AmbiguousOrderError(FinalGatewayError):
 
 
 class OrderRejectedError(FinalGatewayError):
-    pass
+    proves_absent = True
 
 
 class InsufficientFundsError(FinalGatewayError):
-    pass
+    proves_absent = True
 
 
 class InvalidOrderError(FinalGatewayError):
-    pass
+    proves_absent = True
 
 
 class OrderNotFoundError(FinalGatewayError):

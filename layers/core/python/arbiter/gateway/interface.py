@@ -13,6 +13,13 @@ from arbiter.models import Balances, Order, OrderBook, OrderRequest
 class VenueGateway(Protocol):
     venue: str
 
+    @property
+    def send_window_ms(self) -> int | None:
+        """How long after a placement call starts a request it made may still execute at the venue (its retries
+        and the venue's request expiry, e.g. binance's ``recvWindow``); None when the venue enforces no expiry,
+        so that only its listing of the order can ever tell whether a send got through."""
+        ...
+
     def place_order(self, request: OrderRequest) -> Order:
         """Send the order once; an uncertain outcome is resolved by its clientOrderId, never by a second send."""
         ...

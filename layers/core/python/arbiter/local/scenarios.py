@@ -124,6 +124,8 @@ class Scenario:
     slowly): Lambda's at-least-once delivery."""
     fees: FeeCharging = "quote"
     """Where every venue charges its fees: the quote asset, BNB (a third currency), or a buy's received asset."""
+    compensation_faults: tuple[PlaceFault, ...] = ()
+    """Faults of each venue's placements after the legs' (its compensation orders), in turn."""
 
     def label(self) -> str:
         parts = [self.shape] + [f"leg{leg}:{fault.value}" for leg, fault in sorted(self.leg_faults.items())]
@@ -145,6 +147,8 @@ class Scenario:
             parts.append("duplicate_place_legs")
         if self.fees != "quote":
             parts.append(f"fees_in:{self.fees}")
+        if self.compensation_faults:
+            parts.append("compensation:" + ",".join(fault.value for fault in self.compensation_faults))
         return " ".join(parts)
 
 
@@ -184,6 +188,9 @@ def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaul
     for index, fault in scenario.leg_faults.items():
         leg = opportunity.legs[index]
         rules[leg.venue].append(FaultRule(fault=fault, symbol=leg.symbol, side=leg.side))
+    for venue in VENUES:
+        legs_here = sum(1 for leg in opportunity.legs if leg.venue == venue)
+        rules[venue] += [FaultRule(fault=f, nth=legs_here + i) for i, f in enumerate(scenario.compensation_faults)]
     return {
         venue: VenueFaults(
             place=tuple(rules[venue]),
@@ -279,6 +286,17 @@ class ScenarioRunner:
         return results
 
 
+COMPENSATION_FAULTS: tuple[tuple[PlaceFault, ...], ...] = (
+    (PlaceFault.TIMEOUT_BEFORE_ACCEPT,),
+    (PlaceFault.TIMEOUT_BEFORE_ACCEPT, PlaceFault.TIMEOUT_BEFORE_ACCEPT),
+    (PlaceFault.TIMEOUT_AFTER_ACCEPT,),
+    (PlaceFault.REJECT,),
+    (PlaceFault.PARTIAL_FILL,),
+    (PlaceFault.NO_FILL,),
+)
+"""What a compensation order may meet in the generated schedules (review finding: rules fired only on legs)."""
+
+
 def random_scenario(rng: random.Random) -> Scenario:
     """A fault schedule drawn from the same space the property tests explore."""
     shape = rng.choice(sorted(SHAPES))
@@ -298,6 +316,7 @@ def random_scenario(rng: random.Random) -> Scenario:
         fill_at_cancel=rng.random() < 0.25,
         fees=rng.choice(["quote", "quote", "bnb", "received"]),
         duplicate_place_legs=rng.random() < 0.03,  # each costs about a second of real venue latency
+        compensation_faults=rng.choice([(), (), (), *COMPENSATION_FAULTS]),
     )
 
 

@@ -8,12 +8,14 @@ from arbiter.models.market import Market, PrecisionMode
 from arbiter.models.opportunity import Leg, Opportunity, OpportunityKind, QuoteStamp
 from arbiter.models.order import (
     Fee,
+    IntentClaim,
     Order,
     OrderIntent,
     OrderRecord,
     OrderRequest,
     OrderStatus,
     OrderType,
+    SendState,
     TimeInForce,
     derive_client_order_id,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "Fee",
+    "IntentClaim",
     "Leg",
     "Market",
     "Opportunity",
@@ -43,6 +46,7 @@ __all__ = [
     "OrderType",
     "PrecisionMode",
     "QuoteStamp",
+    "SendState",
     "Side",
     "Sweep",
     "Symbol",

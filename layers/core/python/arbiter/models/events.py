@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from arbiter.models.common import FiniteDecimal, PositiveDecimal, Side, Symbol, ValueModel, VenueId
 from arbiter.models.execution import CompensationStrategy, ExecutionStatus
-from arbiter.models.order import Order, OrderIntent, OrderStatus
+from arbiter.models.order import IntentClaim, Order, OrderIntent, OrderStatus
 
 
 class EventKind(StrEnum):
@@ -28,9 +28,11 @@ class EventKind(StrEnum):
     ORDER_STATE = "order_state"
     ORDER_REPORT_REFUSED = "order_report_refused"
     ORDER_NOT_RESENT = "order_not_resent"
+    SEND_CLAIM = "send_claim"
     ORDER_FAILED = "order_failed"
     CANCEL_FAILED = "cancel_failed"
     PNL = "pnl"
+    PNL_CORRECTED = "pnl_corrected"
     SETTLED = "settled"
     COMPENSATION_STARTED = "compensation_started"
     COMPENSATION_PLANNED = "compensation_planned"
@@ -41,6 +43,7 @@ class EventKind(StrEnum):
     VENUE_INCIDENT = "venue_incident"
     OPERATOR_ACTION = "operator_action"
     INCIDENT_RESOLVED = "incident_resolved"
+    DUST = "dust"
 
 
 class EventDetail(ValueModel):
@@ -98,6 +101,13 @@ class OrderNotResent(EventDetail):
     reason: str
 
 
+class SendClaimMoved(EventDetail):
+    """An intent's send claim moved (see ``IntentClaim``): the trail shows who could send it, and when."""
+
+    kind = EventKind.SEND_CLAIM
+    claim: IntentClaim
+
+
 class OrderFailed(EventDetail):
     kind = EventKind.ORDER_FAILED
     client_order_id: str
@@ -113,6 +123,15 @@ class CancelFailed(EventDetail):
 
 class PnlRecorded(EventDetail):
     kind = EventKind.PNL
+    pnl: dict[str, FiniteDecimal]
+
+
+class PnlCorrected(EventDetail):
+    """The final reads disagree with the P&L booked earlier (it came from reads that changed since): the booking
+    is corrected, and the day it was booked on moves by the difference. The earlier booking stays in the trail."""
+
+    kind = EventKind.PNL_CORRECTED
+    previous: dict[str, FiniteDecimal]
     pnl: dict[str, FiniteDecimal]
 
 
@@ -245,6 +264,19 @@ class IncidentResolved(EventDetail):
     kind = EventKind.INCIDENT_RESOLVED
     note: str
     by: str
+
+
+class DustAccrued(EventDetail):
+    """The reconciler let amounts pass as dust on a venue (the venue's own trail): what, from where, and the
+    running totals after it."""
+
+    kind = EventKind.DUST
+    venue: str
+    added: dict[str, Decimal]
+    source: str
+    """An execution id (its leftover below the exposure tolerance) or ``balances`` (a difference below dust)."""
+    totals: dict[str, Decimal]
+    totals_usd: dict[str, Decimal | None]
 
 
 AnyEventDetail = EventDetail | OrderIntent | Order

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field, model_validator
@@ -49,6 +51,14 @@ class Fee(ValueModel):
     # Negative costs are rebates, which some venues pay to makers.
     cost: FiniteDecimal
     currency: Asset
+
+
+def fee_totals(fees: Iterable[Fee]) -> dict[str, Decimal]:
+    """Fees summed per currency, in the order the currencies first appear."""
+    totals: dict[str, Decimal] = {}
+    for fee in fees:
+        totals[fee.currency] = totals.get(fee.currency, Decimal(0)) + fee.cost
+    return totals
 
 
 _CLIENT_ORDER_ID_NAMESPACE = uuid.UUID("6f1d7f0e-4c1b-5d2a-9b8e-a1b17e5a9d00")
@@ -116,6 +126,11 @@ class Order(ValueModel):
         return self
 
     @property
+    def fees_by_currency(self) -> dict[str, Decimal]:
+        """What the order was charged so far, per currency."""
+        return fee_totals(self.fees)
+
+    @property
     def cost(self) -> FiniteDecimal:
         """Quote amount exchanged so far (before fees)."""
         return self.filled * self.average if self.average is not None else FiniteDecimal(0)
@@ -144,6 +159,51 @@ class OrderIntent(ValueModel):
             price=self.limit_price,
             client_order_id=self.client_order_id,
         )
+
+
+class SendState(StrEnum):
+    """Where an intent is in its one send: ``recorded`` (not sent yet), ``sending`` (a request may reach the
+    venue), ``sent`` (the venue answered: accepted or refused), ``abandoned`` (never sent, and now never will be)."""
+
+    RECORDED = "recorded"
+    SENDING = "sending"
+    SENT = "sent"
+    ABANDONED = "abandoned"
+
+
+class IntentClaim(ValueModel):
+    """The claim on an intent's one send, held by the call that recorded it. Only that call sends, and only before
+    ``claim_until_ms``; nobody declares the intent unsent before then. Once sending, a venue that lists no such
+    order proves it never executed only after ``expires_at_ms`` (the venue refuses a request that arrives later);
+    without one, nothing but the venue's listing can ever tell."""
+
+    client_order_id: str
+    state: SendState
+    claim_until_ms: TimestampMs
+    expires_at_ms: TimestampMs | None = None
+    refused: bool = False
+    """Sent, and the venue answered no: no order exists."""
+
+    def moved(
+        self, state: SendState, at_ms: int, *, expires_at_ms: int | None = None, refused: bool = False
+    ) -> IntentClaim | None:
+        """The claim after moving to ``state`` at ``at_ms``; None where the protocol forbids the move: only the
+        holder starts sending, before the claim's deadline; anyone abandons a claim never used, after it."""
+        allowed = {
+            (SendState.RECORDED, SendState.SENDING): at_ms < self.claim_until_ms,
+            (SendState.RECORDED, SendState.ABANDONED): at_ms >= self.claim_until_ms,
+            (SendState.SENDING, SendState.SENT): True,
+        }
+        if not allowed.get((self.state, state), False):
+            return None
+        expires = expires_at_ms if state is SendState.SENDING else self.expires_at_ms
+        return self.model_copy(update={"state": state, "expires_at_ms": expires, "refused": refused})
+
+    def proves_absent(self, at_ms: int) -> bool:
+        """Does a venue that lists no such order prove, at ``at_ms``, that none exists or ever will?"""
+        if self.state is SendState.ABANDONED or self.refused:
+            return True
+        return self.state is not SendState.RECORDED and self.expires_at_ms is not None and at_ms > self.expires_at_ms
 
 
 class OrderRecord(StrEnum):

@@ -27,3 +27,9 @@ class VenueVerification(ValueModel):
     open_incident: dict[str, Decimal] = Field(default_factory=dict)
     """The unexplained difference already raised as an incident: the same one is not raised every minute again
     (the venue stays unverified until people resolve it); a different one is."""
+    dust: dict[str, Decimal] = Field(default_factory=dict)
+    """Per asset, the running total of what was let pass as dust on this venue: balance differences below the
+    dust threshold, and the leftovers of executions below their exposure tolerance. Each is harmless alone;
+    together they can be real money, so the total is watched."""
+    dust_alerted: tuple[str, ...] = ()
+    """Assets whose running dust total was alerted already (once each, until people reset it)."""

@@ -10,6 +10,8 @@ Every sweep:
   lists the open orders that carry a clientOrderId the journal never recorded. Any difference above dust opens a
   venue incident: an audit event on the venue's own trail, an SNS alert naming venue, asset, amount and the
   executions involved, and the kill switch;
+- sums per venue and asset what it lets pass as dust (balance differences below dust, executions' leftovers
+  below their tolerance) and alerts once a running total is worth more than ``dust_alert_usd``;
 - records each step as an audit event. A venue that cannot be read is retried by the next sweep and reported,
   never marked verified.
 """
@@ -25,11 +27,11 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from arbiter.execution.exposure import net_exposure
+from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, VenueGateway
 from arbiter.markets import UsdValue
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
-from arbiter.models.events import Reread, Swept, VenueIncident, event_json, read_event
+from arbiter.models.events import DustAccrued, Reread, Swept, VenueIncident, event_json, read_event
 from arbiter.models.time import Clock, utc_day
 from arbiter.models.verification import VenueVerification
 from arbiter.reconcile.ports import ReconciledJournal, VerificationStore
@@ -58,6 +60,8 @@ class SweepReport:
     execution_incidents: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     """Venue -> why its balances were not compared (running execution, unreachable, malformed answer)."""
+    dust_alerts: list[tuple[str, str]] = field(default_factory=list)
+    """(venue, asset) whose running dust total crossed the alert threshold in this sweep."""
 
     @property
     def clean(self) -> bool:
@@ -132,12 +136,20 @@ class Reconciler:
         event = Reread(age_index=max(due), differences=tuple(differences), unreachable=tuple(sorted(unreachable)))
         self.journal.append_event(execution.execution_id, event, now)
         report.reread[execution.execution_id] = tuple(differences)
+        if not done and not differences and not unreachable and execution.status is not ExecutionStatus.INCIDENT:
+            for venue, leftover in leftovers(execution, self._recorded(intents)).items():
+                self._accrue(venue, leftover, execution.execution_id, now, report)
         if differences:
+            # The venue's word is now in the journal: the P&L follows it (the old booking stays in the trail).
+            self.journal.correct_pnl(execution.execution_id, net_exposure(self._recorded(intents)), now)
             reason = f"reconciler: the venues disagree with the journal on {len(differences)} order(s)"
             self.journal.set_status(execution.execution_id, ExecutionStatus.INCIDENT, now, reason=reason)
             self.kill_switch.engage(f"{reason} of execution {execution.execution_id}", now)
             self.alerts.publish(f"Arbiter incident: {execution.execution_id}", event_json(event))
             report.execution_incidents.append(execution.execution_id)
+
+    def _recorded(self, intents: Sequence[OrderIntent]) -> list[Order]:
+        return [order for i in intents if (order := self.journal.order(i.client_order_id)) is not None]
 
     # -- balances ---------------------------------------------------------------------------------------
     def _balances(self, venue: str, ended: Ended, now: int, report: SweepReport) -> None:
@@ -162,7 +174,10 @@ class Reconciler:
                 for asset in sorted({*held, *expected})
                 if held.get(asset, Decimal(0)) != expected[asset]
             }
-            unexplained = {asset: amount for asset, amount in unexplained.items() if not self._dust(asset, amount)}
+            dust = {asset: amount for asset, amount in unexplained.items() if self._dust(asset, amount)}
+            unexplained = {asset: amount for asset, amount in unexplained.items() if asset not in dust}
+            if dust:
+                previous = self._accrue(venue, dust, "balances", now, report)
         executions = tuple(sorted(involved))
         if (unexplained or unknown) and unexplained == previous.open_incident and not unknown:
             skipped = "the unexplained difference is an open incident"
@@ -195,9 +210,16 @@ class Reconciler:
                 )
             )
             return
-        self.verifications.put(
-            VenueVerification(venue=venue, verified_at_ms=now, balances=held, effects=effects, attempted_at_ms=now)
+        verified = VenueVerification(
+            venue=venue,
+            verified_at_ms=now,
+            balances=held,
+            effects=effects,
+            attempted_at_ms=now,
+            dust=previous.dust,
+            dust_alerted=previous.dust_alerted,
         )
+        self.verifications.put(verified)
         self.journal.append_event(venue_trail(venue), Swept(venue=venue, verified=True, executions=executions), now)
         report.verified.append(venue)
 
@@ -263,6 +285,30 @@ class Reconciler:
                 effects[intent.client_order_id] = effect
         return effects, involved
 
+    def _accrue(
+        self, venue: str, added: Mapping[str, Decimal], source: str, now: int, report: SweepReport
+    ) -> VenueVerification:
+        """Add to the venue's running dust totals (an audit event on its trail); a total that has come to be worth
+        more than ``dust_alert_usd`` is alerted, once per asset. No kill switch: nothing is at risk yet."""
+        previous = self.verifications.get(venue) or VenueVerification(venue=venue)
+        totals: dict[str, Decimal] = defaultdict(Decimal, previous.dust)
+        for asset, amount in added.items():
+            totals[asset] += amount
+        usd = {asset: self._usd(asset, amount) for asset, amount in totals.items()}
+        detail = DustAccrued(venue=venue, added=dict(added), source=source, totals=dict(totals), totals_usd=usd)
+        self.journal.append_event(venue_trail(venue), detail, now)
+        crossed = sorted(
+            asset
+            for asset, value in usd.items()
+            if value is not None and abs(value) > self.settings.dust_alert_usd and asset not in previous.dust_alerted
+        )
+        if crossed:
+            self.alerts.publish(f"Arbiter dust on {venue}: {', '.join(crossed)}", event_json(detail))
+            report.dust_alerts += [(venue, asset) for asset in crossed]
+        updated = previous.model_copy(update={"dust": dict(totals), "dust_alerted": (*previous.dust_alerted, *crossed)})
+        self.verifications.put(updated)
+        return updated
+
     def _usd(self, asset: str, amount: Decimal) -> Decimal | None:
         rate = self.usd_value(asset)
         return None if rate is None else amount * rate
@@ -276,6 +322,23 @@ class Reconciler:
         self.journal.append_event(venue_trail(incident.venue), incident, now)
         self.kill_switch.engage(reason, now)
         self.alerts.publish(f"Arbiter venue incident: {incident.venue}", event_json(incident))
+
+
+def leftovers(execution: Execution, orders: Sequence[Order]) -> dict[str, dict[str, Decimal]]:
+    """Per venue and asset, what an ended execution left behind (below its tolerance, or it would be an incident):
+    its net position in each traded asset but the profit currency. Which venue of a cross-venue execution holds
+    a net leftover no read can tell, so it is counted against each venue in proportion to what the execution
+    moved there."""
+    residual = residual_exposure(net_exposure(orders), execution.opportunity, {})
+    moved = {venue: net_exposure([o for o in orders if o.venue == venue]) for venue in {o.venue for o in orders}}
+    found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for asset, amount in residual.items():
+        weights = {venue: abs(held.get(asset, Decimal(0))) for venue, held in moved.items()}
+        total = sum(weights.values(), Decimal(0))
+        for venue, weight in weights.items():
+            if weight:
+                found[venue][asset] = amount * weight / total
+    return dict(found)
 
 
 def _agree(seen: Order | None, recorded: Order | None) -> bool:

@@ -24,8 +24,34 @@ class ExecutionSettings(BaseModel):
     settle_delay_ms: int = Field(
         default=2_000, ge=0, le=20_000, description="wait between two reads of an order before they may agree"
     )
-    settle_reads: int = Field(
-        default=4, ge=2, le=10, description="reads of an order before one that never agrees counts as unsettled"
+    settle_budget_ms: int = Field(
+        default=16_000,
+        ge=0,
+        le=60_000,
+        description="time allowed for an order's reads to agree (and an unsent intent to be proven so) before it "
+        "counts as unsettled; it covers a send's window on a venue with a request expiry (retries + recvWindow)",
+    )
+    send_claim_ms: int = Field(
+        default=5_000,
+        ge=100,
+        le=60_000,
+        description="the call that recorded an intent must start sending it within this; after it, the intent "
+        "may be declared never sent",
+    )
+    cancel_budget_ms: int = Field(
+        default=8_000,
+        ge=0,
+        le=30_000,
+        description="time a step keeps retrying a cancel that fails retryably (an outage of a few calls) before "
+        "it records the failure and leaves the order to the next step",
+    )
+    cancel_retry_ms: int = Field(default=1_000, ge=10, le=10_000, description="wait between two tries of a cancel")
+    max_unsent_rounds: int = Field(
+        default=3,
+        ge=0,
+        le=5,
+        description="compensation rounds whose every order provably never reached its venue, allowed on top of "
+        "max_compensation_rounds (a transient timeout before accept does not use up a round)",
     )
     balance_reserve: Decimal = Field(
         default=Decimal("0.0"), ge=0, lt=1, description="fraction of each balance never committed"

@@ -24,3 +24,8 @@ class ReconcileSettings(BaseModel):
     dust_usd: Decimal = Field(
         default=Decimal(1), ge=0, description="a venue's unexplained balance difference worth less is dust"
     )
+    dust_alert_usd: Decimal = Field(
+        default=Decimal(25),
+        ge=0,
+        description="a venue's running total of dust in one asset worth more than this is alerted",
+    )

@@ -7,6 +7,7 @@ Executions table (pk, sk), one item collection per execution (``pk = EXEC#<id>``
                        still names the event the writer read, so two writers can never both write event n and a
                        trail cut off at its end no longer matches its head
   INTENT#<clientId>    every order intent, written before the order is sent
+  CLAIM#<clientId>     the intent's send claim (recorded -> sending -> sent | abandoned), moved conditionally
   PNL                  realised P&L per asset
 Orders table (client_order_id): the last state a venue reported for each order.
 
@@ -26,13 +27,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arbiter.models import CompensationStrategy, Execution, ExecutionStatus, Order, OrderIntent, OrderRecord
+from arbiter.models import (
+    CompensationStrategy,
+    Execution,
+    ExecutionStatus,
+    IntentClaim,
+    Order,
+    OrderIntent,
+    OrderRecord,
+    SendState,
+)
 from arbiter.models.events import (
     AnyEventDetail,
     Created,
     OrderReportRefused,
+    PnlCorrected,
     PnlRecorded,
     Refused,
+    SendClaimMoved,
     StatusChanged,
     event_json,
     kind_of,
@@ -73,6 +85,7 @@ class InMemoryExecutionJournal:
         self._events: dict[str, dict[int, AuditEvent]] = defaultdict(dict)
         self._heads: dict[str, ChainHead] = {}
         self._intents: dict[str, dict[str, OrderIntent]] = defaultdict(dict)
+        self._claims: dict[str, IntentClaim] = {}
         self.orders: dict[str, Order] = {}
         self.pnl: dict[str, dict[str, Decimal]] = {}
         self.refused_inputs: dict[str, str] = {}
@@ -154,14 +167,40 @@ class InMemoryExecutionJournal:
         with self._lock:
             return verify_chain(self.events(execution_id), self.head(execution_id))
 
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
+    def record_intent(self, intent: OrderIntent, at_ms: int, claim_until_ms: int) -> bool:
         with self._lock:
             intents = self._intents[intent.execution_id]
             if intent.client_order_id in intents:
                 return False
-            writes: list[Write] = [(intents, intent.client_order_id, intent)]
+            claim = initial_claim(intent, claim_until_ms)
+            writes: list[Write] = [
+                (intents, intent.client_order_id, intent),
+                (self._claims, intent.client_order_id, claim),
+            ]
             self._commit(intent.execution_id, intent, at_ms, writes)
             return True
+
+    def move_claim(
+        self,
+        intent: OrderIntent,
+        state: SendState,
+        at_ms: int,
+        *,
+        expires_at_ms: int | None = None,
+        refused: bool = False,
+    ) -> IntentClaim | None:
+        with self._lock:
+            stored = self._claims.get(intent.client_order_id)
+            moved = None if stored is None else stored.moved(state, at_ms, expires_at_ms=expires_at_ms, refused=refused)
+            if moved is None:
+                return None
+            writes: list[Write] = [(self._claims, intent.client_order_id, moved)]
+            self._commit(intent.execution_id, SendClaimMoved(claim=moved), at_ms, writes)
+            return moved
+
+    def claim(self, intent: OrderIntent) -> IntentClaim | None:
+        with self._lock:
+            return self._claims.get(intent.client_order_id)
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
         with self._lock:
@@ -193,6 +232,20 @@ class InMemoryExecutionJournal:
             writes: list[Write] = [(self.pnl, execution_id, dict(pnl)), (self._pnl_days, execution_id, utc_day(at_ms))]
             writes += [(day, currency, day.get(currency, Decimal(0)) + amount) for currency, amount in pnl.items()]
             self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, writes)
+
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        with self._lock:
+            previous = self.pnl.get(execution_id)
+            if previous is None:
+                self.record_pnl(execution_id, pnl, at_ms)
+                return True
+            if _same_pnl(previous, pnl):
+                return False
+            day = self._daily[self._pnl_days[execution_id]]
+            writes: list[Write] = [(self.pnl, execution_id, dict(pnl))]
+            writes += [(day, c, day.get(c, Decimal(0)) + delta) for c, delta in _pnl_delta(previous, pnl).items()]
+            self._commit(execution_id, PnlCorrected(previous=previous, pnl=dict(pnl)), at_ms, writes)
+            return True
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         with self._lock:
@@ -242,6 +295,10 @@ LISTING_PAGE = 100
 """Items per index page when executions are listed (a listing reads only as many pages as it shows)."""
 
 
+def initial_claim(intent: OrderIntent, claim_until_ms: int) -> IntentClaim:
+    return IntentClaim(client_order_id=intent.client_order_id, state=SendState.RECORDED, claim_until_ms=claim_until_ms)
+
+
 def _pk(execution_id: str) -> dict[str, str]:
     return {"S": f"EXEC#{execution_id}"}
 
@@ -249,6 +306,22 @@ def _pk(execution_id: str) -> dict[str, str]:
 def execution_position(execution: Execution) -> str:
     """Where an execution sorts among all of them (by creation, then id): its ``by_day`` sort key."""
     return f"EXEC#{execution.created_at:015d}#{execution.execution_id}"
+
+
+def _pnl_delta(previous: Mapping[str, Decimal], pnl: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {
+        currency: delta
+        for currency in sorted({*previous, *pnl})
+        if (delta := pnl.get(currency, Decimal(0)) - previous.get(currency, Decimal(0)))
+    }
+
+
+def _same_pnl(previous: Mapping[str, Decimal], pnl: Mapping[str, Decimal]) -> bool:
+    return not _pnl_delta(previous, pnl)
+
+
+class _NotBookedError(Exception):
+    pass
 
 
 class _NothingToWriteError(Exception):
@@ -422,15 +495,52 @@ class DynamoExecutionJournal:
     def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None:
         self._commit(execution_id, detail, at_ms)
 
-    def record_intent(self, intent: OrderIntent, at_ms: int) -> bool:
+    def record_intent(self, intent: OrderIntent, at_ms: int, claim_until_ms: int) -> bool:
         key = {"pk": _pk(intent.execution_id), "sk": {"S": f"INTENT#{intent.client_order_id}"}}
-
+        claim = initial_claim(intent, claim_until_ms)
         item = {**key, "body": {"S": intent.model_dump_json()}}
+        claim_item = {**self._claim_key(intent), "body": {"S": claim.model_dump_json()}}
+        absent = "attribute_not_exists(sk)"
         items: list[TransactWriteItemTypeDef] = [
-            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}}
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": absent}},
+            {"Put": {"TableName": self.table, "Item": claim_item, "ConditionExpression": absent}},
         ]
         # Recorded by an earlier attempt of the same step: nothing new.
         return self._commit(intent.execution_id, intent, at_ms, lambda: items, self._exists(key))
+
+    def _claim_key(self, intent: OrderIntent) -> dict[str, Any]:
+        return {"pk": _pk(intent.execution_id), "sk": {"S": f"CLAIM#{intent.client_order_id}"}}
+
+    def move_claim(
+        self,
+        intent: OrderIntent,
+        state: SendState,
+        at_ms: int,
+        *,
+        expires_at_ms: int | None = None,
+        refused: bool = False,
+    ) -> IntentClaim | None:
+        key = self._claim_key(intent)
+        moved: list[IntentClaim] = []
+
+        def plan() -> list[TransactWriteItemTypeDef]:
+            stored = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            claim = IntentClaim.model_validate_json(stored["body"]["S"]) if stored else None
+            after = None if claim is None else claim.moved(state, at_ms, expires_at_ms=expires_at_ms, refused=refused)
+            if stored is None or after is None:
+                raise _NothingToWriteError
+            moved[:] = [after]
+            # The move holds only if the claim is still the one it was decided on; a lost race is planned again.
+            condition = {"ConditionExpression": "body = :read", "ExpressionAttributeValues": {":read": stored["body"]}}
+            item = {**key, "body": {"S": after.model_dump_json()}}
+            return [{"Put": {"TableName": self.table, "Item": item, **condition}}]  # type: ignore[typeddict-item]
+
+        written = self._commit(intent.execution_id, lambda: SendClaimMoved(claim=moved[0]), at_ms, plan)
+        return moved[0] if written else None
+
+    def claim(self, intent: OrderIntent) -> IntentClaim | None:
+        item = self.client.get_item(TableName=self.table, Key=self._claim_key(intent), ConsistentRead=True).get("Item")
+        return IntentClaim.model_validate_json(item["body"]["S"]) if item else None
 
     def intents(self, execution_id: str) -> Sequence[OrderIntent]:
         return [OrderIntent.model_validate_json(i["body"]["S"]) for i in self._query(execution_id, "INTENT#")]
@@ -515,6 +625,42 @@ class DynamoExecutionJournal:
 
         # Once per execution: a retried step must not count its P&L twice in the daily aggregate.
         self._commit(execution_id, PnlRecorded(pnl=dict(pnl)), at_ms, plan, self._exists(key))
+
+    def correct_pnl(self, execution_id: str, pnl: Mapping[str, Decimal], at_ms: int) -> bool:
+        key = {"pk": _pk(execution_id), "sk": {"S": "PNL"}}
+        previous: list[dict[str, Decimal]] = []
+
+        def plan() -> list[TransactWriteItemTypeDef]:
+            stored = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            if stored is None:
+                raise _NotBookedError
+            booked = {a: Decimal(v) for a, v in json.loads(stored["body"]["S"]).items()}
+            if _same_pnl(booked, pnl):
+                raise _NothingToWriteError
+            previous[:] = [booked]
+            item = {**stored, "body": {"S": json.dumps({a: str(v) for a, v in pnl.items()})}}
+            # The correction holds only if the booking is still the one it was computed from.
+            condition = {"ConditionExpression": "body = :read", "ExpressionAttributeValues": {":read": stored["body"]}}
+            day = stored[BY_DAY.partition_key]["S"]
+            items: list[TransactWriteItemTypeDef] = [{"Put": {"TableName": self.table, "Item": item, **condition}}]  # type: ignore[typeddict-item]
+            items += [
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": f"PNL#{day}"}, "sk": {"S": currency}},
+                        "UpdateExpression": "ADD realised :amount",
+                        "ExpressionAttributeValues": {":amount": {"N": str(delta)}},
+                    }
+                }
+                for currency, delta in _pnl_delta(booked, pnl).items()
+            ]
+            return items
+
+        try:
+            return self._commit(execution_id, lambda: PnlCorrected(previous=previous[0], pnl=dict(pnl)), at_ms, plan)
+        except _NotBookedError:
+            self.record_pnl(execution_id, pnl, at_ms)
+            return True
 
     def realised(self, day: str) -> Mapping[str, Decimal]:
         items = query_items(

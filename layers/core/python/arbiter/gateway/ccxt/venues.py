@@ -9,10 +9,13 @@ in its source; the HTTP-level tests in tests/integration/gateway/test_venue_orde
 - kraken: ``clientOrderId`` becomes ``cl_ord_id`` on create, but ``fetch_order`` sends it as ``userref`` (an
   integer field) next to a ``txid`` of None; the open and closed order lists filter by ``cl_ord_id``.
 
-- expiry: binance refuses a signed request that arrives more than ``recvWindow`` ms after its timestamp, so
-  once that window has passed since a send, a lookup that misses the order proves it never executed. Kraken's
-  ``deadline`` and coinbase have no such handling here yet: there a miss after a possible send stays
-  unconfirmed and the saga decides after its settle delay.
+- trades: binance's order read has no fees; the order's trades (``fetch_order_trades``, myTrades by orderId)
+  carry each fill's commission, in whatever currency it was charged (BNB with the fee discount).
+- expiry: binance refuses a signed request that arrives more than ``recvWindow`` ms after its timestamp, and
+  kraken an AddOrder past its ``deadline`` (an RFC 3339 time, between 2 s and 60 s ahead; ccxt passes the
+  param through to the request), so once the expiry has passed since a send, a lookup that misses the order
+  proves it never executed. Coinbase has no request expiry: there a miss after a possible send stays
+  unconfirmed, and only the venue's listing can ever settle it.
 
 A venue missing here has no verified clientOrderId handling, so the gateway refuses to trade on it.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -44,14 +48,36 @@ class VenueOrderIds:
     """The ``create_order`` param by which the venue refuses a request that reaches it too late (its value:
     ``expiry_ms``); without one, a lookup that misses an order that may have been sent is never conclusive."""
     expiry_ms: int = 5_000
+    expiry_as_deadline: bool = False
+    """The param is a time (RFC 3339, as kraken's ``deadline``) rather than a window in milliseconds."""
+    order_trades: bool = False
+    """Read an order's trades (``fetch_order_trades``) whenever it has filled: the venue's order read carries no
+    fees (binance's GET order has no commission), so only its trades tell what the order cost."""
+
+    def expiry_value(self, now_ms: int) -> int | str:
+        """The expiry param's value for a request signed at ``now_ms``."""
+        if not self.expiry_as_deadline:
+            return self.expiry_ms
+        deadline = datetime.fromtimestamp((now_ms + self.expiry_ms) / 1000, tz=UTC)
+        return deadline.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 VENUE_ORDER_IDS: Mapping[str, VenueOrderIds] = {
     "binance": VenueOrderIds(
-        send_param="clientOrderId", lookup=Lookup.FETCH_ORDER, lookup_param="clientOrderId", expiry_param="recvWindow"
+        send_param="clientOrderId",
+        lookup=Lookup.FETCH_ORDER,
+        lookup_param="clientOrderId",
+        expiry_param="recvWindow",
+        order_trades=True,
     ),
     "coinbase": VenueOrderIds(send_param="client_order_id", lookup=Lookup.RECENT_ORDERS),
-    "kraken": VenueOrderIds(send_param="clientOrderId", lookup=Lookup.OPEN_THEN_CLOSED, lookup_param="clientOrderId"),
+    "kraken": VenueOrderIds(
+        send_param="clientOrderId",
+        lookup=Lookup.OPEN_THEN_CLOSED,
+        lookup_param="clientOrderId",
+        expiry_param="deadline",
+        expiry_as_deadline=True,
+    ),
 }
 
 

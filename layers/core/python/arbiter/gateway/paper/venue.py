@@ -135,6 +135,11 @@ class PaperVenue:
 
     # -- state -------------------------------------------------------------------------------------------
     @property
+    def send_window_ms(self) -> int:
+        """A paper placement executes within its call, which its injected latency may stretch."""
+        return self.faults.latency_ms
+
+    @property
     def orders(self) -> dict[str, Order]:
         """Every order the venue accepted, by clientOrderId."""
         return self.ledger.all_orders()
