@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from arbiter.api import CORS_ORIGIN_VARIABLE
 from arbiter.api.identity import OPERATOR_GROUP, READ_ONLY_GROUP
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
 from cdk.config import DeploymentConfig
@@ -49,7 +50,7 @@ class OperatorApi(Construct):
             folder="api",
             config=config,
             layers=layers,
-            environment=environment,
+            environment={**environment, CORS_ORIGIN_VARIABLE: config.api_cors_origin},
             timeout_seconds=10,
             service="api",
             description="Arbiter operators' API: health, executions, incidents, limits, kill switch, pause, locks",

@@ -100,3 +100,18 @@ def test_the_cognito_option_has_the_two_groups_and_stays_nag_and_lint_clean(make
     path = Path(assembly.directory) / f"{stack.stack_name}.template.json"
     matches = lint_file(path, config=ManualArgs(ignore_checks=["W3005"], regions=["eu-west-1"]))
     assert [str(m) for m in matches] == []
+
+
+def test_the_function_knows_the_console_origin(make_app: AppBuilder) -> None:
+    from arbiter.api import CORS_ORIGIN_VARIABLE
+
+    _, stack = make_app(api_cors_origin="https://console.example.com")
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": assertions.Match.object_like({CORS_ORIGIN_VARIABLE: "https://console.example.com"})
+            }
+        },
+    )

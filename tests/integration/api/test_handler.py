@@ -300,3 +300,17 @@ def _state(world: World) -> tuple[Any, ...]:
         len(stores.journal.events("e1")),
         len(stores.journal.events("operator")),
     )
+
+
+def test_answers_name_the_console_origin_and_no_other(api: Any) -> None:
+    from arbiter_handlers.api import LOCAL_ORIGIN
+
+    for origin, allowed in ((LOCAL_ORIGIN, True), ("https://evil.example.com", False)):
+        event = proxy_event("GET", "/v1/health", headers={"Origin": origin}, **READER)
+        response = api(event, LocalLambdaContext(function_name="api"))
+        headers = {
+            **response.get("headers", {}),
+            **{k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()},
+        }
+        assert response["statusCode"] == 200
+        assert (headers.get("Access-Control-Allow-Origin") == origin) is allowed, headers

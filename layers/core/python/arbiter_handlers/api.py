@@ -8,11 +8,12 @@ unexpected is logged with its stack and answered 500 without one."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -20,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arbiter.api import CORS_ORIGIN_VARIABLE
 from arbiter.api.errors import ApiError
 from arbiter.api.identity import Caller, caller_from_request_context
 from arbiter.api.queries import ExecutionFilter, OpportunityFilter
@@ -53,7 +55,14 @@ API_VERSION = "1.0.0"
 TITLE = "Arbiter operator API"
 logger = Logger(service="api")
 tracer = Tracer(service="api")
-app = APIGatewayRestResolver(enable_validation=True)
+LOCAL_ORIGIN = "http://127.0.0.1:8080"
+# API Gateway answers the preflight; the answers themselves must name the origin too (a proxy integration).
+cors = CORSConfig(
+    allow_origin=os.environ.get(CORS_ORIGIN_VARIABLE, LOCAL_ORIGIN),
+    allow_headers=["Authorization", "X-Amz-Date", "X-Amz-Security-Token"],
+    max_age=3600,
+)
+app = APIGatewayRestResolver(enable_validation=True, cors=cors)
 
 ExecutionId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
 LockId = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
