@@ -34,6 +34,14 @@ class DeploymentConfig(BaseModel):
         description='books the scanner follows per venue, e.g. {"binance": ["BTC/USDT"]}; default: '
         "DEFAULT_SCANNER_SYMBOLS on every deployed venue",
     )
+    api_auth: Literal["iam", "cognito"] = Field(
+        default="iam", description="how the operators' API authenticates: SigV4 (IAM) or a Cognito user pool"
+    )
+    api_cors_origin: str = Field(
+        default="https://localhost:5173",
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="the one origin (the console's) browsers may call the API from",
+    )
     credentials_secret_prefix: str = Field(
         default=GatewaySettings().credentials_secret_prefix, pattern=r"^[A-Za-z0-9/_+=.@-]*$"
     )

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from arbiter.storage import TABLES
 from cdk.arbiter_constructs.alerts import Alerts
+from cdk.arbiter_constructs.api import OperatorApi
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
@@ -52,6 +53,9 @@ class ArbiterStack(Stack):
             alert_topic=self.alerts.topic,
         )
         self.reconciler = Reconciler(self, "Reconciler", config=config, layers=self.layers.all, environment=environment)
+        self.api = OperatorApi(
+            self, "Api", config=config, layers=self.layers.all, environment=environment, tables=self.data.tables
+        )
         for function in [*self.saga.functions.values(), self.reconciler.function]:
             for table in self.data.tables.values():
                 table.grant_read_write_data(function)
@@ -73,7 +77,7 @@ class ArbiterStack(Stack):
         for key, table in self.data.tables.items():
             if any(spec.key == key and spec.indexes for spec in TABLES):
                 logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                for construct in (self.saga, self.reconciler, self.scanner):
+                for construct in (self.saga, self.reconciler, self.scanner, self.api):
                     Validations.of(construct).acknowledge(
                         Acknowledgment(
                             id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
@@ -86,7 +90,12 @@ class ArbiterStack(Stack):
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
             self.scanner.function.add_to_role_policy(self.saga.secrets_statement(secrets))
-        functions = {**self.saga.functions, "Reconciler": self.reconciler.function, "Scanner": self.scanner.function}
+        functions = {
+            **self.saga.functions,
+            "Reconciler": self.reconciler.function,
+            "Scanner": self.scanner.function,
+            "Api": self.api.function,
+        }
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -103,4 +112,5 @@ class ArbiterStack(Stack):
             log_groups=[*(f.log_group for f in functions.values()), self.saga.log_group],
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
+        CfnOutput(self, "ApiUrl", value=self.api.api.url)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

@@ -175,8 +175,8 @@ def test_saved_log_queries(dev_assembly: tuple[ArbiterStack, Path]) -> None:
     queries = {r["Properties"]["Name"]: r["Properties"] for r in found.values()}
     assert set(queries) == {"arbiter-dev/trace-one-execution", "arbiter-dev/refusals-by-reason"}
     assert "correlation_id = 'EXECUTION_ID'" in queries["arbiter-dev/trace-one-execution"]["QueryString"]
-    # The saga's tasks, the reconciler, the scanner and the state machine.
-    assert len(queries["arbiter-dev/trace-one-execution"]["LogGroupNames"]) == len(SAGA_TASKS) + 3
+    # The saga's tasks, the reconciler, the scanner, the API and the state machine.
+    assert len(queries["arbiter-dev/trace-one-execution"]["LogGroupNames"]) == len(SAGA_TASKS) + 4
     assert "by reason" in queries["arbiter-dev/refusals-by-reason"]["QueryString"]
 
 

@@ -128,7 +128,7 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     template.resource_properties_count_is(
         "AWS::Lambda::Function",
         {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
-        len(SAGA_TASKS) + 2,  # and the reconciler and the scanner
+        len(SAGA_TASKS) + 3,  # and the reconciler, the scanner and the operators' API
     )
 
 

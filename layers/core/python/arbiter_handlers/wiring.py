@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from arbiter.bootstrap.api import OperatorApi, deployed_operator_api
 from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
 from arbiter.bootstrap.scanner import ScannerService, deployed_scanner
@@ -125,6 +126,36 @@ def scheduled_reconciler() -> Reconciler:
     )
 
 
+class _ApiCache:
+    """The API's use cases: installed in-process (local server, tests), or built from the environment once per
+    container (DynamoDB only: the API opens no venue)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.installed: OperatorApi | None = None
+        self.built: OperatorApi | None = None
+
+    def get(self) -> OperatorApi:
+        if self.installed is not None:
+            return self.installed
+        with self._lock:
+            if self.built is None:
+                self.built = deployed_operator_api(load(), dynamodb=dynamodb_client(), clock=clock)
+            return self.built
+
+
+_api = _ApiCache()
+
+
+def install_api(api: OperatorApi | None) -> None:
+    """Used by the local platform's API server (and tests): every API request in this process uses these."""
+    _api.installed = api
+
+
+def operator_api() -> OperatorApi:
+    return _api.get()
+
+
 def breaker_store() -> BreakerStore:
     """Where the venues' circuit breakers are kept (read by the reconciler's run for the dashboard); only a
     DynamoDB client and the table's name: no venue is opened for it."""
@@ -161,3 +192,4 @@ def forget_built() -> None:
     _saga.forget()
     _reconciler.forget()
     _scanners.clear()
+    _api.built = None

@@ -39,6 +39,7 @@ from arbiter.risk.ports import RefusalMetrics
 from arbiter.settings import ExecutionSettings, Mode, ReconcileSettings, Settings, VenueCredentials
 from arbiter.storage.alerts import SnsAlertPublisher
 from arbiter.storage.configuration import DynamoConfigurationStore
+from arbiter.storage.controls import DynamoTradingControls
 from arbiter.storage.journal import DynamoExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch
 from arbiter.storage.paper_ledger import DynamoPaperLedger, PaperLedger
@@ -68,6 +69,7 @@ class SagaStores:
     configuration: DynamoConfigurationStore
     venue_state: SharedVenueState
     verifications: DynamoVerificationStore
+    controls: DynamoTradingControls
 
     @classmethod
     def dynamodb(cls, client: DynamoDBClient, tables: Mapping[str, str]) -> SagaStores:
@@ -77,6 +79,7 @@ class SagaStores:
             configuration=DynamoConfigurationStore(client, tables["configuration"]),
             venue_state=SharedVenueState.dynamodb(client, tables["venue_state"]),
             verifications=DynamoVerificationStore(client, tables["venue_state"]),
+            controls=DynamoTradingControls(client, tables["configuration"]),
         )
 
 
@@ -142,6 +145,7 @@ def build_saga(
         metrics=metrics,
         portfolio=portfolio,
         breakers=None if breakers is None else CircuitBreaker(stores.venue_state.breakers, breakers),
+        controls=stores.controls,
     )
     return SagaDependencies(
         gateways=gateways,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from arbiter.api.identity import OPERATOR_GROUP, READ_ONLY_GROUP
 from arbiter.cli.books import render_best_quotes
 from arbiter.cli.report import render_execution, render_opportunities, render_summary
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
+from arbiter.local.api_demo import demo_api
 from arbiter.local.session import ExecutionReport, LocalSession
 from arbiter.markets import (
     RECORDED_PRECISION_MODES,
@@ -52,15 +56,12 @@ def demo(
     symbols: Annotated[int | None, typer.Option(min=1, help="symbols per venue")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="market model seed")] = None,
     executions: Annotated[int, typer.Option(min=0, help="best opportunities executed per tick")] = 1,
+    serve: Annotated[bool, typer.Option(help="keep the operators' API up after the run (see `arbiter api`)")] = False,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="API port on 127.0.0.1 with --serve")] = 8080,
 ) -> None:
     """Run the platform locally: simulated venues, detection every tick, the saga on paper venues, a report."""
     venue_list = tuple(v.strip() for v in venues.split(",") if v.strip()) if venues is not None else None
     settings = _settings(venues=venue_list, symbols_per_venue=symbols, seed=seed)
-    try:
-        session = LocalSession(settings, executions_per_tick=executions)
-    except ValueError as error:  # an alarm threshold override that names no alarm
-        typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)
-        raise typer.Exit(code=2) from None
 
     def show(frame: BookFrame, scan: ScanResult, reports: list[ExecutionReport]) -> None:
         typer.echo(render_best_quotes(frame))
@@ -69,9 +70,52 @@ def demo(
             typer.echo(render_execution(report))
         typer.echo("")
 
+    if serve:
+        _serve(settings, ticks, port, show, (OPERATOR_GROUP,), executions)
+        return
+    try:
+        session = LocalSession(settings, executions_per_tick=executions)
+    except ValueError as error:  # an alarm threshold override that names no alarm
+        typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)
+        raise typer.Exit(code=2) from None
     summary = session.run(ticks, show)
     universe = session.model.universe
     typer.echo(render_summary(summary, len(universe.venues), len(universe.catalog)))
+
+
+@app.command("api")
+def serve_api(
+    ticks: Annotated[
+        int, typer.Option(min=0, help="simulated ticks run first, to give the API something to show")
+    ] = 12,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port on 127.0.0.1 (0: any free one)")] = 8080,
+    read_only: Annotated[bool, typer.Option(help="call as a member of the read-only group")] = False,
+) -> None:
+    """Serve the operators' API on 127.0.0.1 (the api function's own handler, each HTTP request turned into an
+    API Gateway proxy event) over the local platform, until interrupted. Swagger UI at /v1/docs."""
+    _serve(_settings(), ticks, port, None, (READ_ONLY_GROUP,) if read_only else (OPERATOR_GROUP,))
+
+
+def _serve(
+    settings: Settings,
+    ticks: int,
+    port: int,
+    on_tick: Callable[[BookFrame, ScanResult, list[ExecutionReport]], None] | None,
+    groups: tuple[str, ...],
+    executions: int = 1,
+) -> None:
+    try:
+        with demo_api(settings, ticks, port, on_tick, groups=groups, executions_per_tick=executions) as running:
+            universe = running.session.model.universe
+            typer.echo(render_summary(running.summary, len(universe.venues), len(universe.catalog)))
+            typer.echo(f"operators' API on {running.server.url}/v1 (Swagger UI: {running.server.url}/v1/docs)")
+            typer.echo(f"calling as {running.server.user} in {', '.join(groups)}; Ctrl-C stops it")
+            threading.Event().wait()
+    except OSError as error:
+        typer.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped")
 
 
 @app.command()

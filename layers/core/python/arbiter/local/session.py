@@ -107,28 +107,34 @@ class LocalSession:
     def run(
         self, ticks: int, on_tick: Callable[[BookFrame, ScanResult, list[ExecutionReport]], None] | None = None
     ) -> SessionSummary:
+        with self.platform:
+            return self.run_ticks(ticks, on_tick)
+
+    def run_ticks(
+        self, ticks: int, on_tick: Callable[[BookFrame, ScanResult, list[ExecutionReport]], None] | None = None
+    ) -> SessionSummary:
+        """The ticks on a platform already started (``with session.platform:``), which stays up afterwards."""
         summary = SessionSummary()
         swept_minute: int | None = None
-        with self.platform:
-            for tick in range(ticks):
-                if tick:
-                    self.frame, self._books = self.model.step(), {}
-                    self.clock.ms = self.frame.clock_ms
-                if swept_minute != self.clock.ms // MINUTE_MS:  # the reconciler's schedule: every minute
-                    swept_minute = self.clock.ms // MINUTE_MS
-                    self.platform.sweep()
-                    summary.sweeps += 1
-                scan = self.detector.scan(FrameBooks(self.frame), self.frame.clock_ms)
-                reports = [self._execute(o) for o in scan.opportunities[: self.executions_per_tick]]
-                summary.ticks += 1
-                summary.detected.extend(scan.opportunities)
-                summary.executions.extend(reports)
-                summary.most_dislocations = max(summary.most_dislocations, self.frame.open_dislocations)
-                if on_tick is not None:
-                    on_tick(self.frame, scan, reports)
-            self.platform.sweep()  # the schedule's next run: it sees what the last executions left
-            summary.sweeps += 1
-            summary.alarms = self.alarm_evaluator.evaluate(self.platform.metrics.points, self.clock.now_ms() + 1)
+        for tick in range(ticks):
+            if tick:
+                self.frame, self._books = self.model.step(), {}
+                self.clock.ms = self.frame.clock_ms
+            if swept_minute != self.clock.ms // MINUTE_MS:  # the reconciler's schedule: every minute
+                swept_minute = self.clock.ms // MINUTE_MS
+                self.platform.sweep()
+                summary.sweeps += 1
+            scan = self.detector.scan(FrameBooks(self.frame), self.frame.clock_ms)
+            reports = [self._execute(o) for o in scan.opportunities[: self.executions_per_tick]]
+            summary.ticks += 1
+            summary.detected.extend(scan.opportunities)
+            summary.executions.extend(reports)
+            summary.most_dislocations = max(summary.most_dislocations, self.frame.open_dislocations)
+            if on_tick is not None:
+                on_tick(self.frame, scan, reports)
+        self.platform.sweep()  # the schedule's next run: it sees what the last executions left
+        summary.sweeps += 1
+        summary.alarms = self.alarm_evaluator.evaluate(self.platform.metrics.points, self.clock.now_ms() + 1)
         return summary
 
     def _execute(self, opportunity: Opportunity) -> ExecutionReport:

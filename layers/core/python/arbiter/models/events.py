@@ -41,6 +41,8 @@ class EventKind(StrEnum):
     REREAD = "reread"
     SWEPT = "swept"
     VENUE_INCIDENT = "venue_incident"
+    OPERATOR_ACTION = "operator_action"
+    INCIDENT_RESOLVED = "incident_resolved"
     DUST = "dust"
 
 
@@ -242,6 +244,26 @@ class VenueIncident(EventDetail):
     unknown_orders: tuple[str, ...] = ()
     unreadable: str | None = None
     """The venue could not be read for this long after executions traded on it: nobody knows what it holds."""
+
+
+class OperatorAction(EventDetail):
+    """A change made by hand through the API, the CLI or the local platform, with who made it (the operators'
+    own trail, ``arbiter.api.operations.OPERATOR_TRAIL``)."""
+
+    kind = EventKind.OPERATOR_ACTION
+    action: str
+    by: str
+    """The caller's identity: an IAM ARN, a Cognito user, ``local``."""
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class IncidentResolved(EventDetail):
+    """People resolved an execution's incident: it stays in history, with this event in its trail."""
+
+    kind = EventKind.INCIDENT_RESOLVED
+    note: str
+    by: str
 
 
 class DustAccrued(EventDetail):

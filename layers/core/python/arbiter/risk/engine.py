@@ -4,9 +4,9 @@
 metrics in the handlers). A breach of the daily loss limit or an open venue breaker also engages the kill
 switch.
 
-Order of the rules: the gates first (kill switch, open breakers, legs the markets would refuse), and a gate
-that refuses ends the assessment, since nothing else can be judged safely; then every limit that needs no
-venue call, all of them, so a refusal names each rule it broke; balances last, fetched only for an
+Order of the rules: the gates first (kill switch, the operators' pause and locks, open breakers, legs the markets
+would refuse), and a gate that refuses ends the assessment, since nothing else can be judged safely; then every
+limit that needs no venue call, all of them, so a refusal names each rule it broke; balances last, fetched only for an
 opportunity that passed everything else, so a refused one costs no venue call."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from arbiter.models.risk import RiskLimits
 from arbiter.models.symbols import base_and_quote
 from arbiter.models.time import utc_day
 from arbiter.risk.balances import StaleBalancesError
-from arbiter.risk.ports import ActiveExecutions, BreakerView, DailyPnl, KillSwitch, RefusalMetrics
+from arbiter.risk.ports import ActiveExecutions, BreakerView, DailyPnl, KillSwitch, RefusalMetrics, TradingControls
 from arbiter.settings import ExecutionSettings
 
 
@@ -89,6 +89,8 @@ class RiskEngine:
     portfolio: PortfolioLimits | None = None
     """Without it only the gates, quote age and balances are checked (no USD valuation to measure limits)."""
     breakers: BreakerView | None = None
+    controls: TradingControls | None = None
+    """The operators' pause and locks; None: neither is checked."""
 
     def assess(
         self,
@@ -120,6 +122,13 @@ class RiskEngine:
         if self.kill_switch.is_engaged():
             return [Refusal("kill_switch_engaged")]
         refusals: list[Refusal] = []
+        if self.controls is not None:
+            pause = self.controls.pause_state()
+            if pause.paused:
+                return [Refusal("paused", pause.reason)]
+            for lock in self.controls.locks():
+                if lock.blocks(opportunity, now_ms):
+                    refusals.append(Refusal("locked", f"{lock.scope.value} {lock.target} until {lock.until_ms}"))
         for venue in sorted({leg.venue for leg in opportunity.legs}):
             if self.breakers is not None and self.breakers.is_open(venue):
                 self.kill_switch.engage(f"circuit breaker open on {venue}", now_ms)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from arbiter.models import Execution
+from arbiter.models.controls import Lock, PauseState
 from arbiter.models.risk import KillSwitchState
 
 
@@ -22,6 +23,15 @@ class KillSwitch(Protocol):
     def engage(self, reason: str, at_ms: int, expected_version: int | None = None) -> None: ...
 
     def disengage(self, reason: str, at_ms: int, *, expected_version: int) -> None: ...
+
+
+class TradingControls(Protocol):
+    """The operators' pause and locks: no incident, no kill switch, just no new execution (or none on a venue,
+    a symbol or a route until a time)."""
+
+    def pause_state(self) -> PauseState: ...
+
+    def locks(self) -> Sequence[Lock]: ...
 
 
 class ActiveExecutions(Protocol):

@@ -257,6 +257,20 @@ class InMemoryExecutionJournal:
             found = [e for e in self.executions.values() if utc_day(e.created_at) == day]
         return sorted(found, key=lambda e: (e.created_at, e.execution_id))
 
+    def executions_between(
+        self, start_ms: int, end_ms: int, *, before: str | None = None, status: ExecutionStatus | None = None
+    ) -> Iterator[tuple[str, Execution]]:
+        """Executions created in ``[start_ms, end_ms]``, newest first, as (position, execution); ``before``, a
+        position given earlier, starts after it (a cursor)."""
+        with self._lock:
+            found = [
+                (execution_position(e), e)
+                for e in self.executions.values()
+                if start_ms <= e.created_at <= end_ms and (status is None or e.status is status)
+            ]
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return iter([(position, e) for position, e in found if before is None or position < before])
+
     def pnl_on(self, day: str) -> dict[str, dict[str, Decimal]]:
         """Each execution's realised P&L recorded on a UTC day, by execution id."""
         with self._lock:
@@ -276,6 +290,9 @@ class InMemoryExecutionJournal:
 HEADER = "HEADER"
 HEAD = "HEAD"
 APPEND_ATTEMPTS = 40
+DAY_MS = 86_400_000
+LISTING_PAGE = 100
+"""Items per index page when executions are listed (a listing reads only as many pages as it shows)."""
 
 
 def initial_claim(intent: OrderIntent, claim_until_ms: int) -> IntentClaim:
@@ -284,6 +301,11 @@ def initial_claim(intent: OrderIntent, claim_until_ms: int) -> IntentClaim:
 
 def _pk(execution_id: str) -> dict[str, str]:
     return {"S": f"EXEC#{execution_id}"}
+
+
+def execution_position(execution: Execution) -> str:
+    """Where an execution sorts among all of them (by creation, then id): its ``by_day`` sort key."""
+    return f"EXEC#{execution.created_at:015d}#{execution.execution_id}"
 
 
 def _pnl_delta(previous: Mapping[str, Decimal], pnl: Mapping[str, Decimal]) -> dict[str, Decimal]:
@@ -399,7 +421,7 @@ class DynamoExecutionJournal:
             "body": {"S": execution.model_dump_json()},
             "status": {"S": execution.status.value},
             BY_DAY.partition_key: {"S": utc_day(execution.created_at)},
-            BY_DAY.sort_key: {"S": f"EXEC#{execution.created_at:015d}#{execution.execution_id}"},
+            BY_DAY.sort_key: {"S": execution_position(execution)},
         }
 
     # -- the journal --------------------------------------------------------------------------------------
@@ -655,6 +677,39 @@ class DynamoExecutionJournal:
         """Executions created on a UTC day, oldest first (index ``by_day``: eventually consistent)."""
         items = self._on_day(day, "EXEC#")
         return [Execution.model_validate_json(i["body"]["S"]) for i in items]
+
+    def executions_between(
+        self, start_ms: int, end_ms: int, *, before: str | None = None, status: ExecutionStatus | None = None
+    ) -> Iterator[tuple[str, Execution]]:
+        """Executions created in ``[start_ms, end_ms]``, newest first, as (position, execution); ``before``, a
+        position given earlier, starts after it (a cursor). Read lazily, a page at a time, day by day through the
+        ``by_day`` index (eventually consistent)."""
+        low = f"EXEC#{start_ms:015d}"
+        high = f"EXEC#{end_ms:015d}#~"
+        if before is not None:
+            high = min(high, before)
+        last_day = (int(before[5:20]) if before else end_ms) // DAY_MS
+        for day in range(min(end_ms // DAY_MS, last_day), start_ms // DAY_MS - 1, -1):
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": BY_DAY.name,
+                "KeyConditionExpression": "#day = :day AND #at BETWEEN :low AND :high",
+                "ExpressionAttributeNames": {"#day": BY_DAY.partition_key, "#at": BY_DAY.sort_key},
+                "ExpressionAttributeValues": {
+                    ":day": {"S": utc_day(day * DAY_MS)},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+                "ScanIndexForward": False,
+            }
+            if status is not None:
+                query["FilterExpression"] = "#status = :status"
+                query["ExpressionAttributeNames"]["#status"] = "status"
+                query["ExpressionAttributeValues"][":status"] = {"S": status.value}
+            for item in query_items(self.client, self.page_size or LISTING_PAGE, **query):
+                position = item[BY_DAY.sort_key]["S"]
+                if position != before:
+                    yield position, Execution.model_validate_json(item["body"]["S"])
 
     def pnl_on(self, day: str) -> dict[str, dict[str, Decimal]]:
         """Each execution's realised P&L recorded on a UTC day, by execution id (index ``by_day``)."""
