@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -58,7 +58,8 @@ class ArbitrageSaga(Construct):
             },
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=state_machine_logs, level=sfn.LogLevel.ALL, include_execution_data=True),
-            timeout=Duration.minutes(15),
+            # No ``timeout=`` here: with a file-based definition CDK drops it. The ASL file carries TimeoutSeconds
+            # (arbiter.execution.topology.SAGA_TIMEOUT_SECONDS), so local runs and AWS stop at the same time.
         )
         for function in self.functions.values():
             function.grant_invoke(self.state_machine)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 SAGA_DEFINITION = "statemachines/arbitrage.asl.json"
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
+SAGA_TIMEOUT_SECONDS = 900
+"""The whole execution's ``TimeoutSeconds``, written in the ASL file itself: CDK drops a construct's ``timeout``
+when the definition comes from a file, and a Standard workflow would otherwise run for up to a year."""
 FUNCTION_TIMEOUT_MARGIN_SECONDS = 15
 """How much sooner a task's Lambda stops than its state's ``TimeoutSeconds`` (cold start is not in the Lambda's
 clock): a state must never time out while its function still runs, or a step that still sends orders would
