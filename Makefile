@@ -16,7 +16,7 @@ CDK_APP := --app "$(BIN)/python app.py" --no-notices
 # Extra context for synth/diff/deploy, e.g. CONTEXT='-c env=prod -c mode=live -c venues=binance,kraken'.
 CONTEXT ?=
 
-.PHONY: install demo test lint unit integration infra e2e bench synth diff deploy clean
+.PHONY: install demo test lint unit integration infra e2e bench synth diff deploy lock clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -65,6 +65,11 @@ diff: synth
 # is needed: review `make diff` first; IAM changes are not asked about.
 deploy: synth
 	$(CDK) deploy --app cdk.out --no-notices --require-approval never --all
+
+# After a change to pyproject.toml's runtime dependencies: the dependency layer's exact versions, resolved for the
+# Lambda platform (tests/infra/test_layers.py fails while the lock and pyproject.toml disagree).
+lock: $(STAMP)
+	$(BIN)/python -c "from cdk.arbiter_constructs.lambda_layers import write_lock; write_lock()"
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results.json

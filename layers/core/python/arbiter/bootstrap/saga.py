@@ -29,6 +29,7 @@ from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.venues import UnsupportedVenueError, order_ids_for
 from arbiter.gateway.errors import CredentialsError, GatewayError
 from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
+from arbiter.lazy_ccxt import is_exchange_id
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import Clock, Pause
@@ -172,7 +173,7 @@ def deployed_venues(
             "ARBITER_MODE: 'local' runs in one process, where arbiter.local builds the saga's dependencies; "
             "a deployed saga needs 'paper' or 'live'"
         )
-    unknown = [venue for venue in settings.venues if venue not in ccxt.exchanges]
+    unknown = [venue for venue in settings.venues if not is_exchange_id(venue)]
     if unknown:
         raise WiringError(f"ARBITER_VENUES: not ccxt exchange ids: {', '.join(unknown)}")
     tables = _tables(settings)
