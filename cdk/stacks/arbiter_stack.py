@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Stack, Validations
+from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
-from arbiter.storage import TABLES
+from arbiter.execution.topology import SAGA_TASKS
+from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.reconciler import Reconciler
@@ -50,20 +51,13 @@ class ArbiterStack(Stack):
             alert_topic=self.alerts.topic,
         )
         self.reconciler = Reconciler(self, "Reconciler", config=config, layers=self.layers.all, environment=environment)
-        for function in [*self.saga.functions.values(), self.reconciler.function]:
-            for table in self.data.tables.values():
-                table.grant_read_write_data(function)
+        functions = {task.folder: self.saga.functions[task.state] for task in SAGA_TASKS}
+        functions["reconciler"] = self.reconciler.function
+        for folder, function in functions.items():
+            grant_tables(function, folder, self.data.tables)
             self.alerts.topic.grant_publish(function)
-        for key, table in self.data.tables.items():
-            if any(spec.key == key and spec.indexes for spec in TABLES):
-                logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                for construct in (self.saga, self.reconciler):
-                    Validations.of(construct).acknowledge(
-                        Acknowledgment(
-                            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                            reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
-                        )
-                    )
+        # Every function of the stack, those other constructs add included: audit events are never deleted or changed.
+        Aspects.of(self).add(AuditTrailGuard(self.data.tables[AUDITED_TABLE]))
         if config.mode == "live":
             # The secrets themselves are put by the team (README, "Exchange credentials"), never by the stack.
             secrets = [config.secret_name(venue) for venue in config.venues]
