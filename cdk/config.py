@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from arbiter.models.common import Asset, NonNegativeDecimal, VenueId
+from arbiter.models.risk import RiskLimits
 from arbiter.settings import GatewaySettings
 
 
@@ -22,6 +23,14 @@ class DeploymentConfig(BaseModel):
     venues: tuple[VenueId, ...] = Field(default=("binance", "kraken", "coinbase"), min_length=1)
     paper_balances: dict[VenueId, dict[Asset, NonNegativeDecimal]] = Field(
         default_factory=dict, description='paper mode: opening balances per venue, e.g. {"binance": {"USDT": 10000}}'
+    )
+    max_concurrent_executions: int = Field(
+        default=RiskLimits.model_fields["max_concurrent_executions"].default,
+        ge=1,
+        le=100,
+        description="reserved concurrency of each order-sending saga function (PlaceLegs, Compensate): at most "
+        "this many send orders at once, and this many can always run; keep the risk limit of the same name at or "
+        "below it",
     )
     credentials_secret_prefix: str = Field(
         default=GatewaySettings().credentials_secret_prefix, pattern=r"^[A-Za-z0-9/_+=.@-]*$"

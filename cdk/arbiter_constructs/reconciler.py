@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -48,7 +48,7 @@ class Reconciler(Construct):
             enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
-        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        self.role = role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         self.function.grant_invoke(role)
         self.dead_letters.grant_send_messages(role)
         self.schedule = scheduler.CfnSchedule(
@@ -72,15 +72,12 @@ class Reconciler(Construct):
 
 def _acknowledge(reconciler: Reconciler) -> None:
     reason = "This queue is the schedule's dead-letter queue itself."
-    acknowledge_function_findings(
-        reconciler,
-        [reconciler.function],
-        "The schedule",
-        {
-            "AwsSolutions::AwsSolutions-SQS3": reason,
-            "Serverless::Serverless-SQSRedrivePolicy": reason,
-            "Serverless::Serverless-LambdaDLQ": (
-                "Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its own dead-letter queue."
-            ),
-        },
+    acknowledge_function_findings(reconciler, [reconciler.function], "The schedule", {}, invoker_scope=reconciler.role)
+    for rule in ("AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"):
+        Validations.of(reconciler.dead_letters).acknowledge(Acknowledgment(id=rule, reason=reason))
+    Validations.of(reconciler.function).acknowledge(
+        Acknowledgment(
+            id="Serverless::Serverless-LambdaDLQ",
+            reason="Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its dead-letter queue.",
+        )
     )

@@ -10,7 +10,10 @@ from typing import Any
 
 from aws_cdk import assertions
 
+from arbiter.execution.topology import SAGA_TASKS
+from arbiter.models.risk import RiskLimits
 from cdk.stacks.arbiter_stack import ArbiterStack
+from tests.infra.conftest import AppBuilder
 
 G, Q, P, U, D, C = "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"
 VENUES = {"venue_state": {G, P}}
@@ -125,3 +128,40 @@ def test_no_function_may_delete_or_change_audit_events(dev_assembly: tuple[Arbit
         for statement in statements:
             assert not any(a in ("dynamodb:*", "*") for a in _list(statement["Action"])), function
     assert json.dumps(EXPECTED, default=sorted).count("Scan") == 0  # no function scans a table
+
+
+def test_every_function_role_writes_only_its_own_log_group(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    """No AWSLambdaBasicExecutionRole (logs:CreateLogGroup and writes to any log group): the function's own
+    group, created by the stack, and nothing else."""
+    template = assertions.Template.from_stack(dev_assembly[0])
+    functions = template.find_resources("AWS::Lambda::Function")
+    roles = template.find_resources("AWS::IAM::Role")
+    statements = _role_statements(template)
+    for function in functions.values():
+        properties = function["Properties"]
+        role = roles[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        assert "ManagedPolicyArns" not in role, properties["Description"]
+        log_group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        logs = [s for s in statements[properties["Description"]] if any("logs:" in a for a in _list(s["Action"]))]
+        assert logs == [
+            {
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+            }
+        ], properties["Description"]
+
+
+def test_the_order_sending_functions_have_reserved_concurrency_from_the_context(make_app: AppBuilder) -> None:
+    for context, expected in (({}, RiskLimits().max_concurrent_executions), ({"max_concurrent_executions": "7"}, 7)):
+        _, stack = make_app(**context)
+        functions = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+        reserved = {
+            f["Properties"]["Description"].removeprefix("Arbiter saga task "): f["Properties"].get(
+                "ReservedConcurrentExecutions"
+            )
+            for f in functions.values()
+        }
+        for task in SAGA_TASKS:
+            assert reserved.pop(task.state) == (expected if task.state in ("PlaceLegs", "Compensate") else None)
+        assert list(reserved.values()) == [1]  # the reconciler: one sweep at a time

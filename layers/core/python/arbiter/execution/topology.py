@@ -24,6 +24,9 @@ class SagaTask:
     """The function's folder under ``functions/``; its ``handler.py`` exposes ``handler``."""
     timeout_seconds: int = 60
     """The state's ``TimeoutSeconds`` in the ASL definition."""
+    sends_orders: bool = False
+    """Whether the step sends orders to venues (placements, cancels, flattening): its function's reserved
+    concurrency bounds how many run at once, whatever Prepare decided."""
 
     @property
     def function_timeout_seconds(self) -> int:
@@ -36,10 +39,10 @@ class SagaTask:
 
 SAGA_TASKS: tuple[SagaTask, ...] = (
     SagaTask("Prepare", "saga_prepare"),
-    SagaTask("PlaceLegs", "saga_place_legs"),
+    SagaTask("PlaceLegs", "saga_place_legs", sends_orders=True),
     SagaTask("PollFills", "saga_poll_fills"),
     SagaTask("Settle", "saga_settle"),
-    SagaTask("Compensate", "saga_compensate", timeout_seconds=120),
+    SagaTask("Compensate", "saga_compensate", timeout_seconds=120, sends_orders=True),
     SagaTask("Reconcile", "saga_reconcile", timeout_seconds=120),
     SagaTask("Incident", "saga_incident"),
 )
