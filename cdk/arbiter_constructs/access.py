@@ -9,7 +9,8 @@ partition key (``dynamodb:LeadingKeys``), and an event shares its partition (``E
 header, head and claims, so:
 
 - DeleteItem is denied on every partition but ``ACTIVE`` (the set of running executions);
-- UpdateItem is denied on every partition but ``PNL#<day>`` (the daily P&L aggregates);
+- UpdateItem is denied on every partition but ``PNL#<day>`` (the daily P&L aggregates) and ``SLOTS`` (the count
+  of running executions);
 - batch writes, PartiQL writes and table-level changes (delete, TTL, backups, resource policy) are denied.
 
 What IAM cannot tell apart is a PutItem that creates an event from one that overwrites it: the journal writes
@@ -55,9 +56,9 @@ JOURNAL_ORDERS = TableAccess((GET, PUT, CHECK))
 """Orders by clientOrderId, recorded as the venues report them (a put when changed, a condition check when not)."""
 
 FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
-    # Creates the execution (header, first events), reads limits, kill switch and the running set.
+    # Creates the execution (header, first events), reads limits, kill switch and the running set, takes a slot.
     "saga_prepare": {
-        "executions": TableAccess((GET, QUERY, PUT, DELETE)),
+        "executions": TableAccess((GET, QUERY, PUT, UPDATE, DELETE)),
         "configuration": TableAccess((GET,)),
         "venue_state": VENUES,
         "idempotency": POWERTOOLS_IDEMPOTENCY,
@@ -76,8 +77,9 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
         "orders": JOURNAL_ORDERS,
         "venue_state": VENUES,
     },
+    # Takes a slot again when it compensates a settled execution.
     "saga_compensate": {
-        "executions": TableAccess((GET, QUERY, PUT)),
+        "executions": TableAccess((GET, QUERY, PUT, UPDATE)),
         "orders": JOURNAL_ORDERS,
         "venue_state": VENUES,
         "idempotency": POWERTOOLS_IDEMPOTENCY,
@@ -106,7 +108,7 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
 }
 
 AUDITED_TABLE = "executions"
-ONLY_ON_PARTITIONS = {DELETE: ("ACTIVE",), UPDATE: ("PNL#*",)}
+ONLY_ON_PARTITIONS = {DELETE: ("ACTIVE",), UPDATE: ("PNL#*", "SLOTS")}
 """On the executions table: these actions only on partitions matching these patterns (``dynamodb:LeadingKeys``)."""
 NEVER_ON_AUDITED_TABLE = (
     "dynamodb:BatchWriteItem",

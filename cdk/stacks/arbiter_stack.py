@@ -33,6 +33,9 @@ class ArbiterStack(Stack):
             "ARBITER_ALERT_TOPIC_ARN": self.alerts.topic.topic_arn,
             "ARBITER_VENUES": json.dumps(list(config.venues)),
             "ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX": config.credentials_secret_prefix,
+            # The journal's hard cap on running executions: the same number as the order senders' reserved
+            # concurrency, held even if Prepare's risk check is bypassed.
+            "ARBITER_EXECUTION__EXECUTION_SLOTS": str(config.max_concurrent_executions),
             **{f"ARBITER_TABLES__{key.upper()}": table.table_name for key, table in self.data.tables.items()},
         }
         if config.mode == "paper":

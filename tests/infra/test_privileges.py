@@ -21,11 +21,11 @@ IDEMPOTENCY = {"idempotency": {G, P, U, D}}
 ORDERS = {"orders": {G, P, C}}
 EXPECTED: dict[str, dict[str, set[str]]] = {
     # function description -> table (or "table/index/<name>") -> DynamoDB actions
-    "Arbiter saga task Prepare": {"executions": {G, Q, P, D}, "configuration": {G}, **VENUES, **IDEMPOTENCY},
+    "Arbiter saga task Prepare": {"executions": {G, Q, P, U, D}, "configuration": {G}, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PlaceLegs": {"executions": {G, P}, **ORDERS, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PollFills": {"executions": {G, P}, **ORDERS, **VENUES},
     "Arbiter saga task Settle": {"executions": {G, P, U, D}, **ORDERS, **VENUES},
-    "Arbiter saga task Compensate": {"executions": {G, Q, P}, **ORDERS, **VENUES, **IDEMPOTENCY},
+    "Arbiter saga task Compensate": {"executions": {G, Q, P, U}, **ORDERS, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task Reconcile": {"executions": {G, Q, P, U, D}, **ORDERS, **VENUES},
     "Arbiter saga task Incident": {
         "executions": {G, Q, P, U, D},
@@ -44,7 +44,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 GUARD_DENIES = {
     ("DeleteItem", ("ACTIVE",)),
-    ("UpdateItem", ("PNL#*",)),
+    ("UpdateItem", ("PNL#*", "SLOTS")),
 }
 NEVER = {"BatchWriteItem", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete", "DeleteTable", "UpdateTable"}
 
@@ -165,3 +165,8 @@ def test_the_order_sending_functions_have_reserved_concurrency_from_the_context(
         for task in SAGA_TASKS:
             assert reserved.pop(task.state) == (expected if task.state in ("PlaceLegs", "Compensate") else None)
         assert list(reserved.values()) == [1]  # the reconciler: one sweep at a time
+        # The journal's cap on running executions is the same number (held even if Prepare's check is bypassed).
+        for function in functions.values():
+            assert function["Properties"]["Environment"]["Variables"]["ARBITER_EXECUTION__EXECUTION_SLOTS"] == str(
+                expected
+            )

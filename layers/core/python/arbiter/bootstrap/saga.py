@@ -70,9 +70,13 @@ class SagaStores:
     verifications: DynamoVerificationStore
 
     @classmethod
-    def dynamodb(cls, client: DynamoDBClient, tables: Mapping[str, str]) -> SagaStores:
+    def dynamodb(
+        cls, client: DynamoDBClient, tables: Mapping[str, str], execution_slots: int | None = None
+    ) -> SagaStores:
         return cls(
-            journal=DynamoExecutionJournal(client, tables["executions"], tables["orders"]),
+            journal=DynamoExecutionJournal(
+                client, tables["executions"], tables["orders"], execution_slots=execution_slots
+            ),
             kill_switch=DynamoKillSwitch(client, tables["configuration"]),
             configuration=DynamoConfigurationStore(client, tables["configuration"]),
             venue_state=SharedVenueState.dynamodb(client, tables["venue_state"]),
@@ -179,7 +183,7 @@ def deployed_venues(
     tables = _tables(settings)
     if settings.alert_topic_arn is None:
         raise WiringError("ARBITER_ALERT_TOPIC_ARN: not set; the saga publishes incidents to this SNS topic")
-    stores = SagaStores.dynamodb(dynamodb, tables)
+    stores = SagaStores.dynamodb(dynamodb, tables, settings.execution.execution_slots)
 
     def paper_ledger(venue: str) -> DynamoPaperLedger:
         return DynamoPaperLedger(dynamodb, tables["venue_state"], venue)

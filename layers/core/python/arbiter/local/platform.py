@@ -90,7 +90,7 @@ class LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
         self.aws.start()
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
-        stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
+        stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables, self.settings.execution_slots)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
         usd_value = self.usd_value or BookUsdValuation(self.markets, lambda venue, symbol: self.books(venue, symbol))
