@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from arbiter.models.common import Asset, NonNegativeDecimal, VenueId
 from arbiter.models.risk import RiskLimits
+from arbiter.monitoring.catalog import thresholds
 from arbiter.settings import GatewaySettings
 
 
@@ -35,6 +36,15 @@ class DeploymentConfig(BaseModel):
     credentials_secret_prefix: str = Field(
         default=GatewaySettings().credentials_secret_prefix, pattern=r"^[A-Za-z0-9/_+=.@-]*$"
     )
+    alert_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="an address subscribed to the alert topic (it must confirm the subscription once)",
+    )
+    alarm_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description='operator overrides of alarm thresholds by alarm id, e.g. {"CompensationRate": 0.1}',
+    )
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -42,9 +52,9 @@ class DeploymentConfig(BaseModel):
         # ``-c venues=binance,kraken`` arrives as one string; cdk.json may hold a list.
         return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
 
-    @field_validator("paper_balances", mode="before")
+    @field_validator("paper_balances", "alarm_thresholds", mode="before")
     @classmethod
-    def _balances_json(cls, value: object) -> object:
+    def _json_object(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
         try:
@@ -62,6 +72,17 @@ class DeploymentConfig(BaseModel):
         if unknown:
             raise ValueError(f"balances for venues not deployed (context 'venues'): {', '.join(unknown)}")
         return balances
+
+    @field_validator("alarm_thresholds")
+    @classmethod
+    def _known_alarms(cls, overrides: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        thresholds(info.data.get("env", "dev"), overrides)  # names the unknown alarm ids
+        return overrides
+
+    @property
+    def alarm_threshold_values(self) -> dict[str, float]:
+        """Every alarm's threshold in this environment, with the operator's overrides."""
+        return thresholds(self.env, self.alarm_thresholds)
 
     @property
     def is_prod(self) -> bool:

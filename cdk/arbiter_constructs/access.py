@@ -84,8 +84,10 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
         "venue_state": VENUES,
         "idempotency": POWERTOOLS_IDEMPOTENCY,
     },
+    # Also reads the risk limits (configuration) for the daily-loss metric of an ended execution.
     "saga_reconcile": {
         "executions": TableAccess((GET, QUERY, PUT, UPDATE, DELETE)),
+        "configuration": TableAccess((GET,)),
         "orders": JOURNAL_ORDERS,
         "venue_state": VENUES,
     },

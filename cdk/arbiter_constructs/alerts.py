@@ -6,8 +6,11 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk.arbiter_constructs.queues import dead_letter_queue
 from cdk.config import DeploymentConfig
 
 
@@ -30,3 +33,11 @@ class Alerts(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
+        self.dead_letters: sqs.Queue | None = None
+        if config.alert_email:
+            # An alert SNS could not deliver is kept (and its depth alarmed), not dropped. Chat and paging
+            # subscribe the same way (README, "Alerts").
+            self.dead_letters = dead_letter_queue(self, "UndeliveredAlerts", "alerts SNS could not deliver")
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(config.alert_email, dead_letter_queue=self.dead_letters)
+            )

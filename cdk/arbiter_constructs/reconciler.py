@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
+from cdk.arbiter_constructs.queues import dead_letter_queue
 from cdk.config import DeploymentConfig
 
 FUNCTION_TIMEOUT_SECONDS = 55
@@ -41,12 +41,8 @@ class Reconciler(Construct):
             reserved_concurrency=1,
         )
         # A run the scheduler could not deliver (throttled, the function failing) is kept, not dropped.
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        self.dead_letters = dead_letter_queue(
+            self, "ScheduleDeadLetters", "reconciler runs the scheduler could not deliver"
         )
         self.role = role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         self.function.grant_invoke(role)
@@ -71,10 +67,7 @@ class Reconciler(Construct):
 
 
 def _acknowledge(reconciler: Reconciler) -> None:
-    reason = "This queue is the schedule's dead-letter queue itself."
     acknowledge_function_findings(reconciler, [reconciler.function], "The schedule", {}, invoker_scope=reconciler.role)
-    for rule in ("AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"):
-        Validations.of(reconciler.dead_letters).acknowledge(Acknowledgment(id=rule, reason=reason))
     Validations.of(reconciler.function).acknowledge(
         Acknowledgment(
             id="Serverless::Serverless-LambdaDLQ",

@@ -48,6 +48,7 @@ class ArbitrageSaga(Construct):
         retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH
         removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
         state_machine_logs = logs.LogGroup(self, "StateMachineLogs", retention=retention, removal_policy=removal)
+        self.log_group = state_machine_logs
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

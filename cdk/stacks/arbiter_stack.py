@@ -12,6 +12,7 @@ from arbiter.execution.topology import SAGA_TASKS
 from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
+from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
 from cdk.arbiter_constructs.saga import ArbitrageSaga
 from cdk.arbiter_constructs.tables import DataTables
@@ -66,5 +67,20 @@ class ArbiterStack(Stack):
             secrets = [config.secret_name(venue) for venue in config.venues]
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
+        functions = {**self.saga.functions, "Reconciler": self.reconciler.function}
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            topic=self.alerts.topic,
+            functions=functions,
+            state_machine=self.saga.state_machine,
+            tables=self.data.tables,
+            dead_letter_queues={
+                "ReconcilerSchedule": self.reconciler.dead_letters,
+                **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
+            },
+            log_groups=[*(f.log_group for f in functions.values()), self.saga.log_group],
+        )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

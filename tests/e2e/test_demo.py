@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,8 @@ def test_the_demo_runs_end_to_end_through_the_console_script() -> None:
     executed = [line for line in completed.stdout.splitlines() if line.startswith("  executed ")]
     assert executed, "the default demo executes opportunities through the saga"
     assert "realised P&L:" in completed.stdout
+    # The deployed alarms' rules, evaluated on what the handlers emitted; an incident always fires its alarm.
+    assert "alarms (" in completed.stdout
+    assert '"_aws"' not in completed.stdout  # the handlers' EMF is captured, never printed
+    if re.search(r"^  incident +\d+$", completed.stdout, re.MULTILINE):
+        assert "FIRED Incident" in completed.stdout

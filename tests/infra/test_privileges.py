@@ -26,7 +26,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "Arbiter saga task PollFills": {"executions": {G, P}, **ORDERS, **VENUES},
     "Arbiter saga task Settle": {"executions": {G, P, U, D}, **ORDERS, **VENUES},
     "Arbiter saga task Compensate": {"executions": {G, Q, P, U}, **ORDERS, **VENUES, **IDEMPOTENCY},
-    "Arbiter saga task Reconcile": {"executions": {G, Q, P, U, D}, **ORDERS, **VENUES},
+    "Arbiter saga task Reconcile": {"executions": {G, Q, P, U, D}, "configuration": {G}, **ORDERS, **VENUES},
     "Arbiter saga task Incident": {
         "executions": {G, Q, P, U, D},
         "configuration": {G, P},

@@ -26,6 +26,7 @@ FLOORS = (
     "risk",
     "execution",
     "reconcile",
+    "monitoring",
     "scoring",
     "scanner",
     "api",

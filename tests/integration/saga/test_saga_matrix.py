@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from arbiter.gateway.paper import PlaceFault
-from arbiter.local.scenarios import Scenario, ScenarioRunner
+from arbiter.local.scenarios import SHAPES, Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 
 PLACEMENT_FAULTS = [
@@ -42,6 +42,14 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
                 found.append((Scenario(shape=shape, leg_faults={leg: fault}), expected))
             no_fill = {leg: PlaceFault.NO_FILL}
             found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=2), closed))
+            # Retry budgets are time, not counts a local run compresses to nothing (review finding): a cancel
+            # that fails five times then works, and a venue out for a few calls, are waited out.
+            found.append((Scenario(shape=shape, leg_faults=no_fill, cancel_failures=5), closed))
+            resting_venue = SHAPES[shape]().legs[leg].venue
+            outage = Scenario(
+                shape=shape, leg_faults=no_fill, outage_venue=resting_venue, outage_from_call=2, outage_calls=4
+            )
+            found.append((outage, closed))
             # The resting leg fills as its cancel is acknowledged "canceled", and reads lag behind for a second:
             # only reads a settle delay apart that agree show the fill (review finding: closed as flat).
             found.append((Scenario(shape=shape, leg_faults=no_fill, fill_at_cancel=True, read_lag_ms=1_000), closed))

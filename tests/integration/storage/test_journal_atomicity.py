@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from arbiter.local import create_local_tables
-from arbiter.models import Execution, ExecutionStatus, Order, OrderRecord
+from arbiter.models import Execution, ExecutionStatus, Fee, Order, OrderRecord
 from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
 from tests.integration.storage.test_journal_contract import OPPORTUNITY
 from tests.support.events import Note
@@ -201,6 +201,19 @@ def test_a_report_of_another_order_under_the_same_id_is_refused_not_recorded(jou
     assert journal.order("cid-0") == first
     [refused] = [e for e in journal.events("e1") if e.kind == "order_report_refused"]
     assert "order id X2 is not the recorded X1" in refused.detail["why"]
+
+
+def test_a_read_that_shows_less_fee_than_recorded_is_refused(journal: Any) -> None:
+    # A trade list that lags behind an earlier, complete one: the fee was charged, a later read cannot undo it.
+    journal.create(execution("e1"))
+    charged = order("closed", "1").model_copy(update={"fees": (Fee(cost=Decimal("0.0002"), currency="BNB"),)})
+    assert journal.record_order("e1", charged, DAY_MS) is OrderRecord.RECORDED
+    lagging = charged.model_copy(update={"fees": (Fee(cost=Decimal("0.0001"), currency="BNB"),)})
+    assert journal.record_order("e1", lagging, DAY_MS + 1) is OrderRecord.REFUSED_STALE
+    more = charged.model_copy(update={"fees": (*charged.fees, Fee(cost=Decimal("0.01"), currency="USDT"))})
+    assert journal.record_order("e1", more, DAY_MS + 2) is OrderRecord.RECORDED
+    [refused] = [e for e in journal.events("e1") if e.kind == "order_report_refused"]
+    assert "fees in BNB 0.0001 < recorded 0.0002" in refused.detail["why"]
 
 
 def test_racing_pollers_keep_the_newest_report(journal: Any) -> None:

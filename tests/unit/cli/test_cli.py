@@ -22,6 +22,7 @@ def test_demo_prints_the_books_per_tick_and_a_report() -> None:
     assert "BTC/USDT" in result.output
     assert "kraken" in result.output
     assert "report: 2 ticks, 2 venues" in result.output
+    assert "alarms (2 reconciler sweeps" in result.output
 
 
 def test_an_invalid_setting_stops_the_demo_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,6 +30,13 @@ def test_an_invalid_setting_stops_the_demo_with_the_variable_named(monkeypatch: 
     result = runner.invoke(app, ["demo", "--ticks", "1"])
     assert result.exit_code == 2
     assert "ARBITER_SIMULATION__LEVELS: Input should be greater than or equal to 1" in result.output
+
+
+def test_an_alarm_threshold_naming_no_alarm_stops_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARBITER_ALARM_THRESHOLDS", '{"Incidnet": 2}')
+    result = runner.invoke(app, ["demo", "--ticks", "1"])
+    assert result.exit_code == 2
+    assert "ARBITER_ALARM_THRESHOLDS: no alarm named Incidnet" in result.output
 
 
 def test_markets_lists_recorded_markets_and_refuses_unknown_venues() -> None:

@@ -7,6 +7,9 @@ from decimal import Decimal
 from arbiter.cli.report import render_execution, render_summary
 from arbiter.local.scenarios import cross_venue, cross_venue_btc
 from arbiter.local.session import ExecutionReport, SessionSummary
+from arbiter.monitoring.evaluator import AlarmHistory, Transition
+
+NOON = 1_767_268_800_000
 
 
 def test_an_incident_shows_what_it_left_open_and_the_summary_totals_it() -> None:
@@ -31,3 +34,20 @@ def test_a_report_without_incidents_mentions_nothing_left_open() -> None:
     text = render_summary(SessionSummary(ticks=1, executions=[settled]), venues=2, markets=3)
     assert "left open" not in text
     assert "realised P&L: 1.0000 USDT" in text
+
+
+def test_the_report_lists_the_alarms_that_fired_when_and_why() -> None:
+    incident = AlarmHistory("Incident", "Money may be at risk.")
+    incident.transitions.append(Transition(NOON + 60_000, "ALARM", "Sum 1 >= 1", NOON))
+    incident.transitions.append(Transition(NOON + 120_000, "OK", "Sum 0 >= 1", NOON + 60_000))
+    summary = SessionSummary(
+        ticks=1, sweeps=2, alarms={"Incident": incident, "KillSwitchEngaged": AlarmHistory("KillSwitchEngaged", "")}
+    )
+    text = render_summary(summary, venues=2, markets=3)
+    assert "FIRED Incident in the period 12:00:00-12:01:00: Sum 1 >= 1. Money may be at risk." in text
+    assert "quiet: KillSwitchEngaged" in text
+
+
+def test_a_quiet_run_says_no_alarm_fired() -> None:
+    summary = SessionSummary(ticks=1, sweeps=1, alarms={"Incident": AlarmHistory("Incident", "")})
+    assert "none would have fired" in render_summary(summary, venues=2, markets=3)

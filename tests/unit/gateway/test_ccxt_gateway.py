@@ -90,6 +90,22 @@ class ScriptedExchange:
             raise ccxt.OrderNotFound(cid)
         return self.orders[cid]
 
+    def fetch_order_trades(self, order_id: str, symbol: str) -> Any:
+        """As binance's myTrades by orderId: the fills, each with its commission (the order read has none)."""
+        fault = self._fault("fetch_order_trades")
+        order = next(o for o in self.orders.values() if o["id"] == order_id)
+        fills = self.script.get("fills", {}).get(order_id) or [order["filled"]]
+        if fault == "lag":  # the trade list has not caught up with the order read
+            fills = fills[:-1]
+        return [
+            {
+                "id": f"{order_id}-T{n}", "order": order_id, "symbol": symbol, "side": order["side"],
+                "price": order["price"], "amount": amount, "cost": amount * order["price"],
+                "fee": {"cost": 0.0001 * amount, "currency": "BNB"}, "timestamp": 1_700_000_000_000 + n,
+            }
+            for n, amount in enumerate(fills)
+        ]  # fmt: skip
+
 
 # The scripted venue answers lookups as binance's ccxt does: fetch_order(None, symbol, {"clientOrderId": ...}).
 BINANCE_LIKE = VENUE_ORDER_IDS["binance"]
@@ -225,6 +241,32 @@ def test_calls_wait_for_the_shared_rate_budget_and_give_up_past_the_retry_budget
     starved.place_order(REQUEST)
     with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
         starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))
+
+
+def test_every_call_that_ends_rate_limited_is_told_with_its_venue() -> None:
+    told: list[str] = []
+    limited = gateway(ScriptedExchange({"create_order": [ccxt.RateLimitExceeded] * 3}), attempts=3)
+    limited.on_rate_limited = told.append
+    with pytest.raises(RateLimitedError, match="rate limited after retries"):
+        limited.place_order(REQUEST)
+    assert told == ["fakex"]  # once per call, not once per retried answer
+    refused = gateway(ScriptedExchange({"create_order": [ccxt.InsufficientFunds]}), on_rate_limited=told.append)
+    with pytest.raises(InsufficientFundsError):
+        refused.place_order(REQUEST.model_copy(update={"client_order_id": "cid-2"}))
+    starved = CcxtGateway(
+        ScriptedExchange({}),
+        {"SOL/USDT": SOL},
+        clock=ManualClock(1),
+        policy=RetryPolicy(budget_s=1.0),
+        sleep=lambda _s: None,
+        limiter=SharedRateLimiter(InMemoryBucketStore(), rate_per_s=0.1, capacity=1),
+        order_ids=BINANCE_LIKE,
+        on_rate_limited=told.append,
+    )
+    starved.place_order(REQUEST)
+    with pytest.raises(RateLimitedError, match="shared rate budget exhausted"):
+        starved.place_order(REQUEST.model_copy(update={"client_order_id": "cid-3"}))
+    assert told == ["fakex", "fakex"]
 
 
 def test_retry_and_breaker_thresholds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -429,4 +471,38 @@ def test_two_orders_under_one_client_order_id_are_an_incident_not_a_choice() -> 
         order_ids=VenueOrderIds(send_param="clientOrderId", lookup=Lookup.RECENT_ORDERS),
     )
     with pytest.raises(AmbiguousOrderError, match="2 orders under one clientOrderId"):
+        venue.find_order("cid-1", "SOL/USDT")
+
+
+def test_an_orders_fees_come_from_its_trades_where_the_order_read_has_none() -> None:
+    # Binance's GET order carries no commission: without its trades, a fee in BNB would vanish from the P&L.
+    exchange = ScriptedExchange({"fills": {"X0": [1.0, 0.5]}})
+    venue = gateway(exchange)
+    venue.place_order(REQUEST)
+    order = venue.find_order("cid-1", "SOL/USDT")
+    assert order is not None
+    assert [(f.currency, f.cost) for f in order.fees] == [("BNB", Decimal("0.00015"))]
+    assert order.filled == Decimal("1.5")
+
+
+def test_trades_that_lag_behind_the_order_read_give_a_read_that_changes_later() -> None:
+    exchange = ScriptedExchange({"fills": {"X0": [1.0, 0.5]}, "fetch_order_trades": ["lag"]})
+    venue = gateway(exchange)
+    venue.place_order(REQUEST)
+    early = venue.find_order("cid-1", "SOL/USDT")
+    later = venue.find_order("cid-1", "SOL/USDT")
+    assert early is not None
+    assert later is not None
+    assert early.fees != later.fees  # two reads disagree: final reads keep reading until they agree
+    assert later.fees[0].cost == Decimal("0.00015")
+
+
+def test_a_trade_of_another_order_is_refused_never_counted() -> None:
+    class Foreign(ScriptedExchange):
+        def fetch_order_trades(self, order_id: str, symbol: str) -> Any:
+            return [{**trade, "order": "X99"} for trade in super().fetch_order_trades(order_id, symbol)]
+
+    venue = gateway(Foreign({}))
+    venue.place_order(REQUEST)
+    with pytest.raises(VenueResponseError, match="another order's trade"):
         venue.find_order("cid-1", "SOL/USDT")

@@ -1,6 +1,6 @@
 """One factory for the saga's task handlers: parse the state, run the step, return the state.
 
-Powertools: JSON logs with the execution id as correlation id, X-Ray tracing, EMF metrics per step, and
+Powertools: JSON logs with the execution id as correlation id, X-Ray tracing, EMF metrics (``saga_metrics``), and
 idempotency (DynamoDB) for the steps that send orders, keyed on the execution, the step and the round, so a
 Lambda retry of the same task returns the first result instead of running again. The steps are safe to rerun
 even without it: orders are looked up by their deterministic clientOrderId before anything is sent.
@@ -9,11 +9,11 @@ even without it: orders are looked up by their deterministic clientOrderId befor
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -26,12 +26,13 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from arbiter.execution.state import SagaState
 from arbiter.execution.steps import STEPS, SagaSteps
-from arbiter_handlers.metrics import drop_if_disabled
+from arbiter.monitoring.catalog import EXECUTIONS_REFUSED
+from arbiter_handlers.metrics import emit
+from arbiter_handlers.saga_metrics import record_step
 from arbiter_handlers.wiring import saga_dependencies
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace="Arbiter")
 
 SagaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 # Steps that send orders are made idempotent; the others only read, and PollFills must run on every loop.
@@ -96,7 +97,6 @@ def saga_task(step: str) -> SagaHandler:
 
     @logger.inject_lambda_context(correlation_id_path="execution_id", clear_state=True)
     @tracer.capture_lambda_handler
-    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         nonlocal runner
         if runner is None:  # built on first use: the persistence layer opens its AWS client then
@@ -110,11 +110,15 @@ def saga_task(step: str) -> SagaHandler:
             first = error.errors(include_url=False, include_input=False)[0]
             reason = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
             logger.warning("refusing an invalid execution input", extra={"reason": reason})
+            emit(EXECUTIONS_REFUSED, 1, reason="invalid_input")
             refused = SagaSteps(saga_dependencies()).refuse_input(str(event.get("execution_id") or "unnamed"), reason)
             return refused.model_dump(mode="json")
+        started = time.perf_counter()
         result = _wait_for_a_delivery_in_flight(runner, state, context)
-        metrics.add_metric(name=f"Saga{step.title().replace('_', '')}Completed", unit=MetricUnit.Count, value=1)
-        drop_if_disabled(metrics)
+        try:
+            record_step(step, state, result, saga_dependencies(), (time.perf_counter() - started) * 1000)
+        except Exception:  # the step ran: a metric that cannot be read must not fail it into Compensate
+            logger.exception("the step's metrics were not recorded")
         return result
 
     return handler

@@ -19,7 +19,8 @@ from arbiter.models.time import Clock, Pause
 from arbiter.reconcile.sweep import Reconciler
 from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client
-from arbiter_handlers.metrics import PowertoolsRefusalMetrics
+from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore
+from arbiter_handlers.metrics import PowertoolsRefusalMetrics, record_rate_limited
 
 T = TypeVar("T")
 
@@ -60,11 +61,15 @@ class _ContainerCache(Generic[T]):
 
 _saga: _ContainerCache[SagaDependencies] = _ContainerCache()
 _reconciler: _ContainerCache[Reconciler] = _ContainerCache()
+_breakers: BreakerStore | None = None
 
 
-def install(dependencies: SagaDependencies | None, reconciler: Reconciler | None = None) -> None:
+def install(
+    dependencies: SagaDependencies | None, reconciler: Reconciler | None = None, breakers: BreakerStore | None = None
+) -> None:
     """Used by the local platform (and tests): every saga task and sweep in this process uses these."""
-    _saga.installed, _reconciler.installed = dependencies, reconciler
+    global _breakers  # the container's one breaker store, like the caches above
+    _saga.installed, _reconciler.installed, _breakers = dependencies, reconciler, breakers
 
 
 def saga_dependencies() -> SagaDependencies:
@@ -88,6 +93,17 @@ def scheduled_reconciler() -> Reconciler:
     )
 
 
+def breaker_store() -> BreakerStore:
+    """Where the venues' circuit breakers are kept (read by the reconciler's run for the dashboard); only a
+    DynamoDB client and the table's name: no venue is opened for it."""
+    if _breakers is not None:
+        return _breakers
+    table = load().tables.get("venue_state")
+    if not table:
+        raise WiringError("ARBITER_TABLES__VENUE_STATE: not set; the breakers live in the venue_state table")
+    return DynamoBreakerStore(dynamodb_client(), table)
+
+
 def load() -> Settings:
     """The deployment's settings; invalid ones fail the invocation naming each variable."""
     try:
@@ -99,7 +115,12 @@ def load() -> Settings:
 def deployed_from_environment(settings: Settings) -> DeployedVenues:
     """The stores and venues of this deployment (a new build per call: callers keep it)."""
     return deployed_venues(
-        settings, dynamodb=dynamodb_client(), sns=sns_client(), exchanges=exchange_factory, clock=clock
+        settings,
+        dynamodb=dynamodb_client(),
+        sns=sns_client(),
+        exchanges=exchange_factory,
+        clock=clock,
+        on_rate_limited=record_rate_limited,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import ccxt
@@ -169,9 +170,11 @@ def deployed_venues(
     exchanges: ExchangeFactory,
     clock: Clock,
     credentials: CredentialsProvider | None = None,
+    on_rate_limited: Callable[[str], None] | None = None,
 ) -> DeployedVenues:
     """What every deployed function of ``settings.mode`` (paper or live) works on. ``credentials`` defaults to
-    Secrets Manager (``<ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX><venue>``); live mode only."""
+    Secrets Manager (``<ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX><venue>``); live mode only.
+    ``on_rate_limited`` is told the venue of every call that ends rate limited (metrics)."""
     if settings.mode is Mode.LOCAL:
         raise WiringError(
             "ARBITER_MODE: 'local' runs in one process, where arbiter.local builds the saga's dependencies; "
@@ -196,7 +199,9 @@ def deployed_venues(
     opened: dict[str, tuple[VenueGateway, Mapping[str, Market]]] = {}
     for venue in settings.venues:
         try:
-            opened[venue] = _open_venue(venue, settings, secrets, stores.venue_state, exchanges, clock, paper_ledger)
+            opened[venue] = _open_venue(
+                venue, settings, secrets, stores.venue_state, exchanges, clock, paper_ledger, on_rate_limited
+            )
         except (ccxt.BaseError, GatewayError) as error:
             # One unreachable venue must not stop every step (Incident and Reconcile above all): it is left out,
             # Prepare refuses legs on it ("not connected"), and the next container tries it again.
@@ -262,15 +267,17 @@ def _open_venue(
     exchanges: ExchangeFactory,
     clock: Clock,
     paper_ledger: Callable[[str], PaperLedger],
+    on_rate_limited: Callable[[str], None] | None,
 ) -> tuple[VenueGateway, Mapping[str, Market]]:
     gateway_settings = settings.gateway
+    opened = partial(
+        open_ccxt_gateway, state=shared, exchange_factory=exchanges, clock=clock, on_rate_limited=on_rate_limited
+    )
     if secrets is not None:
-        live = open_ccxt_gateway(
-            venue, gateway_settings, secrets.__getitem__, state=shared, exchange_factory=exchanges, clock=clock
-        )
+        live = opened(venue, gateway_settings, secrets.__getitem__)
         return live, live.markets
     # Public market data only: the paper venue fills against the real venue's current books.
-    public = open_ccxt_gateway(venue, gateway_settings, None, state=shared, exchange_factory=exchanges, clock=clock)
+    public = opened(venue, gateway_settings, None)
     paper = open_paper_venue(
         venue,
         settings.paper.balances.get(venue, {}),

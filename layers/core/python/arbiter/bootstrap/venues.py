@@ -76,8 +76,10 @@ def open_ccxt_gateway(
     ccxt_markets: Mapping[str, Any] | None = None,
     clock: Clock,
     exchange_factory: ExchangeFactory = ccxt_exchange,
+    on_rate_limited: Callable[[str], None] | None = None,
 ) -> CcxtGateway:
-    """The venue over ccxt with the failure policy, breaker and shared rate limit from ``settings``.
+    """The venue over ccxt with the failure policy, breaker and shared rate limit from ``settings``;
+    ``on_rate_limited`` is told each call that ends rate limited (metrics).
 
     ``credentials`` None opens public market data only (paper mode's books). ``ccxt_markets`` (ccxt market
     dicts, e.g. recorded ones) spares the ``load_markets`` request; otherwise the venue's markets are loaded.
@@ -97,6 +99,7 @@ def open_ccxt_gateway(
         policy=RetryPolicy.from_settings(settings),
         breaker=CircuitBreaker(shared.breakers, BreakerSettings.from_settings(settings)),
         limiter=SharedRateLimiter(shared.buckets, settings.rate_per_s, settings.rate_burst),
+        on_rate_limited=on_rate_limited,
     )
 
 

@@ -56,7 +56,11 @@ def demo(
     """Run the platform locally: simulated venues, detection every tick, the saga on paper venues, a report."""
     venue_list = tuple(v.strip() for v in venues.split(",") if v.strip()) if venues is not None else None
     settings = _settings(venues=venue_list, symbols_per_venue=symbols, seed=seed)
-    session = LocalSession(settings, executions_per_tick=executions)
+    try:
+        session = LocalSession(settings, executions_per_tick=executions)
+    except ValueError as error:  # an alarm threshold override that names no alarm
+        typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)
+        raise typer.Exit(code=2) from None
 
     def show(frame: BookFrame, scan: ScanResult, reports: list[ExecutionReport]) -> None:
         typer.echo(render_best_quotes(frame))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from arbiter.cli.tables import render_table
 from arbiter.local.session import ExecutionReport, SessionSummary
 from arbiter.models import Opportunity
+from arbiter.monitoring.catalog import PLATFORM_ALARMS
 
 
 def route(opportunity: Opportunity) -> str:
@@ -73,4 +75,27 @@ def render_summary(summary: SessionSummary, venues: int, markets: int) -> str:
             left_open[asset] += amount
     if left_open:
         lines.append(f"left open by incidents (to resolve by hand): {_amounts(left_open)}")
+    lines += ["", *render_alarms(summary)]
     return "\n".join(lines)
+
+
+def render_alarms(summary: SessionSummary) -> list[str]:
+    """Which of the catalog's alarms would have fired on what the run emitted, when (simulated UTC) and why."""
+    fired = [(history, t) for history in summary.alarms.values() for t in history.fired]
+    quiet = sorted(h.alarm_id for h in summary.alarms.values() if not h.fired)
+    lines = [f"alarms ({summary.sweeps} reconciler sweeps; the deployed alarms' rules, evaluated on this run):"]
+    for history, transition in sorted(fired, key=lambda item: (item[1].at_ms, item[0].alarm_id)):
+        lines.append(
+            f"  FIRED {history.alarm_id} in the period {_clock(transition.period_start_ms)}-"
+            f"{_clock(transition.at_ms)}: {transition.reason}. {history.description}"
+        )
+    if not fired:
+        lines.append("  none would have fired")
+    lines.append(f"  quiet: {', '.join(quiet) or 'none'}")
+    aws_only = [a.id for a in PLATFORM_ALARMS if not a.recorded_locally]
+    lines.append(f"  on AWS only (no local data): {', '.join(aws_only)}")
+    return lines
+
+
+def _clock(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%H:%M:%S")

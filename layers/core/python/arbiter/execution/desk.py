@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from tenacity import Retrying, retry_if_exception, wait_fixed
+
 from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
 from arbiter.gateway.errors import GatewayError
 from arbiter.models import Order, OrderIntent, OrderRecord, SendState, derive_client_order_id
@@ -168,10 +170,22 @@ class OrderDesk:
         return claim is not None and claim.proves_absent(now)
 
     def cancel(self, intent: OrderIntent) -> Order | None:
-        """Cancel the order if it is still open; its state afterwards, or None when the cancel failed (recorded;
-        the next step tries again, then reports it)."""
+        """Cancel the order if it is still open; its state afterwards, or None when the cancel kept failing for
+        the cancel budget (recorded; the next step tries again, then reports it). The budget is time, not a
+        count: a venue that fails a few calls in a row is waited out, on AWS and on a simulated clock alike."""
+        started = self.clock.now_ms()
+        retrying = Retrying(
+            retry=retry_if_exception(lambda error: isinstance(error, GatewayError) and error.retryable),
+            stop=lambda _state: (
+                self.clock.now_ms() + self.settle.cancel_retry_ms > started + self.settle.cancel_budget_ms
+            ),
+            wait=wait_fixed(self.settle.cancel_retry_ms / 1000),
+            sleep=lambda seconds: self.pause(round(seconds * 1000)),
+            reraise=True,
+        )
+        gateway = self.gateways[intent.venue]
         try:
-            order = self.gateways[intent.venue].cancel_order(intent.client_order_id, intent.symbol)
+            order = retrying(gateway.cancel_order, intent.client_order_id, intent.symbol)
         except Exception as error:  # noqa: BLE001 - a failed cancel is retried by the next step, then reported
             failed = CancelFailed(client_order_id=intent.client_order_id, error=type(error).__name__)
             self.journal.append_event(intent.execution_id, failed, self.clock.now_ms())

@@ -18,6 +18,7 @@ from arbiter.execution.state import SagaState
 from arbiter.execution.topology import ALERT_TOPIC_SUBSTITUTION, SAGA_DEFINITION, SAGA_TASKS
 from arbiter.gateway.paper import PaperVenue, VenueFaults
 from arbiter.local.lambda_invoke import LambdaHandler, LocalLambdaContext
+from arbiter.local.metrics import BothRefusalMetrics, CapturedMetrics
 from arbiter.local.runtime import LocalAws
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Execution, Market, Opportunity, OrderBook
@@ -27,18 +28,24 @@ from arbiter.reconcile.sweep import Reconciler
 from arbiter.risk.engine import CountingMetrics
 from arbiter.settings import ExecutionSettings, ReconcileSettings
 from arbiter.storage.alerts import SnsAlertPublisher
+from arbiter.storage.breakers import BreakerStore
 from arbiter.storage.configuration import DynamoConfigurationStore
 from arbiter.storage.journal import DynamoExecutionJournal
 from arbiter.storage.kill_switch import DynamoKillSwitch
+from arbiter_handlers import metrics as handler_metrics
 from arbiter_handlers import wiring
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
-# Local Lambda tasks log and emit metrics to stdout on AWS; in one process that would drown the demo's report.
+# Local Lambda tasks log to stdout on AWS; in one process that would drown the demo's report. Their metrics are
+# captured in-process (``metrics``) instead.
 QUIET_POWERTOOLS = {
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+
+
+ENDED_BADLY = {"FAILED": "ExecutionsFailed", "TIMED_OUT": "ExecutionsTimedOut", "ABORTED": "ExecutionsAborted"}
 
 
 def load_handler(folder: str) -> LambdaHandler:
@@ -80,19 +87,26 @@ class LocalPlatform:
     journal: DynamoExecutionJournal = field(init=False)
     kill_switch: DynamoKillSwitch = field(init=False)
     configuration: DynamoConfigurationStore = field(init=False)
+    breakers: BreakerStore = field(init=False)
     risk_metrics: CountingMetrics = field(init=False, default_factory=CountingMetrics)
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     reconciler: Reconciler = field(init=False)
     _sweep: LambdaHandler = field(init=False)
     state_machine_arn: str = field(init=False, default="")
+    metrics: CapturedMetrics = field(init=False)
+    """Every metric the handlers emitted (EMF), stamped with the simulated clock."""
 
     def start(self) -> LocalPlatform:
         os.environ.update({k: v for k, v in QUIET_POWERTOOLS.items() if k not in os.environ})
+        self.aws.simulated_waits = self.clock.advance
         self.aws.start()
+        self.metrics = CapturedMetrics(self.clock)
+        handler_metrics.install_sink(self.metrics.receive)
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
         stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables, self.settings.execution_slots)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
+        self.breakers = stores.venue_state.breakers
         usd_value = self.usd_value or BookUsdValuation(self.markets, lambda venue, symbol: self.books(venue, symbol))
         self.reconciler = build_reconciler(
             self.reconcile,
@@ -103,7 +117,7 @@ class LocalPlatform:
             usd_value=usd_value,
         )
         self.reset_venues()
-        self._sweep = load_handler("reconciler")
+        self._sweep = self.metrics.counting_errors("Reconciler", load_handler("reconciler"))
         wiring.install(
             build_saga(
                 self.settings,
@@ -113,13 +127,17 @@ class LocalPlatform:
                 alerts=alerts,
                 clock=self.clock,
                 pause=self.clock.advance,
-                metrics=self.risk_metrics,
+                metrics=BothRefusalMetrics(self.risk_metrics, handler_metrics.PowertoolsRefusalMetrics()),
                 usd_value=self.usd_value,
             ),
             self.reconciler,
+            self.breakers,
         )
         substitutions = {
-            task.substitution: self.aws.register_function(task.state, load_handler(task.folder)) for task in SAGA_TASKS
+            task.substitution: self.aws.register_function(
+                task.state, self.metrics.counting_errors(task.state, load_handler(task.folder))
+            )
+            for task in SAGA_TASKS
         }
         substitutions[ALERT_TOPIC_SUBSTITUTION] = self.aws.alert_topic_arn
         self.state_machine_arn = self.aws.state_machines().create(
@@ -175,6 +193,7 @@ class LocalPlatform:
 
     def stop(self) -> None:
         wiring.install(None)
+        handler_metrics.install_sink(None)
         os.environ.pop("ARBITER_TABLES__IDEMPOTENCY", None)
         self.aws.stop()
 
@@ -192,6 +211,8 @@ class LocalPlatform:
         state = SagaState(execution_id=opportunity.id, opportunity=opportunity)
         arn = machines.start(self.state_machine_arn, opportunity.id, state.model_dump(mode="json"))
         described = machines.wait(arn, timeout_s=timeout_s)
+        if described["status"] in ENDED_BADLY:  # as AWS/States counts them
+            self.metrics.record_aws("AWS/States", ENDED_BADLY[described["status"]], {"StateMachineArn": "arbitrage"})
         output = json.loads(described["output"]) if described.get("output") else None
         return ExecutionOutcome(
             execution_id=opportunity.id,

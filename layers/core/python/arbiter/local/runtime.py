@@ -16,6 +16,7 @@ from arbiter.local.lambda_invoke import LambdaHandler, LocalLambdas
 from arbiter.local.moto_support import serialise_moto_requests
 from arbiter.local.resources import LOCAL_PREFIX, create_local_tables
 from arbiter.local.stepfunctions import LocalStateMachines, scale_retry_intervals
+from arbiter.models.time import Pause
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,6 +31,8 @@ class LocalAws:
     prefix: str = LOCAL_PREFIX
     retry_scale: float = 0.0
     """Declared ASL retry intervals are multiplied by this (0: retries are instant)."""
+    simulated_waits: Pause | None = None
+    """Advances the simulated clock by each ASL retry interval as declared (the platform's clock)."""
     lambdas: LocalLambdas = field(init=False)
     tables: dict[str, str] = field(init=False, default_factory=dict)
     alert_topic_arn: str = field(init=False, default="")
@@ -48,7 +51,7 @@ class LocalAws:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self.lambdas.install()
-        scale_retry_intervals(self.retry_scale)
+        scale_retry_intervals(self.retry_scale, self.simulated_waits)
         self.tables = create_local_tables(self.dynamodb, self.prefix)
         self.alert_topic_arn = self.sns.create_topic(Name=f"{self.prefix}-alerts")["TopicArn"]
         # A queue subscribed to the alert topic lets tests and the demo read what was published.

@@ -14,6 +14,7 @@ from arbiter.markets import BookUsdValuation
 from arbiter.models import CompensationStrategy, ExecutionStatus, Opportunity, OrderBook
 from arbiter.models.events import Reconciled, read_event
 from arbiter.models.time import ManualClock
+from arbiter.monitoring import AlarmEvaluator, AlarmHistory
 from arbiter.settings import ExecutionSettings, Settings
 from arbiter.simulation import BookFrame, FrameBooks, MarketModel
 
@@ -24,6 +25,7 @@ DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
     PlaceFault.PARTIAL_FILL: 0.08,
 }
 BALANCE_PER_ASSET_USD = Decimal(250_000)
+MINUTE_MS = 60_000
 COMPENSATED_LABELS = {
     CompensationStrategy.UNWIND: "compensated by unwind",
     CompensationStrategy.COMPLETE: "completed with slippage",
@@ -47,6 +49,10 @@ class SessionSummary:
     detected: list[Opportunity] = field(default_factory=list)
     executions: list[ExecutionReport] = field(default_factory=list)
     most_dislocations: int = 0
+    sweeps: int = 0
+    """Reconciler runs (one per simulated minute, as the schedule runs it)."""
+    alarms: dict[str, AlarmHistory] = field(default_factory=dict)
+    """The catalog's alarms evaluated on what the run's handlers emitted."""
 
 
 class LocalSession:
@@ -59,6 +65,8 @@ class LocalSession:
         self.settings = settings
         self.model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
         self.executions_per_tick = executions_per_tick
+        # Built first: a threshold override naming no alarm stops the run before it starts.
+        self.alarm_evaluator = AlarmEvaluator(settings.environment.value, settings.alarm_thresholds)
         self.frame = self.model.step()
         self.clock = ManualClock(self.frame.clock_ms)
         self._books: dict[tuple[str, str], OrderBook] = {}
@@ -94,11 +102,16 @@ class LocalSession:
         self, ticks: int, on_tick: Callable[[BookFrame, ScanResult, list[ExecutionReport]], None] | None = None
     ) -> SessionSummary:
         summary = SessionSummary()
+        swept_minute: int | None = None
         with self.platform:
             for tick in range(ticks):
                 if tick:
                     self.frame, self._books = self.model.step(), {}
                     self.clock.ms = self.frame.clock_ms
+                if swept_minute != self.clock.ms // MINUTE_MS:  # the reconciler's schedule: every minute
+                    swept_minute = self.clock.ms // MINUTE_MS
+                    self.platform.sweep()
+                    summary.sweeps += 1
                 scan = self.detector.scan(FrameBooks(self.frame), self.frame.clock_ms)
                 reports = [self._execute(o) for o in scan.opportunities[: self.executions_per_tick]]
                 summary.ticks += 1
@@ -107,6 +120,9 @@ class LocalSession:
                 summary.most_dislocations = max(summary.most_dislocations, self.frame.open_dislocations)
                 if on_tick is not None:
                     on_tick(self.frame, scan, reports)
+            self.platform.sweep()  # the schedule's next run: it sees what the last executions left
+            summary.sweeps += 1
+            summary.alarms = self.alarm_evaluator.evaluate(self.platform.metrics.points, self.clock.now_ms() + 1)
         return summary
 
     def _execute(self, opportunity: Opportunity) -> ExecutionReport:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+from arbiter.models.time import Pause
+
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef, HistoryEventTypeDef
@@ -33,11 +35,19 @@ def substitute(definition: str, substitutions: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, definition)
 
 
-def scale_retry_intervals(scale: float) -> None:
-    """Make ASL Retry intervals ``scale`` times their declared length (0: instant) for local runs.
+def scale_retry_intervals(scale: float, simulated: Pause | None = None) -> None:
+    """Make ASL Retry intervals ``scale`` times their declared length (0: instant) for local runs, and let each
+    wait its declared length on the simulated clock (``simulated``), so a retry budget means the same time
+    locally as on AWS (a venue outage of a few seconds is waited out, not retried through in no time).
 
     moto's retrier sleeps for real; tests and the demo would otherwise wait out every backoff."""
-    retrier_decl.time = types.SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale))  # type: ignore[assignment,attr-defined]
+
+    def sleep(seconds: float) -> None:
+        if simulated is not None:
+            simulated(round(seconds * 1000))
+        time.sleep(seconds * scale)
+
+    retrier_decl.time = types.SimpleNamespace(sleep=sleep)  # type: ignore[assignment,attr-defined]
 
 
 class ExecutionTimeoutError(TimeoutError):

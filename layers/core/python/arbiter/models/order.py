@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field, model_validator
@@ -49,6 +51,14 @@ class Fee(ValueModel):
     # Negative costs are rebates, which some venues pay to makers.
     cost: FiniteDecimal
     currency: Asset
+
+
+def fee_totals(fees: Iterable[Fee]) -> dict[str, Decimal]:
+    """Fees summed per currency, in the order the currencies first appear."""
+    totals: dict[str, Decimal] = {}
+    for fee in fees:
+        totals[fee.currency] = totals.get(fee.currency, Decimal(0)) + fee.cost
+    return totals
 
 
 _CLIENT_ORDER_ID_NAMESPACE = uuid.UUID("6f1d7f0e-4c1b-5d2a-9b8e-a1b17e5a9d00")
@@ -114,6 +124,11 @@ class Order(ValueModel):
         if self.filled > 0 and self.average is None:
             raise ValueError("average: an order with a fill must carry its average price")
         return self
+
+    @property
+    def fees_by_currency(self) -> dict[str, Decimal]:
+        """What the order was charged so far, per currency."""
+        return fee_totals(self.fees)
 
     @property
     def cost(self) -> FiniteDecimal:

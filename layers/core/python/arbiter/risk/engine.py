@@ -140,14 +140,9 @@ class RiskEngine:
             return refusals
         limits, usd_value = self.portfolio.limits(), self.portfolio.usd_value
 
-        realised = self.portfolio.pnl.realised(utc_day(now_ms))
-        rates = {currency: _usd(currency, usd_value) for currency in realised}
-        # A loss that cannot be valued must not vanish from the total (that is when a venue is failing): refuse.
-        # A gain that cannot be valued is left out, which only makes the total look worse.
-        unvalued_losses = sorted(c for c, amount in realised.items() if amount < 0 and rates[c] is None)
+        loss, unvalued_losses = daily_loss_usd(self.portfolio.pnl.realised(utc_day(now_ms)), usd_value)
         if unvalued_losses:
             refusals.append(Refusal("unknown_usd_value", f"today's losses in {', '.join(unvalued_losses)}"))
-        loss = -sum((amount * rate for c, amount in realised.items() if (rate := rates[c])), Decimal(0))
         if loss >= limits.daily_loss_limit:
             self.kill_switch.engage(f"daily loss {loss:.2f} USD reached the limit {limits.daily_loss_limit}", now_ms)
             refusals.append(Refusal("daily_loss_limit", f"lost {loss:.2f} USD today, limit {limits.daily_loss_limit}"))
@@ -241,7 +236,17 @@ def _leg_problem(leg: Leg, markets: Mapping[tuple[str, str], Market], connected:
     return None
 
 
-def _usd(asset: str, usd_value: UsdValue) -> Decimal | None:
+def daily_loss_usd(realised: Mapping[str, Decimal], usd_value: UsdValue) -> tuple[Decimal, list[str]]:
+    """Today's realised loss in USD (negative: a gain) and the currencies of losses that could not be valued.
+    A loss that cannot be valued must not vanish from the total (that is when a venue is failing): the caller
+    refuses. A gain that cannot be valued is left out, which only makes the total look worse."""
+    rates = {currency: usd_rate(currency, usd_value) for currency in realised}
+    unvalued_losses = sorted(c for c, amount in realised.items() if amount < 0 and rates[c] is None)
+    loss = -sum((amount * rate for c, amount in realised.items() if (rate := rates[c])), Decimal(0))
+    return loss, unvalued_losses
+
+
+def usd_rate(asset: str, usd_value: UsdValue) -> Decimal | None:
     return usd_value(asset) or (Decimal(1) if asset in USD_STABLE else None)
 
 

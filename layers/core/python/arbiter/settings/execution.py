@@ -46,6 +46,14 @@ class ExecutionSettings(BaseModel):
         description="the call that recorded an intent must start sending it within this; after it, the intent "
         "may be declared never sent",
     )
+    cancel_budget_ms: int = Field(
+        default=8_000,
+        ge=0,
+        le=30_000,
+        description="time a step keeps retrying a cancel that fails retryably (an outage of a few calls) before "
+        "it records the failure and leaves the order to the next step",
+    )
+    cancel_retry_ms: int = Field(default=1_000, ge=10, le=10_000, description="wait between two tries of a cancel")
     max_unsent_rounds: int = Field(
         default=3,
         ge=0,

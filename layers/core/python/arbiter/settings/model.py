@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         default_factory=dict, description="physical DynamoDB table name by table key (arbiter.storage.schema)"
     )
     alert_topic_arn: str | None = Field(default=None, pattern=r"^arn:[a-z-]+:sns:")
+    alarm_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="alarm id -> threshold, over the environment's (arbiter.monitoring.catalog); the local "
+        'evaluator reads it, a deployment reads CDK context alarm_thresholds, e.g. {"CompensationRate": 0.1}',
+    )
 
     _distinct_venues = field_validator("venues")(_distinct)
 

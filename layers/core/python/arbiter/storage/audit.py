@@ -126,13 +126,18 @@ def verify_chain(events: Sequence[AuditEvent], head: ChainHead | None) -> ChainR
 
 def order_regression(recorded: Order, reported: Order) -> str | None:
     """Why ``reported`` contradicts ``recorded``, else None. A venue's word on an order only moves forward: its
-    filled amount never shrinks, a final order never opens again, and it stays the same order (its id)."""
+    filled amount and the fees it was charged never shrink, a final order never opens again, and it stays the
+    same order (its id)."""
     if reported.filled < recorded.filled:
         return f"filled {reported.filled} < recorded {recorded.filled}"
     if recorded.exchange_order_id and reported.exchange_order_id not in (None, recorded.exchange_order_id):
         return f"order id {reported.exchange_order_id} is not the recorded {recorded.exchange_order_id}"
     if recorded.status.is_final and not reported.status.is_final:
         return f"status {reported.status.value} after final {recorded.status.value}"
+    charged = reported.fees_by_currency
+    for currency, cost in recorded.fees_by_currency.items():
+        if charged.get(currency, 0) < cost:  # a fee charged is never refunded by a later read
+            return f"fees in {currency} {charged.get(currency, 0)} < recorded {cost}"
     return None
 
 

@@ -30,7 +30,14 @@ from typing import Any, TypeVar
 import ccxt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from arbiter.gateway.ccxt.mapping import VenueResponseError, balances_from_ccxt, order_book_from_ccxt, order_from_ccxt
+from arbiter.gateway.ccxt.mapping import (
+    VenueResponseError,
+    balances_from_ccxt,
+    order_book_from_ccxt,
+    order_from_ccxt,
+    trade_from_ccxt,
+    with_trades,
+)
 from arbiter.gateway.ccxt.venues import VENUE_ORDER_IDS, Lookup, VenueOrderIds
 from arbiter.gateway.errors import (
     AmbiguousOrderError,
@@ -122,6 +129,7 @@ class CcxtGateway:
         breaker: CircuitBreaker | None = None,
         limiter: SharedRateLimiter | None = None,
         order_ids: VenueOrderIds | None = None,
+        on_rate_limited: Callable[[str], None] | None = None,
     ) -> None:
         self.exchange = exchange  # a ccxt.Exchange (ccxt ships no type stubs)
         self.venue = str(exchange.id)
@@ -133,6 +141,9 @@ class CcxtGateway:
         self._sleep = sleep
         self.breaker = breaker
         self.limiter = limiter
+        self.on_rate_limited = on_rate_limited
+        """Told the venue each time a call ends rate limited (the venue's answer after retries, or the shared
+        budget exhausted): the handlers count it as a metric."""
         self._sent: OrderedDict[str, str | None] = OrderedDict()
         self._sent_at: dict[str, int] = {}
         """When each clientOrderId's last request may have reached the venue (for the venue's request expiry)."""
@@ -179,6 +190,8 @@ class CcxtGateway:
         except ccxt.NetworkError as error:
             if breaker is not None:  # retries ran out: one failure for the venue
                 breaker.record_failure(self.venue, self.clock.now_ms())
+            if isinstance(error, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+                self._rate_limited()
             raise _typed(error, self.venue, symbol, cid) from None
         except ccxt.BaseError as error:  # the venue answered: it is up, the request was refused
             if breaker is not None:
@@ -199,12 +212,17 @@ class CcxtGateway:
         waited: float = getattr(self._local, "token_wait_s", 0.0)
         while (wait := self.limiter.try_acquire(self.venue, self.clock.now_ms())) > 0:
             if waited + wait > self.policy.budget_s:
+                self._rate_limited()
                 raise RateLimitedError(
                     "shared rate budget exhausted", venue=self.venue, symbol=symbol, client_order_id=cid
                 )
             self._sleep(wait)
             waited += wait
             self._local.token_wait_s = waited
+
+    def _rate_limited(self) -> None:
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(self.venue)
 
     def _ids(self, symbol: str, cid: str) -> VenueOrderIds:
         if self.order_ids is None:
@@ -350,6 +368,10 @@ class CcxtGateway:
             raise OrderNotFoundError(
                 "the venue knows the order but not its state", venue=self.venue, symbol=symbol, client_order_id=cid
             )
+        ids = self.order_ids
+        if ids is not None and ids.order_trades and mapped.filled > 0 and mapped.exchange_order_id is not None:
+            raw_trades = self._request("fetch_order_trades", mapped.exchange_order_id, symbol, symbol=symbol, cid=cid)
+            return with_trades(mapped, [trade_from_ccxt(self.venue, t) for t in raw_trades])
         return mapped
 
     def _lookup_raw(self, cid: str, symbol: str) -> Any | None:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from arbiter.gateway.errors import GatewayError
 from arbiter.models import Balance, Balances, Fee, Order, OrderAck, OrderBook, Ticker, Trade
+from arbiter.models.order import fee_totals
 
 # ccxt statuses, and the venues' own words that ccxt passes through, mapped onto ours.
 STATUSES: Mapping[str, str] = {
@@ -163,3 +164,22 @@ def ticker_from_ccxt(venue: str, raw: Mapping[str, Any], received_at_ms: int) ->
         )
     except ValidationError as error:
         raise _refused(venue, "fetchTicker", raw, error) from None
+
+
+def with_trades(order: Order, trades: Sequence[Trade]) -> Order:
+    """The order as its own trades tell it: fees summed per currency over them, and where they show more filled
+    than the order read did (the order read lags), the fill they show. Trades that lag behind the order read
+    leave the fees of the trades seen so far: the next read then differs, so final reads keep reading until two
+    agree. A trade of another order is a contradiction: refused, never counted."""
+    if not trades:  # none listed yet: the order read is all there is
+        return order
+    foreign = [t.trade_id for t in trades if t.exchange_order_id not in (None, order.exchange_order_id)]
+    if foreign:
+        raise VenueResponseError(order.venue, "fetchOrderTrades", "order", "another order's trade", foreign[0])
+    fees = fee_totals(fee for trade in trades for fee in trade.fees)
+    update: dict[str, Any] = {"fees": tuple(Fee(cost=cost, currency=currency) for currency, cost in fees.items())}
+    filled = sum((t.amount for t in trades), Decimal(0))
+    if filled > order.filled and filled <= order.amount:
+        cost = sum((t.cost for t in trades), Decimal(0))
+        update |= {"filled": filled, "remaining": order.amount - filled, "average": cost / filled}
+    return Order.model_validate({**order.model_dump(), **update})

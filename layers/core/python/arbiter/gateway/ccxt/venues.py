@@ -9,6 +9,8 @@ in its source; the HTTP-level tests in tests/integration/gateway/test_venue_orde
 - kraken: ``clientOrderId`` becomes ``cl_ord_id`` on create, but ``fetch_order`` sends it as ``userref`` (an
   integer field) next to a ``txid`` of None; the open and closed order lists filter by ``cl_ord_id``.
 
+- trades: binance's order read has no fees; the order's trades (``fetch_order_trades``, myTrades by orderId)
+  carry each fill's commission, in whatever currency it was charged (BNB with the fee discount).
 - expiry: binance refuses a signed request that arrives more than ``recvWindow`` ms after its timestamp, and
   kraken an AddOrder past its ``deadline`` (an RFC 3339 time, between 2 s and 60 s ahead; ccxt passes the
   param through to the request), so once the expiry has passed since a send, a lookup that misses the order
@@ -48,6 +50,9 @@ class VenueOrderIds:
     expiry_ms: int = 5_000
     expiry_as_deadline: bool = False
     """The param is a time (RFC 3339, as kraken's ``deadline``) rather than a window in milliseconds."""
+    order_trades: bool = False
+    """Read an order's trades (``fetch_order_trades``) whenever it has filled: the venue's order read carries no
+    fees (binance's GET order has no commission), so only its trades tell what the order cost."""
 
     def expiry_value(self, now_ms: int) -> int | str:
         """The expiry param's value for a request signed at ``now_ms``."""
@@ -59,7 +64,11 @@ class VenueOrderIds:
 
 VENUE_ORDER_IDS: Mapping[str, VenueOrderIds] = {
     "binance": VenueOrderIds(
-        send_param="clientOrderId", lookup=Lookup.FETCH_ORDER, lookup_param="clientOrderId", expiry_param="recvWindow"
+        send_param="clientOrderId",
+        lookup=Lookup.FETCH_ORDER,
+        lookup_param="clientOrderId",
+        expiry_param="recvWindow",
+        order_trades=True,
     ),
     "coinbase": VenueOrderIds(send_param="client_order_id", lookup=Lookup.RECENT_ORDERS),
     "kraken": VenueOrderIds(
