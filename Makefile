@@ -6,17 +6,30 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # CDK's jsii runtime warns loudly on Node 20 (end of life 2026-04); synthesis itself is unaffected.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
 PYTEST_ARGS ?=
+# The CDK command line pinned in package.json / package-lock.json, installed by `npm ci`: never npx, never a prompt.
+CDK := node_modules/.bin/cdk
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | sha1sum | cut -c1-12)
+# The same app command as cdk.json's, with this Makefile's venv (cdk.json's context applies either way).
+CDK_APP := --app "$(BIN)/python app.py" --no-notices
+# Extra context for synth/diff/deploy, e.g. CONTEXT='-c env=prod -c mode=live -c venues=binance,kraken'.
+CONTEXT ?=
 
-.PHONY: install demo test lint unit integration infra e2e bench synth clean
+.PHONY: install demo test lint unit integration infra e2e bench synth diff deploy lock clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cdk]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	rm -f node_modules/.installed-*
 	touch $@
 
 demo: $(STAMP)
@@ -27,19 +40,36 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/python/arbiter layers/core/python/arbiter_handlers cdk app.py benchmarks $(wildcard functions/*/*.py)
 
-test: lint
+test: lint $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-unit integration infra e2e: $(STAMP)
+unit integration e2e: $(STAMP)
+	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
+
+infra: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-synth: $(STAMP)
-	CDK_OUTDIR=cdk.out $(BIN)/python app.py
+# What `make deploy` ships is what `make synth` checks: the same CLI, app, context and cdk.out.
+synth: $(STAMP) $(NODE_STAMP)
+	$(CDK) synth $(CDK_APP) --quiet --output cdk.out $(CONTEXT)
 	$(BIN)/cfn-lint --ignore-checks W3005 --regions eu-west-1 -- cdk.out/*.template.json
 	@echo "synthesized into cdk.out/ (cdk-nag: no unacknowledged findings; cfn-lint: clean)"
 
+diff: synth
+	$(CDK) diff --app cdk.out --no-notices
+
+# Deploys the assembly `make synth` just checked (--app cdk.out: nothing is synthesized a second time). No TTY
+# is needed: review `make diff` first; IAM changes are not asked about.
+deploy: synth
+	$(CDK) deploy --app cdk.out --no-notices --require-approval never --all
+
+# After a change to pyproject.toml's runtime dependencies: the dependency layer's exact versions, resolved for the
+# Lambda platform (tests/infra/test_layers.py fails while the lock and pyproject.toml disagree).
+lock: $(STAMP)
+	$(BIN)/python -c "from cdk.arbiter_constructs.lambda_layers import write_lock; write_lock()"
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results.json
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results.json

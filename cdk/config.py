@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from arbiter.models.common import Asset, NonNegativeDecimal, Symbol, VenueId
+from arbiter.models.risk import RiskLimits
 from arbiter.monitoring.catalog import thresholds
 from arbiter.settings import GatewaySettings
 
@@ -41,6 +42,14 @@ class DeploymentConfig(BaseModel):
         default="https://localhost:5173",
         pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
         description="the one origin (the console's) browsers may call the API from",
+    )
+    max_concurrent_executions: int = Field(
+        default=RiskLimits.model_fields["max_concurrent_executions"].default,
+        ge=1,
+        le=100,
+        description="reserved concurrency of each order-sending saga function (PlaceLegs, Compensate): at most "
+        "this many send orders at once, and this many can always run; keep the risk limit of the same name at or "
+        "below it",
     )
     credentials_secret_prefix: str = Field(
         default=GatewaySettings().credentials_secret_prefix, pattern=r"^[A-Za-z0-9/_+=.@-]*$"

@@ -28,8 +28,6 @@ RATE_LIMIT = 20
 BURST_LIMIT = 40
 CHANGE_RATE_LIMIT = 2
 """Requests per second for the changes (PUT, POST, DELETE): a few by hand, never a loop."""
-WRITTEN_TABLES = ("executions", "configuration")
-READ_TABLES = ("orders", "venue_state", "opportunities")
 
 
 class OperatorApi(Construct):
@@ -55,10 +53,7 @@ class OperatorApi(Construct):
             service="api",
             description="Arbiter operators' API: health, executions, incidents, limits, kill switch, pause, locks",
         )
-        for key in WRITTEN_TABLES:
-            tables[key].grant_read_write_data(self.function)
-        for key in READ_TABLES:
-            tables[key].grant_read_data(self.function)
+        # Its DynamoDB access is FUNCTION_ACCESS["api"] (cdk/arbiter_constructs/access.py), granted by the stack.
 
         removal = RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY
         retention = logs.RetentionDays.ONE_YEAR if config.is_prod else logs.RetentionDays.ONE_MONTH

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
-from cdk.arbiter_constructs.schedules import SCHEDULED_FUNCTION_ACKNOWLEDGMENTS, minute_schedules
+from cdk.arbiter_constructs.schedules import minute_schedules
 from cdk.config import DeploymentConfig
 
 FUNCTION_TIMEOUT_SECONDS = 55
@@ -43,4 +46,16 @@ class Reconciler(Construct):
 
 
 def _acknowledge(reconciler: Reconciler) -> None:
-    acknowledge_function_findings(reconciler, [reconciler.function], "The schedule", SCHEDULED_FUNCTION_ACKNOWLEDGMENTS)
+    acknowledge_function_findings(
+        reconciler,
+        [reconciler.function],
+        "The schedule",
+        {},
+        invoker_scope=cast(Construct, reconciler.node.find_child("ScheduleRole")),
+    )
+    Validations.of(reconciler.function).acknowledge(
+        Acknowledgment(
+            id="Serverless::Serverless-LambdaDLQ",
+            reason="Invoked by EventBridge Scheduler, whose target keeps undeliverable runs in its dead-letter queue.",
+        )
+    )

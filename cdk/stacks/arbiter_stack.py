@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Stack, Validations
+from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
-from arbiter.storage import TABLES
+from arbiter.execution.topology import SAGA_TASKS
+from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.api import OperatorApi
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
@@ -35,6 +36,9 @@ class ArbiterStack(Stack):
             "ARBITER_ALERT_TOPIC_ARN": self.alerts.topic.topic_arn,
             "ARBITER_VENUES": json.dumps(list(config.venues)),
             "ARBITER_GATEWAY__CREDENTIALS_SECRET_PREFIX": config.credentials_secret_prefix,
+            # The journal's hard cap on running executions: the same number as the order senders' reserved
+            # concurrency, held even if Prepare's risk check is bypassed.
+            "ARBITER_EXECUTION__EXECUTION_SLOTS": str(config.max_concurrent_executions),
             **{f"ARBITER_TABLES__{key.upper()}": table.table_name for key, table in self.data.tables.items()},
         }
         if config.mode == "paper":
@@ -56,10 +60,6 @@ class ArbiterStack(Stack):
         self.api = OperatorApi(
             self, "Api", config=config, layers=self.layers.all, environment=environment, tables=self.data.tables
         )
-        for function in [*self.saga.functions.values(), self.reconciler.function]:
-            for table in self.data.tables.values():
-                table.grant_read_write_data(function)
-            self.alerts.topic.grant_publish(function)
         self.scanner = Scanner(
             self,
             "Scanner",
@@ -68,29 +68,22 @@ class ArbiterStack(Stack):
             environment=environment,
             state_machine=self.saga.state_machine,
         )
-        # What the scanner reads and writes, nothing more: running executions and P&L (read), the kill switch and
-        # limits (read; the risk engine may engage the switch), leases and venue state, its opportunities.
-        tables = self.data.tables
-        tables["executions"].grant_read_data(self.scanner.function)
-        for key in ("configuration", "venue_state", "opportunities"):
-            tables[key].grant_read_write_data(self.scanner.function)
-        for key, table in self.data.tables.items():
-            if any(spec.key == key and spec.indexes for spec in TABLES):
-                logical_id = self.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
-                for construct in (self.saga, self.reconciler, self.scanner, self.api):
-                    Validations.of(construct).acknowledge(
-                        Acknowledgment(
-                            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                            reason=f"Queries on the indexes of the {key} table; the grant covers that table's only.",
-                        )
-                    )
+        functions = {task.folder: self.saga.functions[task.state] for task in SAGA_TASKS}
+        functions["reconciler"] = self.reconciler.function
+        for folder, function in functions.items():
+            grant_tables(function, folder, self.data.tables)
+            self.alerts.topic.grant_publish(function)
+        grant_tables(self.scanner.function, "scanner", self.data.tables)
+        grant_tables(self.api.function, "api", self.data.tables)
+        # Every function of the stack, those other constructs add included: audit events are never deleted or changed.
+        Aspects.of(self).add(AuditTrailGuard(self.data.tables[AUDITED_TABLE]))
         if config.mode == "live":
             # The secrets themselves are put by the team (README, "Exchange credentials"), never by the stack.
             secrets = [config.secret_name(venue) for venue in config.venues]
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
             self.scanner.function.add_to_role_policy(self.saga.secrets_statement(secrets))
-        functions = {
+        monitored = {
             **self.saga.functions,
             "Reconciler": self.reconciler.function,
             "Scanner": self.scanner.function,
@@ -101,7 +94,7 @@ class ArbiterStack(Stack):
             "Monitoring",
             config=config,
             topic=self.alerts.topic,
-            functions=functions,
+            functions=monitored,
             state_machine=self.saga.state_machine,
             tables=self.data.tables,
             dead_letter_queues={
@@ -109,7 +102,7 @@ class ArbiterStack(Stack):
                 "ScannerSchedule": self.scanner.dead_letters,
                 **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
             },
-            log_groups=[*(f.log_group for f in functions.values()), self.saga.log_group],
+            log_groups=[*(f.log_group for f in monitored.values()), self.saga.log_group],
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "ApiUrl", value=self.api.api.url)

@@ -11,7 +11,15 @@ from cdk.app_factory import build_app
 from cdk.stacks.arbiter_stack import ArbiterStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BASE_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+CDK_JSON = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))
+BASE_CONTEXT = CDK_JSON["context"]
+CLI_CONTEXT = {
+    "aws:cdk:version-reporting": CDK_JSON["versionReporting"],
+    "aws:cdk:enable-path-metadata": CDK_JSON["pathMetadata"],
+    "aws:cdk:enable-asset-metadata": CDK_JSON["assetMetadata"],
+}
+"""What the CDK CLI hands the app besides cdk.json's "context" (from cdk.json's settings of the same meaning):
+with both, a test's template is byte for byte the CLI's (tests/infra/test_deployed_build.py compares them)."""
 
 AppBuilder = Callable[..., tuple[App, ArbiterStack]]
 
@@ -21,7 +29,7 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> AppBuilder:
     def make(**context: object) -> tuple[App, ArbiterStack]:
         outdir = tmp_path_factory.mktemp("cdk.out")
         # Asset bundling is skipped in tests; one dedicated test builds the dependency layer for real.
-        app = App(outdir=str(outdir), context={**BASE_CONTEXT, "aws:cdk:bundling-stacks": [], **context})
+        app = App(outdir=str(outdir), context={**BASE_CONTEXT, **CLI_CONTEXT, "aws:cdk:bundling-stacks": [], **context})
         return build_app(app)
 
     return make

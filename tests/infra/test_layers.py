@@ -1,11 +1,12 @@
 """The core layer ships what a Lambda runs, and every deployed handler imports from those files alone; the
-dependency layer installs pyproject.toml's runtime dependencies but what the runtime provides or no handler needs."""
+dependency layer installs the lock's exact versions of pyproject.toml's runtime dependencies but what the runtime
+provides or no handler needs; each layer's asset hash follows what it ships. (The real bundling runs in
+tests/infra/test_deployed_build.py.)"""
 
 from __future__ import annotations
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -13,21 +14,27 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, RemovalPolicy, Stack, assertions
+from packaging.requirements import Requirement
 
 from cdk.arbiter_constructs import lambda_layers
 from cdk.arbiter_constructs.lambda_layers import (
     CORE_LAYER_EXCLUDE,
     LAMBDA_PYTHON_VERSION,
+    LAYER_LOCK,
     LAYER_PLATFORM,
     LAYER_REQUIREMENTS,
+    LEFT_OUT_OF_LAYER,
     NOT_IN_LAYER,
     REPO_ROOT,
     LambdaLayers,
-    PipWheelsBundling,
+    copy_core,
+    core_hash,
+    dependencies_hash,
+    install_dependencies,
+    layer_pins,
     layer_requirements,
-    requirements_hash,
+    locked_pins,
 )
-from cdk.stacks.arbiter_stack import ArbiterStack
 
 HANDLERS = sorted((REPO_ROOT / "functions").glob("*/handler.py"))
 # The packages CORE_LAYER_EXCLUDE leaves out, as module names ("python/arbiter/local" -> "arbiter.local").
@@ -39,17 +46,11 @@ NOT_IN_ANY_LAYER = ("typer", "moto")
 
 
 @pytest.fixture(scope="module")
-def shipped_core(dev_assembly: tuple[ArbiterStack, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The core layer as CDK staged it (``Code.from_asset`` with CORE_LAYER_EXCLUDE), copied to where Lambda
-    mounts a layer: ``<opt>/python`` is what the runtime puts on ``sys.path``."""
-    stack, template_path = dev_assembly
-    layers = assertions.Template.from_stack(stack).find_resources(
-        "AWS::Lambda::LayerVersion", {"Properties": {"Description": "arbiter domain package"}}
-    )
-    (layer,) = layers.values()
-    staged = template_path.parent / f"asset.{layer['Properties']['Content']['S3Key'].removesuffix('.zip')}"
+def shipped_core(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The core layer's files as its bundling copies them, where Lambda mounts a layer: ``<opt>/python`` is what
+    the runtime puts on ``sys.path``. (Bytecode aside, which tests/infra/test_deployed_build.py checks.)"""
     opt = tmp_path_factory.mktemp("opt")
-    shutil.copytree(staged, opt, dirs_exist_ok=True)
+    copy_core(opt)
     return opt
 
 
@@ -164,25 +165,63 @@ def _layer_keys(outdir: Path) -> dict[str, str]:
     return {layer["Properties"]["Description"]: layer["Properties"]["Content"]["S3Key"] for layer in layers.values()}
 
 
-def test_the_dependency_layer_asset_follows_its_requirements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lock_pins_every_layer_requirement_at_a_version_pyproject_allows() -> None:
+    pins = {Requirement(pin).name.lower(): Requirement(pin) for pin in locked_pins()}
+    for pin in pins.values():
+        assert len(pin.specifier) == 1, pin
+        assert next(iter(pin.specifier)).operator == "==", pin
+    stale = []
+    for requirement in map(Requirement, LAYER_REQUIREMENTS):
+        pinned = pins.get(requirement.name.lower())
+        version = next(iter(pinned.specifier)).version if pinned else None
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            stale.append(f"{requirement} (locked: {version})")
+    assert stale == [], "the lock disagrees with pyproject.toml: run `make lock`"
+    installed = {Requirement(pin).name.lower() for pin in layer_pins()}
+    assert not installed & set(LEFT_OUT_OF_LAYER)
+    assert set(pins) - installed == set(LEFT_OUT_OF_LAYER) & set(pins)
+
+
+def test_the_dependency_layer_asset_follows_its_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _layer_keys(tmp_path / "before")
-    bumped = tuple(r.replace("ccxt==4.5.90", "ccxt==4.5.91") for r in LAYER_REQUIREMENTS)
-    assert bumped != LAYER_REQUIREMENTS
-    monkeypatch.setattr(lambda_layers, "LAYER_REQUIREMENTS", bumped)
+    bumped = tmp_path / "dependencies.lock"
+    text = LAYER_LOCK.read_text(encoding="utf-8")
+    assert "\ntenacity==" in text
+    bumped.write_text(text.replace("\ntenacity==", "\ntenacity==0."), encoding="utf-8")
+    monkeypatch.setattr(lambda_layers, "LAYER_LOCK", bumped)
     after = _layer_keys(tmp_path / "after")
     (dependencies,) = (d for d in before if d.startswith("third-party"))
+    assert dependencies_hash(bumped) != dependencies_hash(LAYER_LOCK)
     assert after[dependencies] != before[dependencies]
     assert after["arbiter domain package"] == before["arbiter domain package"]
-    assert requirements_hash(bumped) != requirements_hash(LAYER_REQUIREMENTS)
 
 
-def test_the_bundling_installs_the_layer_requirements_for_the_lambda_platform(
+def test_the_core_layer_asset_follows_its_shipped_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "core"
+    (root / "python" / "arbiter" / "local").mkdir(parents=True)
+    (root / "python" / "arbiter" / "__pycache__").mkdir()
+    (root / "python" / "arbiter" / "__init__.py").write_text("")
+    first = core_hash(root)
+    (root / "python" / "arbiter" / "local" / "platform.py").write_text("x = 1\n")  # excluded: not shipped
+    (root / "python" / "arbiter" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert core_hash(root) == first
+    (root / "python" / "arbiter" / "__init__.py").write_text("x = 1\n")
+    assert core_hash(root) != first
+    real = _layer_keys(tmp_path / "real")
+    monkeypatch.setattr(lambda_layers, "CORE_LAYER_ROOT", root)
+    assert _layer_keys(tmp_path / "changed")["arbiter domain package"] != real["arbiter domain package"]
+
+
+def test_the_bundling_installs_the_locked_pins_for_the_lambda_platform(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[list[str]] = []
     monkeypatch.setattr(subprocess, "run", lambda command, check: commands.append(command))
-    assert PipWheelsBundling(LAYER_REQUIREMENTS).try_bundle(str(tmp_path))
+    install_dependencies(tmp_path)
     (command,) = commands
-    assert command[-len(LAYER_REQUIREMENTS) :] == list(LAYER_REQUIREMENTS)
+    pins = layer_pins()
+    assert command[-len(pins) :] == list(pins)
+    assert "--no-deps" in command  # exactly the lock: pip resolves nothing
+    assert not [pin for pin in pins if pin.startswith(("boto3==", "botocore=="))]
     for flag, value in {"--platform": LAYER_PLATFORM, "--python-version": LAMBDA_PYTHON_VERSION}.items():
         assert command[command.index(flag) + 1] == value

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_sns as sns
 from cfnlint.api import ManualArgs, lint_file
 
-from arbiter.execution.topology import SAGA_DEFINITION, SAGA_TASKS
+from arbiter.execution.topology import SAGA_TASKS, SAGA_TIMEOUT_SECONDS
 from arbiter.storage import TABLES, table_name
-from cdk.arbiter_constructs.lambda_layers import REPO_ROOT
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder
 
@@ -132,18 +132,46 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     )
 
 
-def test_every_task_function_stops_before_its_state_times_out(dev_assembly: tuple[ArbiterStack, Path]) -> None:
-    # A state that times out while its function still runs would let compensation start beside a step that may
-    # still be sending orders.
-    states = json.loads((REPO_ROOT / SAGA_DEFINITION).read_text(encoding="utf-8"))["States"]
-    template = assertions.Template.from_stack(dev_assembly[0])
-    for task in SAGA_TASKS:
-        assert states[task.state]["TimeoutSeconds"] == task.timeout_seconds, task.state
+def _deployed_definition(stack: ArbiterStack, template_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The state machine's definition as the cloud assembly ships it (the S3 asset), and its properties."""
+    (machine,) = assertions.Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine").values()
+    properties = machine["Properties"]
+    asset = template_path.parent / f"asset.{properties['DefinitionS3Location']['Key']}"
+    definition: dict[str, Any] = json.loads(asset.read_text(encoding="utf-8"))
+    return definition, properties
+
+
+def test_the_deployed_state_machine_has_its_timeout(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    """CDK drops a construct's ``timeout`` for a file-based definition: the shipped definition must carry it."""
+    definition, properties = _deployed_definition(*dev_assembly)
+    assert definition["TimeoutSeconds"] == SAGA_TIMEOUT_SECONDS
+    assert "TimeoutSeconds" not in json.dumps(properties.get("DefinitionString", ""))  # one place only: the file
+
+
+def test_every_timeout_chain_is_consistent(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    """Lambda timeout < its state's TimeoutSeconds < the machine's TimeoutSeconds, for every Task state of the
+    shipped definition: a state that times out while its function still runs would let compensation start beside
+    a step that may still be sending orders; a state longer than the machine could never time out."""
+    stack, template_path = dev_assembly
+    definition, properties = _deployed_definition(stack, template_path)
+    functions = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+    machine_timeout = definition["TimeoutSeconds"]
+    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert {t.state for t in SAGA_TASKS} <= set(tasks)
+    checked = set()
+    for name, state in tasks.items():
+        assert 0 < state.get("TimeoutSeconds", 0) < machine_timeout, name
+        function_name = state["Parameters"].get("FunctionName")
+        if function_name is None:
+            continue  # a service integration (the SNS fallback alert): no function of ours runs
+        substitution = function_name.removeprefix("${").removesuffix("}")
+        (logical_id, _) = properties["DefinitionSubstitutions"][substitution]["Fn::GetAtt"]
+        assert functions[logical_id]["Properties"]["Timeout"] < state["TimeoutSeconds"], name
+        checked.add(name)
+    assert checked == {t.state for t in SAGA_TASKS}
+    for task in SAGA_TASKS:  # and the topology the local runtime uses says the same
+        assert tasks[task.state]["TimeoutSeconds"] == task.timeout_seconds, task.state
         assert task.function_timeout_seconds < task.timeout_seconds
-        template.has_resource_properties(
-            "AWS::Lambda::Function",
-            {"Description": f"Arbiter saga task {task.state}", "Timeout": task.function_timeout_seconds},
-        )
 
 
 def test_the_reconciler_runs_every_minute_one_run_at_a_time(dev_assembly: tuple[ArbiterStack, Path]) -> None:

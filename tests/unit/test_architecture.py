@@ -38,6 +38,9 @@ FLOORS = (
 EDGE = "arbiter_handlers"
 """The Lambda plumbing sits above the composition root; only the local platform (which runs the handlers in one
 process) and the command line may import it."""
+BELOW_EVERY_FLOOR = ("lazy_ccxt",)
+"""Modules of the package's root that any floor may import: ``arbiter/__init__.py`` runs them before any floor
+loads, so they import the standard library only (checked below)."""
 LOGIC_WITHOUT_AWS = ("arbiter.detection", "arbiter.risk.engine", "arbiter.execution.steps", "arbiter.gateway")
 
 
@@ -78,6 +81,8 @@ def _upward(package: Path) -> list[str]:
             if target == EDGE:
                 if floor not in ("local", "cli"):
                     upward.append(f"{where} imports {EDGE}")
+            elif target in BELOW_EVERY_FLOOR:
+                continue
             elif target not in FLOORS:
                 upward.append(f"{where} imports arbiter.{target}, which is on no floor")
             elif FLOORS.index(target) > FLOORS.index(floor):
@@ -87,6 +92,20 @@ def _upward(package: Path) -> list[str]:
 
 def test_imports_point_down_the_floors() -> None:
     assert _upward(PACKAGE) == []
+
+
+@pytest.mark.parametrize("module", BELOW_EVERY_FLOOR)
+def test_what_sits_below_every_floor_imports_the_standard_library_only(module: str) -> None:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 
 def test_the_floor_check_reports_an_upward_import(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from arbiter.local import create_local_tables
 from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, SendState, Side
+from arbiter.models.execution import ExecutionSlotsTakenError
 from arbiter.storage.audit import first_broken_link
 from arbiter.storage.errors import StorageConflictError
 from arbiter.storage.journal import DynamoExecutionJournal, InMemoryExecutionJournal
@@ -328,3 +329,65 @@ def test_correcting_a_pnl_never_booked_books_it(stores: tuple[Any, Any]) -> None
     journal.create(execution())
     assert journal.correct_pnl("e1", {"USDT": Decimal(2)}, 1_767_225_600_000)
     assert dict(journal.realised("2026-01-01")) == {"USDT": Decimal(2)}
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def capped(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A journal with two execution slots."""
+    if request.param == "memory":
+        yield InMemoryExecutionJournal(execution_slots=2)
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        tables = create_local_tables(client)
+        yield DynamoExecutionJournal(client, tables["executions"], tables["orders"], execution_slots=2)
+
+
+def test_starting_an_execution_takes_a_slot_and_ending_it_gives_it_back(capped: Any) -> None:
+    for name in ("e1", "e2", "e3"):
+        capped.create(execution(name))
+    capped.set_status("e1", ExecutionStatus.PLACING, 11)
+    capped.set_status("e2", ExecutionStatus.PLACING, 11)
+    capped.set_status("e2", ExecutionStatus.COMPENSATING, 12)  # still running: still one slot
+    assert capped.slots_taken() == 2
+    with pytest.raises(ExecutionSlotsTakenError, match="all 2 execution slots taken"):
+        capped.set_status("e3", ExecutionStatus.PLACING, 12)
+    assert capped.get("e3").status is ExecutionStatus.PENDING  # nothing written
+    assert [e.kind for e in capped.events("e3")] == ["created"]
+    capped.set_status("e1", ExecutionStatus.SETTLED, 13)
+    assert capped.slots_taken() == 1
+    capped.set_status("e3", ExecutionStatus.PLACING, 14)
+    assert capped.slots_taken() == 2
+    # Compensating a settled execution takes its slot again even when none is free: the cap never holds up
+    # what protects money; only starting waits for a free slot.
+    capped.set_status("e2", ExecutionStatus.COMPENSATED, 15)
+    capped.set_status("e1", ExecutionStatus.COMPENSATING, 15)
+    capped.create(execution("e4"))
+    with pytest.raises(ExecutionSlotsTakenError):
+        capped.set_status("e4", ExecutionStatus.PLACING, 16)
+    capped.set_status("e4", ExecutionStatus.REFUSED, 16, reason="slots")  # refusing needs no slot
+    assert capped.slots_taken() == 2
+    assert {e.execution_id for e in capped.active_executions()} == {"e1", "e3"}
+
+
+def test_concurrent_starts_never_take_more_slots_than_there_are(capped: Any) -> None:
+    names = [f"r{i}" for i in range(6)]
+    for name in names:
+        capped.create(execution(name))
+    started, refused = [], []
+
+    def start(name: str) -> None:
+        try:
+            capped.set_status(name, ExecutionStatus.PLACING, 20)
+            started.append(name)
+        except ExecutionSlotsTakenError:
+            refused.append(name)
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(started) == 2
+    assert len(refused) == 4
+    assert capped.slots_taken() == 2

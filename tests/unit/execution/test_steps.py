@@ -48,6 +48,20 @@ def test_prepare_refuses_and_records_why_before_any_order(arrange: object, reaso
     assert world.alpha.placements == world.beta.placements == []
 
 
+def test_prepare_refuses_when_the_journal_has_no_execution_slot_left_whatever_the_risk_check_said() -> None:
+    world = World()
+    world.journal.execution_slots = 1
+    other = world.start().model_copy(update={"execution_id": "exec-0"})
+    assert world.steps.prepare(other).accepted is True  # takes the only slot
+    state = world.steps.prepare(world.start())  # the risk check passes (its limit is 4): the journal refuses
+    assert state.accepted is False
+    assert state.refusal is not None
+    assert state.refusal.startswith("execution_slots: exec-1: all 1 execution slots taken")
+    assert world.status() is ExecutionStatus.REFUSED
+    assert world.alpha.placements == world.beta.placements == []
+    assert world.journal.slots_taken() == 1
+
+
 def test_a_rejected_leg_is_compensated_and_reconciled_flat() -> None:
     world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
     state = world.steps.place_legs(world.steps.prepare(world.start()))

@@ -30,6 +30,7 @@ from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.venues import UnsupportedVenueError, order_ids_for
 from arbiter.gateway.errors import CredentialsError, GatewayError
 from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
+from arbiter.lazy_ccxt import is_exchange_id
 from arbiter.markets import BookUsdValuation, UsdValue
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import Clock, Pause
@@ -72,9 +73,13 @@ class SagaStores:
     controls: DynamoTradingControls
 
     @classmethod
-    def dynamodb(cls, client: DynamoDBClient, tables: Mapping[str, str]) -> SagaStores:
+    def dynamodb(
+        cls, client: DynamoDBClient, tables: Mapping[str, str], execution_slots: int | None = None
+    ) -> SagaStores:
         return cls(
-            journal=DynamoExecutionJournal(client, tables["executions"], tables["orders"]),
+            journal=DynamoExecutionJournal(
+                client, tables["executions"], tables["orders"], execution_slots=execution_slots
+            ),
             kill_switch=DynamoKillSwitch(client, tables["configuration"]),
             configuration=DynamoConfigurationStore(client, tables["configuration"]),
             venue_state=SharedVenueState.dynamodb(client, tables["venue_state"]),
@@ -179,13 +184,13 @@ def deployed_venues(
             "ARBITER_MODE: 'local' runs in one process, where arbiter.local builds the saga's dependencies; "
             "a deployed saga needs 'paper' or 'live'"
         )
-    unknown = [venue for venue in settings.venues if venue not in ccxt.exchanges]
+    unknown = [venue for venue in settings.venues if not is_exchange_id(venue)]
     if unknown:
         raise WiringError(f"ARBITER_VENUES: not ccxt exchange ids: {', '.join(unknown)}")
     tables = _tables(settings)
     if settings.alert_topic_arn is None:
         raise WiringError("ARBITER_ALERT_TOPIC_ARN: not set; the saga publishes incidents to this SNS topic")
-    stores = SagaStores.dynamodb(dynamodb, tables)
+    stores = SagaStores.dynamodb(dynamodb, tables, settings.execution.execution_slots)
 
     def paper_ledger(venue: str) -> DynamoPaperLedger:
         return DynamoPaperLedger(dynamodb, tables["venue_state"], venue)

@@ -43,6 +43,7 @@ from arbiter.models.events import (
     Settled,
     event_json,
 )
+from arbiter.models.execution import ExecutionSlotsTakenError
 from arbiter.models.time import Pause
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import RiskEngine
@@ -106,7 +107,15 @@ class SagaSteps:
             refusals = tuple(RefusalReason(code=r.code, detail=r.detail) for r in decision.refusals)
             deps.journal.append_event(state.execution_id, Refused(reason=reason, refusals=refusals), now)
             return self._prepared(state, accepted=False, refusal=reason, now=now)
-        deps.journal.set_status(state.execution_id, ExecutionStatus.PLACING, now)
+        try:
+            deps.journal.set_status(state.execution_id, ExecutionStatus.PLACING, now)
+        except ExecutionSlotsTakenError as error:
+            # The journal's own cap, whatever the risk check above concluded (it reads, then others write).
+            reason = f"execution_slots: {error}"
+            deps.journal.set_status(state.execution_id, ExecutionStatus.REFUSED, now, reason=reason)
+            refusal = RefusalReason(code="execution_slots", detail=str(error))
+            deps.journal.append_event(state.execution_id, Refused(reason=reason, refusals=(refusal,)), now)
+            return self._prepared(state, accepted=False, refusal=reason, now=now)
         deps.journal.append_event(state.execution_id, Accepted(legs=len(state.opportunity.legs)), now)
         return self._prepared(state, accepted=True, refusal=None, now=now)
 

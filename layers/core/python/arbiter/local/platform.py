@@ -103,7 +103,7 @@ class LocalPlatform:
         self.metrics = CapturedMetrics(self.clock)
         handler_metrics.install_sink(self.metrics.receive)
         os.environ["ARBITER_TABLES__IDEMPOTENCY"] = self.aws.tables["idempotency"]
-        stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables)
+        stores = SagaStores.dynamodb(self.aws.dynamodb, self.aws.tables, self.settings.execution_slots)
         alerts = SnsAlertPublisher(self.aws.sns, self.aws.alert_topic_arn)
         self.journal, self.kill_switch, self.configuration = stores.journal, stores.kill_switch, stores.configuration
         self.breakers = stores.venue_state.breakers

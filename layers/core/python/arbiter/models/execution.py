@@ -31,6 +31,22 @@ class ExecutionStatus(StrEnum):
         }
 
 
+def holds_execution_slot(status: ExecutionStatus) -> bool:
+    """A running execution holds one of the journal's execution slots (and an ``ACTIVE`` entry): from its first
+    status after PENDING until a terminal one."""
+    return status is not ExecutionStatus.PENDING and not status.is_terminal
+
+
+def slot_change(before: ExecutionStatus, after: ExecutionStatus) -> int:
+    """+1 when a status change takes a slot, -1 when it gives one back, 0 otherwise."""
+    return int(holds_execution_slot(after)) - int(holds_execution_slot(before))
+
+
+class ExecutionSlotsTakenError(RuntimeError):
+    """Every execution slot is taken (``ExecutionSettings.execution_slots``): the execution did not start and
+    nothing was written."""
+
+
 class CompensationStrategy(StrEnum):
     NOTHING = "nothing"
     COMPLETE = "complete"

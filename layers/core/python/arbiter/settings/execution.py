@@ -21,6 +21,14 @@ class ExecutionSettings(BaseModel):
         default=Decimal(1), ge=0, description="exposure worth less than this many US dollars is dust"
     )
     max_compensation_rounds: int = Field(default=2, ge=1, le=5)
+    execution_slots: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000,
+        description="hard cap on executions running at once, held by the journal itself (a conditional counter "
+        "taken when an execution starts placing and given back when it ends), so it holds even if Prepare's risk "
+        "check is bypassed or raced; none: only the risk limit max_concurrent_executions applies",
+    )
     settle_delay_ms: int = Field(
         default=2_000, ge=0, le=20_000, description="wait between two reads of an order before they may agree"
     )

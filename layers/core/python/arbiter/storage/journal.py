@@ -49,6 +49,7 @@ from arbiter.models.events import (
     event_json,
     kind_of,
 )
+from arbiter.models.execution import ExecutionSlotsTakenError, slot_change
 from arbiter.models.time import utc_day
 from arbiter.storage.audit import (
     EMPTY_HEAD,
@@ -79,8 +80,10 @@ class InMemoryExecutionJournal:
     """Each change, its audit event and the chain head are one commit: applied together or not at all, as the
     DynamoDB journal's transactions are."""
 
-    def __init__(self) -> None:
+    def __init__(self, execution_slots: int | None = None) -> None:
         self._lock = threading.RLock()
+        self.execution_slots = execution_slots
+        self._slots: dict[str, int] = {"taken": 0}
         self.executions: dict[str, Execution] = {}
         self._events: dict[str, dict[int, AuditEvent]] = defaultdict(dict)
         self._heads: dict[str, ChainHead] = {}
@@ -149,7 +152,19 @@ class InMemoryExecutionJournal:
         with self._lock:
             current = self.get(execution_id)
             updated, change = status_change(current, status, at_ms, reason, strategy)
-            self._commit(execution_id, change, at_ms, [(self.executions, execution_id, updated)])
+            writes: list[Write] = [(self.executions, execution_id, updated)]
+            delta = slot_change(current.status, status)
+            if delta:
+                taken = self._slots["taken"]
+                starting = current.status is ExecutionStatus.PENDING
+                if starting and self.execution_slots is not None and taken >= self.execution_slots:
+                    raise ExecutionSlotsTakenError(f"{execution_id}: all {self.execution_slots} execution slots taken")
+                writes.append((self._slots, "taken", taken + delta))
+            self._commit(execution_id, change, at_ms, writes)
+
+    def slots_taken(self) -> int:
+        with self._lock:
+            return self._slots["taken"]
 
     def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None:
         with self._lock:
@@ -289,6 +304,8 @@ class InMemoryExecutionJournal:
 
 HEADER = "HEADER"
 HEAD = "HEAD"
+SLOTS_KEY = {"pk": {"S": "SLOTS"}, "sk": {"S": "executions"}}
+"""The execution-slot counter: how many executions hold a slot (``arbiter.models.execution.holds_execution_slot``)."""
 APPEND_ATTEMPTS = 40
 DAY_MS = 86_400_000
 LISTING_PAGE = 100
@@ -330,8 +347,14 @@ class _NothingToWriteError(Exception):
 
 class DynamoExecutionJournal:
     def __init__(
-        self, client: DynamoDBClient, executions_table: str, orders_table: str, page_size: int | None = None
+        self,
+        client: DynamoDBClient,
+        executions_table: str,
+        orders_table: str,
+        page_size: int | None = None,
+        execution_slots: int | None = None,
     ) -> None:
+        self.execution_slots = execution_slots
         self.client = client
         self.table = executions_table
         self.orders_table = orders_table
@@ -480,9 +503,34 @@ class DynamoExecutionJournal:
                     "ExpressionAttributeValues": {":read": {"S": current.model_dump_json()}},
                 }
             }
-            return [header, running]
+            delta = slot_change(current.status, status)
+            starting = current.status is ExecutionStatus.PENDING
+            return [header, running, *self._slot_items(execution_id, delta, capped=starting)]
 
         self._commit(execution_id, lambda: change[0], at_ms, plan)
+
+    def slots_taken(self) -> int:
+        item = self.client.get_item(TableName=self.table, Key=SLOTS_KEY, ConsistentRead=True).get("Item")
+        return int(item["taken"]["N"]) if item else 0
+
+    def _slot_items(self, execution_id: str, delta: int, *, capped: bool) -> list[TransactWriteItemTypeDef]:
+        """The counter's change in the status change's own transaction. Starting an execution (``capped``) takes
+        a slot only if one is free (a race lost is planned again, on a fresh read); giving one back, or taking one
+        again to compensate a settled execution, never waits: nothing that protects money is held up by the cap."""
+        if delta == 0:
+            return []
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": SLOTS_KEY,
+            "UpdateExpression": "ADD taken :delta",
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+        }
+        if delta > 0 and capped and self.execution_slots is not None:
+            if self.slots_taken() >= self.execution_slots:
+                raise ExecutionSlotsTakenError(f"{execution_id}: all {self.execution_slots} execution slots taken")
+            update["ConditionExpression"] = "attribute_not_exists(taken) OR taken < :slots"
+            update["ExpressionAttributeValues"][":slots"] = {"N": str(self.execution_slots)}
+        return [{"Update": update}]  # type: ignore[typeddict-item]
 
     def events(self, execution_id: str) -> list[AuditEvent]:
         items = self._query(execution_id, "EVENT#")

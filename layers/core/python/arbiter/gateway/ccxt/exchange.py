@@ -7,13 +7,14 @@ from typing import Any
 import ccxt
 
 from arbiter.gateway.errors import CredentialsError
+from arbiter.lazy_ccxt import is_exchange_id
 from arbiter.settings import VenueCredentials
 
 
 def ccxt_exchange(venue: str, credentials: VenueCredentials | None, timeout_ms: int = 3_000) -> Any:
     """A sync ccxt exchange with ccxt's own rate limiter on (public data only without credentials). Its
     request timeout stays well inside the gateway's retry budget, so a timed-out attempt leaves room to retry."""
-    if not hasattr(ccxt, venue):
+    if not is_exchange_id(venue):
         raise CredentialsError(f"{venue}: not a ccxt exchange id")
     config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms}
     if credentials is not None:

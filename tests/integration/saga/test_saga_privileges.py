@@ -1,0 +1,138 @@
+"""What each saga step and the reconciler really call on DynamoDB (moto), recorded while fault scenarios run
+through the real ASL and handlers, is what cdk/arbiter_constructs/access.py grants them, and never what its
+audit guard denies. (Venue state is not exercised here: the local venues keep their state in memory.)"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from fnmatch import fnmatch
+from typing import Any
+
+import botocore.handlers
+import pytest
+
+import arbiter.local.platform as platform_module
+from arbiter.local.scenarios import ScenarioRunner
+from cdk.arbiter_constructs.access import AUDITED_TABLE, FUNCTION_ACCESS, ONLY_ON_PARTITIONS, QUERY
+from tests.integration.saga.test_saga_matrix import CASES
+
+# Transaction items are authorised as the single-item action of the same kind.
+TRANSACT_ACTION = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+Call = tuple[str, str, str, str]
+"""(IAM action, table key, index, partition key)"""
+
+
+class CallRecorder:
+    """Attributes every DynamoDB call to the function whose handler is running in that thread (or started it)."""
+
+    def __init__(self, table_keys: dict[str, str]) -> None:
+        self.table_keys = table_keys
+        self.current = threading.local()
+        self.calls: dict[str, set[Call]] = defaultdict(set)
+
+    def named(self, folder: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def run(event: Any, context: Any) -> Any:
+            self.current.name = folder
+            try:
+                return handler(event, context)
+            finally:
+                self.current.name = None
+
+        return run
+
+    def on_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        function = getattr(self.current, "name", None)
+        if function is None:
+            return  # the test's own set-up and checks
+        if model.name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, body),) = item.items()
+                self._add(function, TRANSACT_ACTION[kind], body["TableName"], "", body.get("Key") or body["Item"])
+        else:
+            key = params.get("Key") or params.get("Item") or {}
+            self._add(function, model.name, params["TableName"], params.get("IndexName", ""), key)
+
+    def _add(self, function: str, action: str, table: str, index: str, key: dict[str, Any]) -> None:
+        partition = next((v.get("S", "") for k, v in key.items() if k in ("pk", "id", "client_order_id")), "")
+        self.calls[function].add((action, self.table_keys.get(table, table), index, partition))
+
+
+def _inherit_attribution(recorder: CallRecorder) -> Callable[..., None]:
+    """A thread a step starts (the desk places legs concurrently) works for that step."""
+    start = threading.Thread.start
+
+    def started(thread: threading.Thread) -> None:
+        owner, run = getattr(recorder.current, "name", None), thread.run
+
+        def attributed() -> None:
+            recorder.current.name = owner
+            run()
+
+        thread.run = attributed  # type: ignore[method-assign]
+        start(thread)
+
+    return started
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, set[Call]]:
+    recorder = CallRecorder({})
+    load = platform_module.load_handler
+    hook = ("before-parameter-build.dynamodb", recorder.on_call)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(platform_module, "load_handler", lambda folder: recorder.named(folder, load(folder)))
+        patch.setattr(threading.Thread, "start", _inherit_attribution(recorder))
+        botocore.handlers.BUILTIN_HANDLERS.append(hook)
+        try:
+            with ScenarioRunner() as runner:
+                recorder.table_keys.update({name: key for key, name in runner.platform.aws.tables.items()})
+                for scenario, _ in [*CASES[:10], CASES[-1]]:
+                    runner.run(scenario)
+        finally:
+            botocore.handlers.BUILTIN_HANDLERS.remove(hook)
+    return recorder.calls
+
+
+def test_the_scenarios_reach_every_step_and_the_reconciler(recorded: dict[str, set[Call]]) -> None:
+    assert set(recorded) == set(FUNCTION_ACCESS)
+
+
+def _granted(function: str, action: str, table: str, index: str) -> bool:
+    access = FUNCTION_ACCESS[function].get(table)
+    if access is None:
+        return False
+    if index:
+        return index in access.indexes and f"dynamodb:{action}" == QUERY
+    return f"dynamodb:{action}" in access.actions
+
+
+def test_every_recorded_call_is_granted(recorded: dict[str, set[Call]]) -> None:
+    refused = [
+        (function, action, table, index)
+        for function, calls in recorded.items()
+        for action, table, index, _ in sorted(calls)
+        if not _granted(function, action, table, index)
+    ]
+    assert refused == []
+
+
+def test_no_recorded_call_is_one_the_audit_guard_denies(recorded: dict[str, set[Call]]) -> None:
+    denied = [
+        (function, action, partition)
+        for function, calls in recorded.items()
+        for action, table, _, partition in calls
+        if table == AUDITED_TABLE
+        and f"dynamodb:{action}" in ONLY_ON_PARTITIONS
+        and not any(fnmatch(partition, p) for p in ONLY_ON_PARTITIONS[f"dynamodb:{action}"])
+    ]
+    assert denied == []
+    # The guard is not vacuous: the saga does delete and update on the executions table, where it allows.
+    actions = {action for calls in recorded.values() for action, table, _, _ in calls if table == AUDITED_TABLE}
+    assert {"DeleteItem", "UpdateItem", "PutItem"} <= actions
