@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 # The CDK command line pinned in package.json / package-lock.json, installed by `npm ci`: never npx, never a prompt.
 CDK := node_modules/.bin/cdk
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | sha1sum | cut -c1-12)

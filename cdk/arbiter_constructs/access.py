@@ -56,10 +56,11 @@ JOURNAL_ORDERS = TableAccess((GET, PUT, CHECK))
 """Orders by clientOrderId, recorded as the venues report them (a put when changed, a condition check when not)."""
 
 FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
-    # Creates the execution (header, first events), reads limits, kill switch and the running set, takes a slot.
+    # Creates the execution (header, first events), reads limits, kill switch, pause and locks (a query) and the
+    # running set, takes a slot.
     "saga_prepare": {
         "executions": TableAccess((GET, QUERY, PUT, UPDATE, DELETE)),
-        "configuration": TableAccess((GET,)),
+        "configuration": TableAccess((GET, QUERY)),
         "venue_state": VENUES,
         "idempotency": POWERTOOLS_IDEMPOTENCY,
     },
@@ -111,7 +112,7 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
     # takes and gives up its shard's lease (venue state), persists each opportunity with its features.
     "scanner": {
         "executions": TableAccess((GET, QUERY), indexes=("by_day",)),
-        "configuration": TableAccess((GET, PUT, CHECK)),
+        "configuration": TableAccess((GET, QUERY, PUT, CHECK)),
         "venue_state": TableAccess((GET, PUT, DELETE)),
         "opportunities": TableAccess((GET, PUT)),
     },

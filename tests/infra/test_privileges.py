@@ -21,7 +21,7 @@ IDEMPOTENCY = {"idempotency": {G, P, U, D}}
 ORDERS = {"orders": {G, P, C}}
 EXPECTED: dict[str, dict[str, set[str]]] = {
     # function description -> table (or "table/index/<name>") -> DynamoDB actions
-    "Arbiter saga task Prepare": {"executions": {G, Q, P, U, D}, "configuration": {G}, **VENUES, **IDEMPOTENCY},
+    "Arbiter saga task Prepare": {"executions": {G, Q, P, U, D}, "configuration": {G, Q}, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PlaceLegs": {"executions": {G, P}, **ORDERS, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PollFills": {"executions": {G, P}, **ORDERS, **VENUES},
     "Arbiter saga task Settle": {"executions": {G, P, U, D}, **ORDERS, **VENUES},
@@ -44,7 +44,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "Arbiter scanner: follows its shard's books, starts executions of the opportunities": {
         "executions": {G, Q},
         "executions/index/by_day": {Q},
-        "configuration": {G, P, C},
+        "configuration": {G, Q, P, C},
         "venue_state": {G, P, D},
         "opportunities": {G, P},
     },

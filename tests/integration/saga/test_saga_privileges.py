@@ -100,8 +100,13 @@ def recorded() -> dict[str, set[Call]]:
     return recorder.calls
 
 
+# Not run by these scenarios: their rows come from reading their code (the scanner's and the API's own tests run
+# them on moto, without recording calls yet).
+NOT_RECORDED_HERE = {"scanner", "api"}
+
+
 def test_the_scenarios_reach_every_step_and_the_reconciler(recorded: dict[str, set[Call]]) -> None:
-    assert set(recorded) == set(FUNCTION_ACCESS)
+    assert set(recorded) == set(FUNCTION_ACCESS) - NOT_RECORDED_HERE
 
 
 def _granted(function: str, action: str, table: str, index: str) -> bool:

@@ -10,12 +10,11 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from arbiter.marketdata import FeedHealth
 from arbiter.monitoring.catalog import (
     BOOK_AGE_P50,
     BOOK_AGE_P99,
@@ -33,6 +32,9 @@ from arbiter.monitoring.catalog import (
     VENUE_RATE_LIMITED,
     Metric,
 )
+
+if TYPE_CHECKING:  # the feeds (and the detector's numpy under them) load only in the scanner's function
+    from arbiter.marketdata import FeedHealth
 
 EmfSink = Callable[[Mapping[str, Any]], None]
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from arbiter.bootstrap.api import OperatorApi, deployed_operator_api
 from arbiter.bootstrap.clock import WallClock, real_pause
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
-from arbiter.bootstrap.scanner import ScannerService, deployed_scanner
 from arbiter.bootstrap.venues import ExchangeFactory
 from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.exchange import ccxt_exchange
@@ -23,6 +22,9 @@ from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.storage.aws import dynamodb_client, sns_client, stepfunctions_client
 from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics, PowertoolsScannerMetrics, record_rate_limited
+
+if TYPE_CHECKING:  # the scanner (and the detector's numpy under it) loads only in the scanner's function
+    from arbiter.bootstrap.scanner import ScannerService
 
 T = TypeVar("T")
 
@@ -82,6 +84,8 @@ def scanner_service(shard: int) -> ScannerService:
         if shard not in _installed_scanners:
             raise WiringError(f"shard {shard}: the local platform runs shards {sorted(_installed_scanners)}")
         return _installed_scanners[shard]
+    from arbiter.bootstrap.scanner import deployed_scanner
+
     cache = _scanners.setdefault(shard, _ContainerCache())
     return cache.get(
         lambda settings, deployed: deployed_scanner(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from arbiter.cli.tables import render_table
 from arbiter.local.session import ExecutionReport, SessionSummary
 from arbiter.models import Opportunity
-from arbiter.monitoring.catalog import PLATFORM_ALARMS
+from arbiter.monitoring.catalog import ALARMS, PLATFORM_ALARMS
 
 
 def route(opportunity: Opportunity) -> str:
@@ -94,6 +94,10 @@ def render_alarms(summary: SessionSummary) -> list[str]:
     lines.append(f"  quiet: {', '.join(quiet) or 'none'}")
     aws_only = [a.id for a in PLATFORM_ALARMS if not a.recorded_locally]
     lines.append(f"  on AWS only (no local data): {', '.join(aws_only)}")
+    evaluated = set(summary.alarms)
+    not_run = [a.id for a in ALARMS if a.id not in evaluated]
+    if not_run:
+        lines.append(f"  not evaluated (the scanner is not driven in this run): {', '.join(not_run)}")
     return lines
 
 

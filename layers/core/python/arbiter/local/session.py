@@ -4,7 +4,7 @@ through the real saga on paper venues that inject a default profile of faults. `
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from arbiter.detection import Detector, ScanResult
@@ -14,7 +14,8 @@ from arbiter.markets import BookUsdValuation
 from arbiter.models import CompensationStrategy, ExecutionStatus, Opportunity, OrderBook
 from arbiter.models.events import Reconciled, read_event
 from arbiter.models.time import ManualClock
-from arbiter.monitoring import AlarmEvaluator, AlarmHistory
+from arbiter.monitoring import ALARMS, AlarmEvaluator, AlarmHistory, Metric
+from arbiter.monitoring.catalog import COMPOSITE_ALARMS, Alarm, CompositeAlarm, signal_metrics
 from arbiter.settings import ExecutionSettings, Settings
 from arbiter.simulation import BookFrame, FrameBooks, MarketModel
 from arbiter.simulation.universe import SimulatedUniverse
@@ -43,6 +44,26 @@ def opening_balances(universe: SimulatedUniverse) -> dict[str, dict[str, Decimal
         }
         for venue in universe.venues
     }
+
+
+NOT_DRIVEN_HERE = frozenset({"scanner"})
+"""Components this session does not run: it detects on the simulated books itself instead of driving the scanner's
+handler ([demo] will). Their alarms would fire on the silence, so they are left out and named in the report."""
+
+
+def alarms_run_here(not_driven: frozenset[str]) -> tuple[tuple[Alarm, ...], tuple[CompositeAlarm, ...]]:
+    """The catalog's alarms on metrics some component run here emits, and the composites over those."""
+    alarms = tuple(
+        alarm
+        for alarm in ALARMS
+        if any(isinstance(m, Metric) and m.service not in not_driven for m in signal_metrics(alarm.signal))
+    )
+    kept = {alarm.id for alarm in alarms}
+    composites = tuple(
+        replace(composite, any_of=tuple(child for child in composite.any_of if child in kept))
+        for composite in COMPOSITE_ALARMS
+    )
+    return alarms, tuple(c for c in composites if c.any_of)
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,10 @@ class LocalSession:
         self.model = MarketModel.from_settings(settings.simulation, dict(settings.markets.fee_tier_volume))
         self.executions_per_tick = executions_per_tick
         # Built first: a threshold override naming no alarm stops the run before it starts.
-        self.alarm_evaluator = AlarmEvaluator(settings.environment.value, settings.alarm_thresholds)
+        alarms, composites = alarms_run_here(NOT_DRIVEN_HERE)
+        self.alarm_evaluator = AlarmEvaluator(
+            settings.environment.value, settings.alarm_thresholds, alarms=alarms, composites=composites
+        )
         self.frame = self.model.step()
         self.clock = ManualClock(self.frame.clock_ms)
         self._books: dict[tuple[str, str], OrderBook] = {}
