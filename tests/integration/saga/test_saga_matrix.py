@@ -106,3 +106,24 @@ def test_every_matrix_case_holds_the_invariants(
     result = runner.run(scenario)
     assert result.report.violations == (), result.report
     assert result.outcome.record.status in expected, (result.summary, result.outcome.output)
+
+
+# Found by `make bench` (schedule 207 of 1,000): the venue executed a leg twice out of sight. An incident is due
+# whatever the saga does (people must resolve what no order shows), so it is never counted as avoidable.
+HIDDEN_TWIN = Scenario(
+    shape="cross_venue_btc",
+    leg_faults={0: PlaceFault.EXECUTED_TWICE, 1: PlaceFault.TIMEOUT_BEFORE_ACCEPT},
+    cancel_failures=-1,
+    outage_venue="alpha",
+    outage_from_call=9,
+    outage_calls=8,
+    compensation_faults=(PlaceFault.REJECT,),
+)
+
+
+def test_an_incident_over_an_order_executed_twice_out_of_sight_is_not_avoidable(runner: ScenarioRunner) -> None:
+    result = runner.run(HIDDEN_TWIN)
+    assert result.report.violations == ()
+    assert result.report.protected
+    assert result.report.held_residual != result.report.residual  # the balances show more than the orders
+    assert not result.report.avoidable

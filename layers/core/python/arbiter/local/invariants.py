@@ -29,9 +29,10 @@ class InvariantReport:
     incident: bool = False
     """The saga or the reconciler raised an incident for this execution."""
     avoidable: bool = False
-    """An incident although every order ended final, every venue answers again, and a flattening within the
-    slippage cap existed on the final books (an order that cannot be cancelled, or a venue down for good, leaves
-    nothing a saga could have done)."""
+    """An incident although every order ended final, every venue answers again, the venues hold nothing their
+    orders do not show, and a flattening within the slippage cap existed on the final books (an order that cannot
+    be cancelled, a venue down for good, or an order the venue executed twice out of sight, leaves nothing a saga
+    could have done: people must look)."""
 
 
 def check_invariants(
@@ -88,7 +89,11 @@ def check_invariants(
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
     # ... and from what the venues hold: an order executed twice under one clientOrderId is invisible above.
-    held = residual_exposure(balance_change(platform), opportunity, tolerance)
+    moved = balance_change(platform)
+    held = residual_exposure(moved, opportunity, tolerance)
+    # What the balances show beyond the orders (a hidden twin): only people can resolve it, so an incident is due.
+    unseen = {a: moved.get(a, Decimal(0)) - exposure.get(a, Decimal(0)) for a in {*moved, *exposure}}
+    hidden = residual_exposure(unseen, opportunity, tolerance)
     if held and not protected:
         violations.append(f"4: the venues' balances moved by {held} without incident/alert/kill switch")
         residual = residual or held
@@ -114,6 +119,7 @@ def check_invariants(
         incident=incident,
         avoidable=incident
         and not open_orders
+        and not hidden
         and _reachable(platform)
         and _flattening_existed(platform, opportunity, venue_orders),
     )
