@@ -16,9 +16,17 @@ CDK_APP := --app "$(BIN)/python app.py" --no-notices
 # Extra context for synth/diff/deploy, e.g. CONTEXT='-c env=prod -c mode=live -c venues=binance,kraken'.
 CONTEXT ?=
 
-.PHONY: install demo test lint unit integration infra e2e bench synth diff deploy lock clean
+# Debian's chromium for the browser checks (report, console): Playwright drives it; its own download cannot work here.
+CHROMIUM := /usr/bin/chromium
 
-install: $(STAMP) $(NODE_STAMP)
+.PHONY: install browser demo test lint unit integration infra e2e bench synth diff deploy lock clean
+
+install: $(STAMP) $(NODE_STAMP) browser
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +40,7 @@ $(NODE_STAMP): package.json package-lock.json
 	rm -f node_modules/.installed-*
 	touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) $(CHROMIUM)
 	$(BIN)/arbiter demo
 
 lint: $(STAMP)
@@ -40,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/python/arbiter layers/core/python/arbiter_handlers cdk app.py benchmarks $(wildcard functions/*/*.py)
 
-test: lint $(NODE_STAMP)
+test: lint $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit integration e2e: $(STAMP)
