@@ -96,7 +96,42 @@ LOST_FOR_GOOD = Scenario(
     outage_from_call=6,
     price_shock=Decimal("-0.03"),
 )
-CASES = [*cases(), (LOST_FOR_GOOD, {ExecutionStatus.INCIDENT})]
+# Found by `make bench` (schedule 747 of 1,000): the resting leg filled as its cancel was acknowledged, reads
+# lagged, and its venue went down for 8 calls. Compensate took the journal's "canceled, filled 0" (one answer,
+# the acknowledgement) for the down venue's final word and closed as flat while the venue held -5 SOL. Only a
+# state two reads agreed on may stand in for a venue that is down; the outage is waited out, then unwound.
+FILLED_AT_CANCEL_THEN_DOWN = Scenario(
+    shape="cross_venue_btc",
+    leg_faults={0: PlaceFault.REJECT, 1: PlaceFault.NO_FILL},
+    cancel_failures=5,
+    outage_venue="beta",
+    outage_from_call=10,
+    outage_calls=8,
+    price_shock=Decimal("0.002"),
+    read_lag_ms=500,
+    fill_at_cancel=True,
+    fees="received",
+)
+# Found by `make bench` (schedules 620 and 964): a venue out for 8 calls outlasted Compensate's and Reconcile's
+# three retries, an avoidable incident; their retry budgets are now about a minute of backoff, as on AWS.
+EIGHT_CALL_OUTAGE = Scenario(
+    shape="cross_venue",
+    leg_faults={1: PlaceFault.TIMEOUT_BEFORE_ACCEPT},
+    outage_venue="beta",
+    outage_from_call=3,
+    outage_calls=8,
+    price_shock=Decimal("-0.002"),
+    read_lag_ms=1_500,
+    fees="bnb",
+    compensation_faults=(PlaceFault.REJECT,),
+)
+CLOSED = {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}
+CASES = [
+    *cases(),
+    (LOST_FOR_GOOD, {ExecutionStatus.INCIDENT}),
+    (FILLED_AT_CANCEL_THEN_DOWN, CLOSED),
+    (EIGHT_CALL_OUTAGE, CLOSED),
+]
 
 
 @pytest.mark.parametrize(("scenario", "expected"), CASES, ids=[c[0].label() for c in CASES])

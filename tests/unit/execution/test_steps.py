@@ -163,6 +163,31 @@ def test_a_venue_down_with_an_order_it_may_still_fill_fails_the_step() -> None:
         world.steps.compensate(state)
 
 
+def test_a_cancel_acknowledgement_never_stands_in_for_a_venue_that_is_down() -> None:
+    # Found by `make bench` (schedule 747): the journal's "canceled, filled 0" came from one answer, the cancel's
+    # acknowledgement; taken as the down venue's final word, Compensate closed flat over a fill it never saw.
+    no_fill = FaultRule(fault=PlaceFault.NO_FILL, side=Side.SELL)
+    world = World({"beta": VenueFaults(place=(no_fill,))})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    resting = next(i for i in world.journal.intents("exec-1") if i.venue == "beta")
+    world.steps.desk.cancel(resting)
+    acknowledged = world.journal.order(resting.client_order_id)
+    assert acknowledged is not None
+    assert acknowledged.status is OrderStatus.CANCELED
+    world.beta.faults = VenueFaults(outage_from_call=0)
+    with pytest.raises(VenueUnavailableError):
+        world.steps.compensate(state)
+    with pytest.raises(VenueUnavailableError):
+        world.steps.desk.lookup_or_final(resting)
+    # Once two reads a settle delay apart agreed on it, the journal may answer for the venue while it is down.
+    world.beta.faults = VenueFaults()
+    world.steps.desk.final_reads([resting])
+    world.beta.faults = VenueFaults(outage_from_call=0)
+    assert world.steps.desk.lookup_or_final(resting) == acknowledged
+    confirmed = [e for e in world.journal.events("exec-1") if e.kind == "orders_confirmed"]
+    assert len(confirmed) == 1
+
+
 def test_an_incident_tells_the_position_per_venue_its_usd_value_the_real_orders_and_the_flattening_offered() -> None:
     world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
     world.steps = SagaSteps(replace(world.steps.deps, usd_value={"USDT": Decimal(1), "SOL": Decimal(150)}.get))

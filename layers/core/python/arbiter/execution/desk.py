@@ -21,7 +21,15 @@ from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
 from arbiter.gateway.errors import GatewayError
 from arbiter.models import Order, OrderIntent, OrderRecord, SendState, derive_client_order_id
 from arbiter.models.common import Side
-from arbiter.models.events import CancelFailed, OrderFailed, OrderNotResent, PlannedOrder
+from arbiter.models.events import (
+    CancelFailed,
+    ConfirmedOrder,
+    OrderFailed,
+    OrderNotResent,
+    OrdersConfirmed,
+    PlannedOrder,
+    read_event,
+)
 from arbiter.models.opportunity import Leg
 from arbiter.models.time import Pause
 from arbiter.settings import ExecutionSettings
@@ -114,14 +122,34 @@ class OrderDesk:
         return None if order is None else self._accepted(intent, order)
 
     def lookup_or_final(self, intent: OrderIntent) -> Order | None:
-        """``lookup``; when the venue cannot be reached, the journal's final record of the order instead."""
+        """``lookup``; when the venue cannot be reached, the journal's record of the order instead, but only an
+        order filled completely or a final state that reads agreed on (``OrdersConfirmed``): a cancel
+        acknowledgement or a single read may hide fills, and a venue that is down cannot say otherwise."""
+        return self._answer(intent)[0]
+
+    def _answer(self, intent: OrderIntent) -> tuple[Order | None, bool]:
+        """The venue's word on an intent, or the journal's confirmed final record when the venue cannot be
+        reached; the flag says which (True: the journal's, not read now). The journal answers only for an order
+        that filled completely (nothing more can happen to it) or whose final state reads agreed on."""
         try:
-            return self.lookup(intent)
+            return self.lookup(intent), False
         except GatewayError:
-            recorded = self.journal.order(intent.client_order_id)
-            if recorded is None or not recorded.status.is_final:
+            confirmed = self._confirmed(intent)
+            if confirmed is None:
                 raise
+            return confirmed, True
+
+    def _confirmed(self, intent: OrderIntent) -> Order | None:
+        recorded = self.journal.order(intent.client_order_id)
+        if recorded is None or not recorded.status.is_final:
+            return None
+        if recorded.filled >= recorded.amount:  # nothing more can fill: a stale read could only show less
             return recorded
+        for event in self.journal.events(intent.execution_id):
+            detail = read_event(event.kind, event.detail)
+            if isinstance(detail, OrdersConfirmed) and detail.confirms(recorded):
+                return recorded
+        return None
 
     def _accepted(self, intent: OrderIntent, order: Order) -> Order:
         if self.journal.record_order(intent.execution_id, order, self.clock.now_ms()) is OrderRecord.REFUSED_STALE:
@@ -132,26 +160,42 @@ class OrderDesk:
         """Never one answer: every order is read again after the settle delay until two reads in a row agree
         and the order is final (a cancel acknowledgement or a single lookup may be a venue's stale word), within
         the settle budget. A venue that lists no order is final only once the intent's claim proves none can
-        exist (``_absent``). Each read is recorded. A venue that cannot be reached is answered for by the journal
-        where it already recorded the order as final (the reachable venues are still read, and can still be
-        flattened); where it did not, the error is raised: nobody knows what that order did."""
-        last: dict[str, Order | None] = {i.client_order_id: self.lookup_or_final(i) for i in intents}
+        exist (``_absent``). Each read is recorded, and the final states two reads agreed on are confirmed in the
+        trail. A venue that cannot be reached is answered for by the journal where reads confirmed the order's
+        final state before (the reachable venues are still read, and can still be flattened); where they did
+        not, the error is raised: nobody knows what that order did."""
+        last: dict[str, Order | None] = {}
         settled: dict[str, tuple[OrderIntent, Order | None]] = {}
-        pending = list(intents)
+        pending = []
+        for intent in intents:
+            order, confirmed = self._answer(intent)
+            if confirmed:  # the venue is down; reads agreed on this final state before
+                settled[intent.client_order_id] = (intent, order)
+            else:
+                last[intent.client_order_id] = order
+                pending.append(intent)
+        agreed: list[ConfirmedOrder] = []
         budget_ends = self.clock.now_ms() + self.settle.settle_budget_ms
         while pending and self.clock.now_ms() + self.settle.settle_delay_ms <= budget_ends:
             self.pause(self.settle.settle_delay_ms)
             still = []
             for intent in pending:
                 cid = intent.client_order_id
-                read = self.lookup_or_final(intent)
-                if _same(read, last[cid]) and (read.status.is_final if read is not None else self._absent(intent)):
+                read, confirmed = self._answer(intent)
+                if confirmed:
                     settled[cid] = (intent, read)
+                elif _same(read, last[cid]) and (read.status.is_final if read is not None else self._absent(intent)):
+                    settled[cid] = (intent, read)
+                    if read is not None:
+                        agreed.append(ConfirmedOrder(client_order_id=cid, status=read.status, filled=read.filled))
                 else:
                     last[cid] = read
                     still.append(intent)
             pending = still
-        ordered = {i.client_order_id: settled.get(i.client_order_id, (i, last[i.client_order_id])) for i in intents}
+        if agreed:
+            confirmed_now = OrdersConfirmed(orders=tuple(agreed))
+            self.journal.append_event(intents[0].execution_id, confirmed_now, self.clock.now_ms())
+        ordered = {i.client_order_id: settled.get(i.client_order_id) or (i, last[i.client_order_id]) for i in intents}
         unsettled = tuple(i.client_order_id for i in pending)
         return FinalReads(orders=ordered, unsettled=unsettled)
 

@@ -1,4 +1,4 @@
-"""The design's money-safety invariants 1-4 and 7, checked from the venues' and the store's own state."""
+"""The design's money-safety invariants 1-4, 7 and 8, checked from the venues' and the store's own state."""
 
 from __future__ import annotations
 
@@ -86,6 +86,9 @@ def check_invariants(
         opportunity, platform.markets, platform.settings.exposure_tolerance, platform.usd_value
     )
     residual = residual_exposure(exposure, opportunity, tolerance)
+    saga_closed = outcome.record.status in {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}
+    if residual and saga_closed:  # invariant 8: no single read closes an execution the venues' orders contradict
+        violations.append(f"8: the saga closed as {outcome.record.status} while the venues' orders hold {residual}")
     if residual and not protected:
         violations.append(f"4: residual exposure {residual} without incident/alert/kill switch")
     # ... and from what the venues hold: an order executed twice under one clientOrderId is invisible above.

@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     ORDER_STATE = "order_state"
     ORDER_REPORT_REFUSED = "order_report_refused"
     ORDER_NOT_RESENT = "order_not_resent"
+    ORDERS_CONFIRMED = "orders_confirmed"
     SEND_CLAIM = "send_claim"
     ORDER_FAILED = "order_failed"
     CANCEL_FAILED = "cancel_failed"
@@ -99,6 +100,26 @@ class OrderNotResent(EventDetail):
     kind = EventKind.ORDER_NOT_RESENT
     client_order_id: str
     reason: str
+
+
+class ConfirmedOrder(ValueModel):
+    client_order_id: str
+    status: OrderStatus
+    filled: FiniteDecimal
+
+
+class OrdersConfirmed(EventDetail):
+    """Orders whose final state two venue reads a settle delay apart agreed on. Only such a state may stand in
+    for a venue that cannot be reached: a cancel acknowledgement or one read may be the venue's stale word."""
+
+    kind = EventKind.ORDERS_CONFIRMED
+    orders: tuple[ConfirmedOrder, ...]
+
+    def confirms(self, order: Order) -> bool:
+        return any(
+            c.client_order_id == order.client_order_id and c.status is order.status and c.filled == order.filled
+            for c in self.orders
+        )
 
 
 class SendClaimMoved(EventDetail):
