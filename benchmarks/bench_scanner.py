@@ -179,7 +179,7 @@ def _handover_gaps() -> list[float]:
             metrics=CountingScannerMetrics(),
             refusal_metrics=local.platform.risk_metrics,
         )
-        successor = ScannerService(successor_scanner, holder.open_source, holder.leases, local.clock, local.settings)
+        successor = ScannerService(successor_scanner, holder.open_source, holder.stores, local.clock, local.settings)
         for _ in range(5):
 
             async def handover() -> float:
@@ -202,7 +202,12 @@ def _stores_of(service: ScannerService) -> Any:
     from arbiter.bootstrap.scanner import ScannerStores
 
     d = service.scanner.d
-    return ScannerStores(leases=service.leases, opportunities=d.opportunities, starter=d.starter)
+    return ScannerStores(
+        leases=service.stores.leases,
+        heartbeats=service.stores.heartbeats,
+        opportunities=d.opportunities,
+        starter=d.starter,
+    )
 
 
 def run() -> list[Figure]:

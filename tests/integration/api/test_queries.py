@@ -11,8 +11,11 @@ import pytest
 from arbiter.api.errors import InvalidRequestError, NotFoundError
 from arbiter.api.queries import ExecutionFilter, OpportunityFilter
 from arbiter.api.views import PnlGrouping
+from arbiter.bootstrap.api import DeployedHeartbeats
 from arbiter.models import ExecutionStatus
+from arbiter.models.heartbeat import FeedHealth, ShardHeartbeat, shard_name
 from arbiter.models.verification import VenueVerification
+from arbiter.storage.heartbeats import InMemoryHeartbeatStore
 from arbiter.storage.opportunities import DynamoOpportunityStore
 from tests.integration.api.conftest import NOW, OPERATOR, World, opportunity
 
@@ -142,12 +145,21 @@ def test_health_names_what_it_cannot_read_and_reports_the_rest(world: World) -> 
 
 
 def test_health_reports_scanner_heartbeats_when_the_deployment_has_them(world: World) -> None:
-    class Heartbeats:
-        def shards(self) -> dict[str, int]:
-            return {"shard-0": NOW - 2_000}
-
-    world.api.queries.heartbeats = Heartbeats()
+    store = InMemoryHeartbeatStore()
+    feed = FeedHealth(
+        venue="alpha",
+        connected=False,
+        last_message_age_ms=9_000,
+        books=4,
+        reconnects=3,
+        resyncs=1,
+        rest_snapshots=2,
+        dropped=0,
+    )
+    store.beat(ShardHeartbeat(shard=shard_name(1, 2), owner="scanner-b", at_ms=NOW - 2_000, feeds=(feed,)))
+    world.api.queries.heartbeats = DeployedHeartbeats(store, shards=2)
     report = world.api.queries.health()
-    assert report.scanner_shards == {"shard-0": NOW - 2_000}
+    assert report.scanner_shards == {"shard-1-of-2": NOW - 2_000}  # shard 0 never beat: not listed
+    assert report.scanner_feeds == {"shard-1-of-2": [feed]}
     assert report.missing == []
     assert report.status == "ok"

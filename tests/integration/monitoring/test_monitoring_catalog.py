@@ -13,8 +13,8 @@ from arbiter.gateway import RateLimitedError
 from arbiter.gateway.ccxt.gateway import CcxtGateway, RetryPolicy
 from arbiter.gateway.paper import PlaceFault
 from arbiter.local.scenarios import Scenario, ScenarioRunner
-from arbiter.marketdata import FeedHealth
 from arbiter.models import ExecutionStatus
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring import ALARMS, BUSINESS_WIDGETS, METRICS, NAMESPACE, AlarmEvaluator, DataPoint, Metric
 from arbiter.monitoring.catalog import SCANNER_RUNS, signal_metrics
 from arbiter.storage.breakers import BreakerPosition

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from arbiter.bootstrap.api import operator_api_on_dynamodb
 from arbiter.local.scanning import LocalScanning
 from arbiter.models import ExecutionStatus
 from arbiter.settings import ScannerSettings, Settings, SimulationSettings
@@ -48,7 +49,7 @@ def test_the_scheduled_scanner_starts_executions_that_run_to_an_end(scanning: Lo
 def test_a_run_that_finds_the_lease_held_exits_at_once(scanning: LocalScanning) -> None:
     service = scanning.services[0]
     now = scanning.clock.now_ms()
-    leases = service.leases
+    leases = service.stores.leases
     assert leases.acquire(service.scanner.d.shard.name, "someone-else", now, 60_000)
     try:
         result = scanning.scheduled_minute()[0]
@@ -57,3 +58,20 @@ def test_a_run_that_finds_the_lease_held_exits_at_once(scanning: LocalScanning) 
         assert result["ticks"] == 0
     finally:
         leases.release(service.scanner.d.shard.name, "someone-else")
+
+
+def test_each_shard_that_ran_stored_its_heartbeat_and_the_api_health_shows_it(scanning: LocalScanning) -> None:
+    scanning.scheduled_minute()
+    aws = scanning.platform.aws
+    api = operator_api_on_dynamodb(
+        aws.dynamodb, aws.tables, scanning.platform.venues, scanning.clock, 30, scanner_shards=2
+    )
+    health = api.queries.health()
+    assert health.scanner_shards is not None
+    assert health.scanner_feeds is not None
+    assert set(health.scanner_shards) == {"shard-0-of-2", "shard-1-of-2"}
+    for shard, at_ms in health.scanner_shards.items():
+        assert scanning.clock.now_ms() - at_ms <= SETTINGS.scanner.heartbeat_ms + SETTINGS.scanner.run_ms
+        feeds = health.scanner_feeds[shard]
+        assert {feed.venue for feed in feeds} == set(scanning.platform.venues)
+        assert all(feed.books > 0 for feed in feeds)

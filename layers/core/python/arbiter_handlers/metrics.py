@@ -34,7 +34,7 @@ from arbiter.monitoring.catalog import (
 )
 
 if TYPE_CHECKING:  # the feeds (and the detector's numpy under them) load only in the scanner's function
-    from arbiter.marketdata import FeedHealth
+    from arbiter.models.heartbeat import FeedHealth
 
 EmfSink = Callable[[Mapping[str, Any]], None]
 

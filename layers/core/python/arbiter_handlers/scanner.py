@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from arbiter.marketdata import FeedHealth
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring.catalog import SCANNER_RUNS
 from arbiter.scanner import RunReport
 from arbiter_handlers.metrics import emit

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent
 from arbiter.models.events import AnyEventDetail
+from arbiter.models.heartbeat import ShardHeartbeat
 from arbiter.models.verification import VenueVerification
 from arbiter.storage.audit import AuditEvent, ChainReport
 from arbiter.storage.breakers import BreakerState
@@ -52,6 +53,8 @@ class Breakers(Protocol):
 
 
 class Heartbeats(Protocol):
-    """The scanner's last heartbeat per shard (ms)."""
+    """The scanner's heartbeats."""
 
-    def shards(self) -> Mapping[str, int]: ...
+    def latest(self) -> Sequence[ShardHeartbeat]:
+        """Each deployed shard's newest heartbeat (a shard that never wrote one is left out)."""
+        ...

@@ -303,9 +303,9 @@ class Queries:
         heartbeats = self.heartbeats
         if heartbeats is None:
             missing.append("scanner_shards: this deployment records no scanner heartbeats")
-            shards = None
+            beats = None
         else:
-            shards = read("scanner_shards", lambda: dict(heartbeats.shards()))
+            beats = read("scanner_shards", lambda: list(heartbeats.latest()))
         trading: Literal["active", "paused", "halted", "unknown"] = "unknown"
         if kill_switch is not None and pause is not None:
             trading = "halted" if kill_switch.engaged else "paused" if pause.paused else "active"
@@ -318,7 +318,8 @@ class Queries:
             venues=venues,
             reconciler_last_sweep_ms=max(attempts) if attempts else None,
             last_incident=incidents[0] if incidents else None,
-            scanner_shards=shards,
+            scanner_shards=None if beats is None else {beat.shard: beat.at_ms for beat in beats},
+            scanner_feeds=None if beats is None else {beat.shard: list(beat.feeds) for beat in beats},
             missing=missing,
         )
 

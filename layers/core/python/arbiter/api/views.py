@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent
 from arbiter.models.common import Asset, TimestampMs, VenueId
 from arbiter.models.controls import Lock, LockScope, PauseState
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.risk import KillSwitchState, RiskLimits
 from arbiter.storage.audit import AuditEvent
 from arbiter.storage.breakers import BreakerPosition
@@ -207,4 +208,7 @@ class Health(View):
     reconciler_last_sweep_ms: int | None
     last_incident: Incident | None
     scanner_shards: dict[str, int] | None = Field(description="last heartbeat per scanner shard (ms)")
+    scanner_feeds: dict[str, list[FeedHealth]] | None = Field(
+        description="per scanner shard, each venue's feed as its last heartbeat reported it"
+    )
     missing: list[str] = Field(description="each part that could not be read, and why")

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from arbiter.api.operations import Operations
-from arbiter.api.ports import Opportunities
+from arbiter.api.ports import Heartbeats, Opportunities
 from arbiter.api.queries import Queries
 from arbiter.bootstrap.saga import SagaStores, WiringError
+from arbiter.models.heartbeat import ShardHeartbeat, shard_name
 from arbiter.models.time import Clock
 from arbiter.settings import Settings
+from arbiter.storage.heartbeats import DynamoHeartbeatStore, HeartbeatStore
 from arbiter.storage.opportunities import DynamoOpportunityStore
 
 if TYPE_CHECKING:
@@ -23,13 +25,28 @@ API_TABLES = ("executions", "orders", "configuration", "venue_state", "opportuni
 
 
 @dataclass(frozen=True)
+class DeployedHeartbeats:
+    """The heartbeats of the shards a deployment runs (``ARBITER_SCANNER__SHARDS``), as the scanner stores them."""
+
+    store: HeartbeatStore
+    shards: int
+
+    def latest(self) -> Sequence[ShardHeartbeat]:
+        return self.store.latest([shard_name(index, self.shards) for index in range(self.shards)])
+
+
+@dataclass(frozen=True)
 class OperatorApi:
     operations: Operations
     queries: Queries
 
 
 def build_operator_api(
-    stores: SagaStores, opportunities: Opportunities, venues: Sequence[str], clock: Clock
+    stores: SagaStores,
+    opportunities: Opportunities,
+    venues: Sequence[str],
+    clock: Clock,
+    heartbeats: Heartbeats | None = None,
 ) -> OperatorApi:
     """The one assembly of the operators' use cases, deployed or local."""
     return OperatorApi(
@@ -49,16 +66,26 @@ def build_operator_api(
             breakers=stores.venue_state.breakers,
             venues=tuple(venues),
             clock=clock,
+            heartbeats=heartbeats,
         ),
     )
 
 
 def operator_api_on_dynamodb(
-    client: DynamoDBClient, tables: Mapping[str, str], venues: Sequence[str], clock: Clock, retention_days: int
+    client: DynamoDBClient,
+    tables: Mapping[str, str],
+    venues: Sequence[str],
+    clock: Clock,
+    retention_days: int,
+    scanner_shards: int | None = None,
 ) -> OperatorApi:
+    """``scanner_shards``: how many shards the deployment's scanner runs (None: it runs none here)."""
     stores = SagaStores.dynamodb(client, tables)
     opportunities = DynamoOpportunityStore(client, tables["opportunities"], retention_days)
-    return build_operator_api(stores, opportunities, venues, clock)
+    heartbeats = None
+    if scanner_shards is not None:
+        heartbeats = DeployedHeartbeats(DynamoHeartbeatStore(client, tables["venue_state"]), scanner_shards)
+    return build_operator_api(stores, opportunities, venues, clock, heartbeats)
 
 
 def deployed_operator_api(settings: Settings, *, dynamodb: DynamoDBClient, clock: Clock) -> OperatorApi:
@@ -67,5 +94,10 @@ def deployed_operator_api(settings: Settings, *, dynamodb: DynamoDBClient, clock
         names = ", ".join(f"ARBITER_TABLES__{key.upper()}" for key in missing)
         raise WiringError(f"{names}: not set; the stack passes each table's name to the api function")
     return operator_api_on_dynamodb(
-        dynamodb, settings.tables, settings.venues, clock, settings.storage.time_series_retention_days
+        dynamodb,
+        settings.tables,
+        settings.venues,
+        clock,
+        settings.storage.time_series_retention_days,
+        scanner_shards=settings.scanner.shards,
     )

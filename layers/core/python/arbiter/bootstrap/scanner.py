@@ -23,10 +23,20 @@ from arbiter.models.time import Clock
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import PortfolioLimits, RiskEngine
 from arbiter.risk.ports import RefusalMetrics
-from arbiter.scanner import RunReport, ScannerDependencies, ScannerMetrics, Shard, ShardScanner, plan_shards, run_shard
+from arbiter.scanner import (
+    RunReport,
+    ScannerDependencies,
+    ScannerMetrics,
+    Shard,
+    ShardScanner,
+    ShardStores,
+    plan_shards,
+    run_shard,
+)
 from arbiter.scanner.views import Refreshed, ThrottledExecutions, ThrottledKillSwitch
 from arbiter.settings import Settings
 from arbiter.storage.execution_starts import ExecutionStarter, StepFunctionsStarter
+from arbiter.storage.heartbeats import DynamoHeartbeatStore, HeartbeatStore
 from arbiter.storage.leases import DynamoLeaseStore, LeaseStore
 from arbiter.storage.opportunities import DynamoOpportunityStore, OpportunityStore
 
@@ -40,8 +50,30 @@ UNIVERSE_VARIABLE = "ARBITER_SCANNER__UNIVERSE"
 @dataclass(frozen=True)
 class ScannerStores:
     leases: LeaseStore
+    heartbeats: HeartbeatStore
     opportunities: OpportunityStore
     starter: ExecutionStarter
+
+    @property
+    def shard(self) -> ShardStores:
+        return ShardStores(leases=self.leases, heartbeats=self.heartbeats)
+
+    @classmethod
+    def dynamodb(
+        cls,
+        client: DynamoDBClient,
+        stepfunctions: SFNClient,
+        tables: Mapping[str, str],
+        state_machine_arn: str,
+        opportunity_retention_days: int,
+    ) -> ScannerStores:
+        """Leases and heartbeats in the venue-state table, opportunities in theirs, starts on the state machine."""
+        return cls(
+            leases=DynamoLeaseStore(client, tables["venue_state"]),
+            heartbeats=DynamoHeartbeatStore(client, tables["venue_state"]),
+            opportunities=DynamoOpportunityStore(client, tables["opportunities"], opportunity_retention_days),
+            starter=StepFunctionsStarter(stepfunctions, state_machine_arn),
+        )
 
 
 @dataclass
@@ -52,7 +84,7 @@ class ScannerService:
     scanner: ShardScanner
     open_source: Callable[[Mapping[str, tuple[str, ...]]], BookSource]
     """Books to follow per venue -> a book source for them."""
-    leases: LeaseStore
+    stores: ShardStores
     clock: Clock
     settings: Settings
     owner: str = field(default_factory=lambda: f"scanner-{uuid.uuid4().hex[:12]}")
@@ -68,7 +100,7 @@ class ScannerService:
         return await run_shard(
             self.scanner,
             self.open_source(self.followed),
-            self.leases,
+            self.stores,
             self.owner,
             self.clock,
             self.settings.scanner,
@@ -181,13 +213,12 @@ def deployed_scanner(
     if missing:
         raise WiringError(f"{', '.join(f'ARBITER_TABLES__{key.upper()}' for key in missing)}: not set")
     shard = scanner_shard(settings, deployed.markets, shard_index)
-    leases = DynamoLeaseStore(dynamodb, settings.tables["venue_state"])
-    scanner_stores = ScannerStores(
-        leases=leases,
-        opportunities=DynamoOpportunityStore(
-            dynamodb, settings.tables["opportunities"], settings.scanner.opportunity_retention_days
-        ),
-        starter=StepFunctionsStarter(stepfunctions, settings.scanner.state_machine_arn),
+    scanner_stores = ScannerStores.dynamodb(
+        dynamodb,
+        stepfunctions,
+        settings.tables,
+        settings.scanner.state_machine_arn,
+        settings.scanner.opportunity_retention_days,
     )
     scanner = build_scanner(
         settings,
@@ -205,7 +236,7 @@ def deployed_scanner(
     def open_source(followed: Mapping[str, tuple[str, ...]]) -> BookSource:
         return CcxtBookFeed({venue: open_ccxt_pro(venue) for venue in followed}, followed, clock, feed_settings)
 
-    return ScannerService(scanner, open_source, leases, clock, settings)
+    return ScannerService(scanner, open_source, scanner_stores.shard, clock, settings)
 
 
 __all__ = [

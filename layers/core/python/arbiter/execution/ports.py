@@ -22,6 +22,7 @@ from arbiter.models import (
 from arbiter.models.events import AnyEventDetail
 from arbiter.models.time import Clock
 from arbiter.risk.ports import KillSwitch
+from arbiter.storage.audit import AuditEvent
 
 __all__ = ["AlertPublisher", "Clock", "ExecutionJournal", "KillSwitch", "VenueGateway"]
 
@@ -45,6 +46,10 @@ class ExecutionJournal(Protocol):
         ...
 
     def append_event(self, execution_id: str, detail: AnyEventDetail, at_ms: int) -> None: ...
+
+    def events(self, execution_id: str) -> Sequence[AuditEvent]:
+        """The execution's audit trail, oldest first."""
+        ...
 
     def record_intent(self, intent: OrderIntent, at_ms: int, claim_until_ms: int) -> bool:
         """Conditional put of the intent and its send claim (``recorded``, until ``claim_until_ms``): True when

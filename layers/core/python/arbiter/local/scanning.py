@@ -21,9 +21,6 @@ from arbiter.models.time import ManualClock
 from arbiter.scanner import CountingScannerMetrics
 from arbiter.settings import ExecutionSettings, ScannerSettings, Settings
 from arbiter.simulation import MarketModel
-from arbiter.storage.execution_starts import StepFunctionsStarter
-from arbiter.storage.leases import DynamoLeaseStore
-from arbiter.storage.opportunities import DynamoOpportunityStore
 from arbiter_handlers import wiring
 
 
@@ -75,12 +72,12 @@ class LocalScanning:
         self.platform.start()
         aws = self.platform.aws
         stores = SagaStores.dynamodb(aws.dynamodb, aws.tables)
-        scanner_stores = ScannerStores(
-            leases=DynamoLeaseStore(aws.dynamodb, aws.tables["venue_state"]),
-            opportunities=DynamoOpportunityStore(
-                aws.dynamodb, aws.tables["opportunities"], self.settings.scanner.opportunity_retention_days
-            ),
-            starter=StepFunctionsStarter(aws.stepfunctions, self.platform.state_machine_arn),
+        scanner_stores = ScannerStores.dynamodb(
+            aws.dynamodb,
+            aws.stepfunctions,
+            aws.tables,
+            self.platform.state_machine_arn,
+            self.settings.scanner.opportunity_retention_days,
         )
         markets = self.platform.markets
         for index in range(self.settings.scanner.shards):
@@ -97,7 +94,7 @@ class LocalScanning:
                 refusal_metrics=self.platform.risk_metrics,
             )
             self.services[index] = ScannerService(
-                scanner, self._open_source, scanner_stores.leases, self.clock, self.settings
+                scanner, self._open_source, scanner_stores.shard, self.clock, self.settings
             )
         wiring.install_scanners(self.services)
         self._handler = load_handler("scanner")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from arbiter.marketdata.feed import BookUpdate, FeedHealth, VenueCounters
+from arbiter.marketdata.feed import BookUpdate, VenueCounters
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.time import ManualClock
 from arbiter.simulation import BookFrame, MarketModel
 

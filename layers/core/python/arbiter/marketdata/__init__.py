@@ -2,6 +2,6 @@
 stamped with the venue's time and its arrival, per-venue feed health, and the snapshot the detector reads."""
 
 from arbiter.marketdata.books import LiveBooks
-from arbiter.marketdata.feed import BookSource, BookUpdate, FeedHealth, UpdateQueue
+from arbiter.marketdata.feed import BookSource, BookUpdate, UpdateQueue
 
-__all__ = ["BookSource", "BookUpdate", "FeedHealth", "LiveBooks", "UpdateQueue"]
+__all__ = ["BookSource", "BookUpdate", "LiveBooks", "UpdateQueue"]

@@ -21,7 +21,8 @@ from typing import Any
 import ccxt
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from arbiter.marketdata.feed import BookUpdate, FeedHealth, UpdateQueue, VenueCounters
+from arbiter.marketdata.feed import BookUpdate, UpdateQueue, VenueCounters
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.time import Clock
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pydantic import Field
-
 from arbiter.models import OrderBook
-from arbiter.models.common import ValueModel, VenueId
+from arbiter.models.heartbeat import FeedHealth
 
 Level = Sequence[float]
 """``[price, amount]`` as ccxt delivers it (a venue may append a count)."""
@@ -36,20 +34,6 @@ class BookUpdate:
         """The age a book is judged by: the older of the venue's stamp and its arrival, so that neither a venue
         clock running ahead nor a book delayed in transit makes an old quote look young."""
         return self.arrived_ms if self.venue_ms is None else min(self.venue_ms, self.arrived_ms)
-
-
-class FeedHealth(ValueModel):
-    """One venue's feed, as the heartbeat reports it."""
-
-    venue: VenueId
-    connected: bool = Field(description="every followed book of the venue has delivered since its last failure")
-    last_message_age_ms: int | None = Field(description="since the venue's newest book arrived; None: none yet")
-    books: int = Field(ge=0, description="books followed")
-    reconnects: int = Field(ge=0)
-    resyncs: int = Field(ge=0, description="sequence gaps that forced a new snapshot")
-    rest_snapshots: int = Field(ge=0, description="books fetched over REST while the stream was down")
-    dropped: int = Field(ge=0, description="malformed, out-of-order or unknown-symbol messages dropped")
-    failed_symbols: tuple[str, ...] = Field(default=(), description="symbols the venue refused (not followed)")
 
 
 @dataclass

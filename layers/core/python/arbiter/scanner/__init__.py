@@ -2,7 +2,7 @@
 incrementally, pre-checked, persisted with their features and started as executions named by their ids."""
 
 from arbiter.scanner.ports import CountingScannerMetrics, ScannerMetrics
-from arbiter.scanner.run import RunReport, run_shard
+from arbiter.scanner.run import RunReport, ShardStores, run_shard
 from arbiter.scanner.scanner import Decision, ScannerDependencies, ShardScanner, TickReport
 from arbiter.scanner.shards import Shard, plan_shards, shard_books, shards_needed
 
@@ -14,6 +14,7 @@ __all__ = [
     "ScannerMetrics",
     "Shard",
     "ShardScanner",
+    "ShardStores",
     "TickReport",
     "plan_shards",
     "run_shard",

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from arbiter.marketdata import FeedHealth, LiveBooks
+from arbiter.marketdata import LiveBooks
 from arbiter.markets import UsdValue
 from arbiter.models import Opportunity, OpportunityKind, Side
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.symbols import base_and_quote
 
 MAX_LEGS = 3

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from arbiter.marketdata import FeedHealth
+from arbiter.models.heartbeat import FeedHealth
 
 
 class ScannerMetrics(Protocol):

@@ -12,10 +12,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from arbiter.marketdata import BookSource, FeedHealth
+from arbiter.marketdata import BookSource
+from arbiter.models.heartbeat import FeedHealth, ShardHeartbeat
 from arbiter.models.time import Clock
 from arbiter.scanner.scanner import ShardScanner
 from arbiter.settings import ScannerSettings
+from arbiter.storage.heartbeats import HeartbeatStore
 from arbiter.storage.leases import LeaseStore
 
 POLL_S = 0.1
@@ -40,10 +42,18 @@ class RunReport:
     health: dict[str, FeedHealth] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ShardStores:
+    """Where a run says it holds the shard (the lease) and how it does (the heartbeat)."""
+
+    leases: LeaseStore
+    heartbeats: HeartbeatStore
+
+
 async def run_shard(
     scanner: ShardScanner,
     source: BookSource,
-    leases: LeaseStore,
+    stores: ShardStores,
     owner: str,
     clock: Clock,
     settings: ScannerSettings,
@@ -52,6 +62,7 @@ async def run_shard(
     """Run until ``remaining_ms`` (the Lambda's time left) less the stop margin, or ``settings.run_ms``."""
     shard = scanner.d.shard.name
     report = RunReport(shard=shard, ran=False)
+    leases = stores.leases
     started_ms = clock.now_ms()
     end_ms = started_ms + min(settings.run_ms, remaining_ms - settings.stop_margin_ms)
     if end_ms <= started_ms:
@@ -75,7 +86,7 @@ async def run_shard(
             if not held:
                 await source.next_batch(LEASE_POLL_S)  # (keeps subscriptions drained while warming up)
         report.ran = True
-        await _follow(scanner, source, leases, owner, clock, settings, end_ms, report)
+        await _follow(scanner, source, stores, owner, clock, settings, end_ms, report)
     finally:
         if held:
             leases.release(shard, owner)
@@ -93,7 +104,7 @@ def _lease_ttl(settings: ScannerSettings, now_ms: int, end_ms: int) -> int:
 async def _follow(
     scanner: ShardScanner,
     source: BookSource,
-    leases: LeaseStore,
+    stores: ShardStores,
     owner: str,
     clock: Clock,
     settings: ScannerSettings,
@@ -103,12 +114,17 @@ async def _follow(
     d, shard = scanner.d, scanner.d.shard.name
     renew_every = settings.lease_ms // 3
     renewed = heartbeat = clock.now_ms()
+    stored: int | None = None
     while (now := clock.now_ms()) < end_ms:
         if now - renewed >= renew_every:
-            if not leases.acquire(shard, owner, now, _lease_ttl(settings, now, end_ms)):
+            if not stores.leases.acquire(shard, owner, now, _lease_ttl(settings, now, end_ms)):
                 report.reason = "the lease was lost (expired and taken over)"
                 return
             renewed = now
+        if stored is None or now - stored >= settings.heartbeat_ms:
+            stored = now
+            feeds = tuple(source.health(now).values())
+            stores.heartbeats.beat(ShardHeartbeat(shard=shard, owner=owner, at_ms=now, feeds=feeds))
         scanner.prefetch_state()
         batch = await source.next_batch(POLL_S)
         if not batch:

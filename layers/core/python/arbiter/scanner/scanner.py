@@ -19,9 +19,10 @@ import numpy as np
 from arbiter.detection import IncrementalDetector
 from arbiter.execution.ports import VenueGateway
 from arbiter.execution.state import SagaState
-from arbiter.marketdata import BookUpdate, FeedHealth, LiveBooks
+from arbiter.marketdata import BookUpdate, LiveBooks
 from arbiter.markets import UsdValue
 from arbiter.models import Balances, Market, Opportunity
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.risk import RiskLimits
 from arbiter.models.time import Clock, utc_day
 from arbiter.risk.balances import BalanceCache

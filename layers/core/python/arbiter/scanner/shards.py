@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from arbiter.models import Opportunity
+from arbiter.models.heartbeat import shard_name
 from arbiter.models.symbols import base_and_quote
 
 MAX_SHARDS = 64
@@ -29,7 +30,7 @@ class Shard:
 
     @property
     def name(self) -> str:
-        return f"shard-{self.index}-of-{self.count}"
+        return shard_name(self.index, self.count)
 
     def owns(self, opportunity: Opportunity) -> bool:
         """Whether this shard acts on ``opportunity`` (each one is acted on by exactly one shard)."""

@@ -24,6 +24,9 @@ class ScannerSettings(BaseModel):
     )
     stop_margin_ms: int = Field(default=3_000, ge=0, description="stop this long before the Lambda's timeout")
     lease_ms: int = Field(default=15_000, ge=1_000, description="a lease not renewed for this long is free")
+    heartbeat_ms: int = Field(
+        default=5_000, ge=1_000, description="how often the lease holder stores its heartbeat (feeds' health)"
+    )
     handover_window_ms: int = Field(
         default=10_000,
         ge=0,
