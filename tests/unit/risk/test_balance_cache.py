@@ -45,3 +45,22 @@ def test_a_venue_that_never_answered_has_no_balances() -> None:
     venue.down = True
     with pytest.raises(StaleBalancesError, match="none fetched"):
         BalanceCache(ManualClock(1_000), max_age_ms=10_000).get(venue)
+
+
+def test_prefetch_refreshes_only_what_is_getting_old_so_a_decision_never_waits_for_the_venue() -> None:
+    clock = ManualClock(1_000)
+    venue, cache = Venue(), BalanceCache(clock, max_age_ms=10_000, refresh_after_ms=5_000)
+    cache.prefetch([venue])
+    assert venue.calls == 1
+    clock.ms = 4_000
+    cache.prefetch([venue])
+    assert venue.calls == 1  # still fresh: not fetched again
+    clock.ms, venue.reported_at = 7_000, 7_000
+    cache.prefetch([venue])
+    assert venue.calls == 2
+    assert cache.get(venue).age_ms(clock.ms) == 0
+    assert venue.calls == 2  # the decision read the prefetched balances
+    venue.down, clock.ms = True, 13_000
+    cache.prefetch([venue])  # a venue that cannot answer: nothing raised here, the decision refuses
+    with pytest.raises(StaleBalancesError):
+        cache.get(venue)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Protocol
 
 from arbiter.models import Balances
@@ -36,6 +37,19 @@ class BalanceCache:
     def get(self, source: BalanceSource) -> Balances:
         """Fresh enough balances for ``source``'s venue, fetching when the cached ones are getting old."""
         now = self.clock.now_ms()
+        cached = self._refreshed(source, now)
+        if cached is None or cached.age_ms(now) > self.max_age_ms:
+            raise StaleBalancesError(source.venue, None if cached is None else cached.age_ms(now), self.max_age_ms)
+        return cached
+
+    def prefetch(self, sources: Iterable[BalanceSource]) -> None:
+        """Refresh the balances that are getting old, ahead of the decisions that need them (the scanner does
+        this off its event loop, so a venue's slow answer never holds up the books)."""
+        now = self.clock.now_ms()
+        for source in sources:
+            self._refreshed(source, now)
+
+    def _refreshed(self, source: BalanceSource, now: int) -> Balances | None:
         with self._lock:
             cached = self._cached.get(source.venue)
         if cached is None or cached.age_ms(now) > self.refresh_after_ms:
@@ -46,6 +60,4 @@ class BalanceCache:
             else:
                 with self._lock:
                     self._cached[source.venue] = cached
-        if cached is None or cached.age_ms(now) > self.max_age_ms:
-            raise StaleBalancesError(source.venue, None if cached is None else cached.age_ms(now), self.max_age_ms)
         return cached

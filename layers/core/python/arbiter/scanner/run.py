@@ -125,7 +125,8 @@ async def _follow(
             stored = now
             feeds = tuple(source.health(now).values())
             stores.heartbeats.beat(ShardHeartbeat(shard=shard, owner=owner, at_ms=now, feeds=feeds))
-        scanner.prefetch_state()
+        # Off the event loop: the feeds keep reading while DynamoDB or a venue answers.
+        await asyncio.to_thread(scanner.prefetch_state)
         batch = await source.next_batch(POLL_S)
         if not batch:
             continue

@@ -158,9 +158,10 @@ class ShardScanner:
         return Decision(opportunity.id, "started")
 
     def prefetch_state(self) -> None:
-        """Read the shared state (kill switch, limits, running executions, today's P&L) that is getting old,
-        between batches: a decision then never waits for DynamoDB."""
+        """Read the shared state (kill switch, limits, running executions, today's P&L) and the balances that are
+        getting old, between batches: a decision then never waits for DynamoDB or a venue."""
         d = self.d
+        d.balances.prefetch(d.gateways.values())
         d.limits.prefetch()
         d.executions.prefetch(utc_day(d.clock.now_ms()))
         switch = d.risk.kill_switch
