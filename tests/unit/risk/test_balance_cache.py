@@ -60,7 +60,7 @@ def test_prefetch_refreshes_only_what_is_getting_old_so_a_decision_never_waits_f
     assert venue.calls == 2
     assert cache.get(venue).age_ms(clock.ms) == 0
     assert venue.calls == 2  # the decision read the prefetched balances
-    venue.down, clock.ms = True, 13_000
+    venue.down, clock.ms = True, 18_000
     cache.prefetch([venue])  # a venue that cannot answer: nothing raised here, the decision refuses
     with pytest.raises(StaleBalancesError):
         cache.get(venue)
