@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from arbiter.gateway.paper import PlaceFault
-from arbiter.local.scenarios import SHAPES, Scenario, ScenarioRunner
+from arbiter.local.scenarios import SHAPES, DuplicatedTask, Scenario, ScenarioRunner
 from arbiter.models import ExecutionStatus
 
 PLACEMENT_FAULTS = [
@@ -28,7 +28,16 @@ def cases() -> list[tuple[Scenario, set[ExecutionStatus]]]:
         found.append((Scenario(shape=shape, read_lag_ms=1_500), {ExecutionStatus.SETTLED}))
         # PlaceLegs delivered twice, the state machine's delivery while the first still sends: it waits for the
         # first one's result (review finding: caught into Compensate, a good trade compensated or orphaned).
-        found.append((Scenario(shape=shape, duplicate_place_legs=True), {ExecutionStatus.SETTLED}))
+        found.append((Scenario(shape=shape, duplicated_task="PlaceLegs"), {ExecutionStatus.SETTLED}))
+        # Every other task delivered twice too, where it does its work: the later delivery waits for the earlier
+        # one's result and never sends, cancels or closes a second time (review finding: a duplicated Compensate
+        # looped Compensate/Reconcile while the first ran).
+        found.append((Scenario(shape=shape, duplicated_task="Settle"), {ExecutionStatus.SETTLED}))
+        found.append((Scenario(shape=shape, leg_faults={1: PlaceFault.NO_FILL}, duplicated_task="PollFills"), closed))
+        rerun: tuple[DuplicatedTask, ...] = ("Compensate", "Reconcile")
+        for task in rerun:
+            duplicated = Scenario(shape=shape, leg_faults={0: PlaceFault.REJECT}, duplicated_task=task)
+            found.append((duplicated, closed))
         # Fees in BNB (no leg trades it) are a cost, not a residual: settled, no incident (review finding).
         found.append((Scenario(shape=shape, fees="bnb"), {ExecutionStatus.SETTLED}))
         found.append((Scenario(shape=shape, fees="received"), {ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED}))

@@ -34,7 +34,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         read_lag_ms=draw(st.sampled_from([0, 0, 500, 1_500])),
         fill_at_cancel=draw(st.booleans()),
         fees=draw(st.sampled_from(["quote", "quote", "bnb", "received"])),
-        duplicate_place_legs=draw(st.sampled_from([False] * 9 + [True])),
+        duplicated_task=draw(st.sampled_from([None] * 18 + ["PlaceLegs", "Compensate", "Reconcile"])),
     )
 
 

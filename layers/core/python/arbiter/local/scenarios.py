@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from arbiter.execution.topology import SAGA_TASKS
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.local.invariants import InvariantReport, check_invariants
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
@@ -39,8 +40,9 @@ BALANCES = {"USDT": Decimal(100_000), "BTC": Decimal(2), "SOL": Decimal(500), "B
 BNB_PER_QUOTE = {"USDT": Decimal(1) / Decimal(600), "BTC": Decimal(100)}
 """How a venue with a BNB fee discount converts a fee due in each quote asset into BNB."""
 FeeCharging = Literal["quote", "bnb", "received"]
+DuplicatedTask = Literal["Prepare", "PlaceLegs", "PollFills", "Settle", "Compensate", "Reconcile", "Incident"]
 DUPLICATE_LATENCY_MS = 60
-"""Venue latency while PlaceLegs is delivered twice: the earlier delivery is still sending when the later one
+"""Venue latency while a task is delivered twice: the earlier delivery is still at the venues when the later one
 arrives ``DUPLICATE_LEAD_S`` after it."""
 DUPLICATE_LEAD_S = 0.02
 MAX_SWEEPS = 8
@@ -119,9 +121,9 @@ class Scenario:
     """Every venue's reads serve its last acknowledgement for this long after an order changes."""
     fill_at_cancel: bool = False
     """Every venue fills a resting order in full as its cancel arrives (acknowledged as canceled)."""
-    duplicate_place_legs: bool = False
-    """PlaceLegs is delivered twice, the state machine's delivery while the first still sends (venues answer
-    slowly): Lambda's at-least-once delivery."""
+    duplicated_task: DuplicatedTask | None = None
+    """This task is delivered twice, the state machine's delivery while the first is still at the venues (they
+    answer slowly): Lambda's at-least-once delivery."""
     fees: FeeCharging = "quote"
     """Where every venue charges its fees: the quote asset, BNB (a third currency), or a buy's received asset."""
     compensation_faults: tuple[PlaceFault, ...] = ()
@@ -143,8 +145,8 @@ class Scenario:
             parts.append(f"read_lag:{self.read_lag_ms}ms")
         if self.fill_at_cancel:
             parts.append("fill_at_cancel")
-        if self.duplicate_place_legs:
-            parts.append("duplicate_place_legs")
+        if self.duplicated_task:
+            parts.append(f"duplicated:{self.duplicated_task}")
         if self.fees != "quote":
             parts.append(f"fees_in:{self.fees}")
         if self.compensation_faults:
@@ -202,7 +204,7 @@ def _faults(scenario: Scenario, opportunity: Opportunity) -> dict[str, VenueFaul
             fee_currency="BNB" if scenario.fees == "bnb" else None,
             fee_currency_per_quote=BNB_PER_QUOTE if scenario.fees == "bnb" else {},
             fee_in_received=scenario.fees == "received",
-            latency_ms=DUPLICATE_LATENCY_MS if scenario.duplicate_place_legs else 0,
+            latency_ms=DUPLICATE_LATENCY_MS if scenario.duplicated_task else 0,
         )
         for venue in VENUES
     }
@@ -253,7 +255,9 @@ class ScenarioRunner:
         self.clock.ms = quoted_at + scenario.quote_age_ms
         balances = {v: {a: amount * scenario.balance_factor for a, amount in BALANCES.items()} for v in VENUES}
         self.platform.reset_venues(balances, _faults(scenario, opportunity))
-        self.platform.duplicate_task("PlaceLegs", DUPLICATE_LEAD_S if scenario.duplicate_place_legs else None)
+        for task in SAGA_TASKS:
+            lead = DUPLICATE_LEAD_S if task.state == scenario.duplicated_task else None
+            self.platform.duplicate_task(task.state, lead)
         kill_switch = self.platform.kill_switch
         kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
@@ -297,6 +301,10 @@ COMPENSATION_FAULTS: tuple[tuple[PlaceFault, ...], ...] = (
 """What a compensation order may meet in the generated schedules (review finding: rules fired only on legs)."""
 
 
+DUPLICATED_TASKS: tuple[DuplicatedTask, ...] = ("PlaceLegs", "PollFills", "Settle", "Compensate", "Reconcile")
+"""The tasks the generated schedules deliver twice (review finding: only PlaceLegs was)."""
+
+
 def random_scenario(rng: random.Random) -> Scenario:
     """A fault schedule drawn from the same space the property tests explore."""
     shape = rng.choice(sorted(SHAPES))
@@ -315,7 +323,8 @@ def random_scenario(rng: random.Random) -> Scenario:
         read_lag_ms=rng.choice([0, 0, 500, 1_500]),
         fill_at_cancel=rng.random() < 0.25,
         fees=rng.choice(["quote", "quote", "bnb", "received"]),
-        duplicate_place_legs=rng.random() < 0.03,  # each costs about a second of real venue latency
+        # Each costs about a second of real venue latency.
+        duplicated_task=rng.choice(DUPLICATED_TASKS) if rng.random() < 0.05 else None,
         compensation_faults=rng.choice([(), (), (), *COMPENSATION_FAULTS]),
     )
 
