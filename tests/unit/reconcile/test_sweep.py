@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from arbiter.bootstrap.saga import WiringError, build_reconciler
+from arbiter.execution.topology import SAGA_TIMEOUT_SECONDS
 from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.models import ExecutionStatus, Order, OrderRequest, Side, derive_client_order_id
-from arbiter.models.events import DustAccrued, Reread, Swept, VenueIncident, read_event
+from arbiter.models.events import DustAccrued, ExecutionStuck, Reread, Swept, VenueIncident, read_event
 from arbiter.models.time import utc_day
 from arbiter.reconcile.sweep import Reconciler, venue_trail
 from arbiter.settings import ReconcileSettings
@@ -281,3 +283,46 @@ def test_a_running_dust_total_worth_more_than_the_threshold_is_alerted_once() ->
     assert message["totals"]["USDT"] == "2.5"
     assert sweeps.verifications.get("alpha").dust == {"USDT": Decimal(4)}  # type: ignore[union-attr]
     assert not world.kill_switch.is_engaged()
+
+
+def test_an_execution_the_state_machine_stopped_before_it_ended_becomes_an_incident_and_its_venues_are_checked() -> (
+    None
+):
+    # Deploy review: an execution that timed out (or failed outside every Catch) stayed "placing" forever: no
+    # incident, its slot taken, and both venues' balances never compared again ("an execution is running on it").
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
+    sweeps = reconciler(world)
+    sweeps.sweep()
+    world.steps.place_legs(world.steps.prepare(world.start()))  # then the machine stops: no Compensate ran
+    assert world.status() is ExecutionStatus.PLACING
+    world.clock.advance(ReconcileSettings().stuck_after_ms - 1)
+    early = sweeps.sweep()
+    assert early.execution_incidents == []  # the machine may still be running it
+    assert early.skipped == {"alpha": "an execution is running on it", "beta": "an execution is running on it"}
+    world.clock.advance(1)
+    report = sweeps.sweep()
+    assert report.execution_incidents == ["exec-1"]
+    assert world.status() is ExecutionStatus.INCIDENT
+    assert world.kill_switch.is_engaged()
+    assert world.alerts.published
+    stuck = [d for e in world.journal.events("exec-1") if isinstance(d := read_event(e.kind, e.detail), ExecutionStuck)]
+    assert [s.status for s in stuck] == [ExecutionStatus.PLACING]
+    assert report.skipped == {}  # no execution runs any more: the balances are compared
+    assert world.journal.active_executions() == []
+    assert report.verified == ["alpha", "beta"]  # the journal explains what the venues hold: its fills
+    world.clock.advance(MINUTE)
+    assert sweeps.sweep().reread == {"exec-1": ()}  # re-read like every ended execution (the venues agree)
+
+
+def test_an_execution_is_declared_stopped_only_once_the_state_machine_must_have_stopped_it() -> None:
+    assert ReconcileSettings().stuck_after_ms > SAGA_TIMEOUT_SECONDS * 1000
+    world = World()
+    with pytest.raises(WiringError, match="ARBITER_RECONCILE__STUCK_AFTER_MS: 900000 is not above"):
+        build_reconciler(
+            ReconcileSettings(stuck_after_ms=900_000),
+            gateways={"alpha": world.alpha},
+            stores=None,  # type: ignore[arg-type]  # refused before any store is touched
+            alerts=world.alerts,
+            clock=world.clock,
+            usd_value=USD.get,
+        )

@@ -27,6 +27,7 @@ from arbiter.bootstrap.venues import (
 )
 from arbiter.execution.ports import AlertPublisher, VenueGateway
 from arbiter.execution.steps import SagaDependencies
+from arbiter.execution.topology import SAGA_TIMEOUT_SECONDS
 from arbiter.gateway.ccxt.venues import UnsupportedVenueError, order_ids_for
 from arbiter.gateway.errors import CredentialsError, GatewayError
 from arbiter.gateway.resilience.breaker import BreakerSettings, CircuitBreaker
@@ -251,6 +252,12 @@ def build_reconciler(
     usd_value: UsdValue,
 ) -> Reconciler:
     """The one assembly of the scheduled reconciler, deployed or local."""
+    if settings.stuck_after_ms <= SAGA_TIMEOUT_SECONDS * 1000:
+        # Sooner, a saga still running could be declared stopped, and its own ending would then overwrite it.
+        raise WiringError(
+            f"ARBITER_RECONCILE__STUCK_AFTER_MS: {settings.stuck_after_ms} is not above the state machine's "
+            f"timeout ({SAGA_TIMEOUT_SECONDS * 1000} ms)"
+        )
     return Reconciler(
         journal=stores.journal,
         gateways=gateways,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arbiter.gateway.interface import VenueGateway
 from arbiter.models import (
@@ -22,7 +22,9 @@ from arbiter.models import (
 from arbiter.models.events import AnyEventDetail
 from arbiter.models.time import Clock
 from arbiter.risk.ports import KillSwitch
-from arbiter.storage.audit import AuditEvent
+
+if TYPE_CHECKING:  # the logic never loads the storage package (its adapters bring the AWS SDK)
+    from arbiter.storage.audit import AuditEvent
 
 __all__ = ["AlertPublisher", "Clock", "ExecutionJournal", "KillSwitch", "VenueGateway"]
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 SAGA_DEFINITION = "statemachines/arbitrage.asl.json"
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
-SAGA_TIMEOUT_SECONDS = 900
+SAGA_TIMEOUT_SECONDS = 3_600
 """The whole execution's ``TimeoutSeconds``, written in the ASL file itself: CDK drops a construct's ``timeout``
-when the definition comes from a file, and a Standard workflow would otherwise run for up to a year."""
+when the definition comes from a file, and a Standard workflow would otherwise run for up to a year. An hour
+covers the worst case: every compensation round (sent and unsent) waiting out a venue outage of about a minute
+in each of Compensate's and Reconcile's retries. An execution the machine stopped (timed out, failed) is found by
+the reconciler (``ReconcileSettings.stuck_after_ms``) and becomes an incident."""
 FUNCTION_TIMEOUT_MARGIN_SECONDS = 15
 """How much sooner a task's Lambda stops than its state's ``TimeoutSeconds`` (cold start is not in the Lambda's
 clock): a state must never time out while its function still runs, or a step that still sends orders would

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     OPERATOR_ACTION = "operator_action"
     INCIDENT_RESOLVED = "incident_resolved"
     DUST = "dust"
+    STUCK = "stuck"
 
 
 class EventDetail(ValueModel):
@@ -285,6 +286,17 @@ class IncidentResolved(EventDetail):
     kind = EventKind.INCIDENT_RESOLVED
     note: str
     by: str
+
+
+class ExecutionStuck(EventDetail):
+    """The reconciler found the execution still running after the state machine must have stopped it (timed out
+    or failed without reaching a step that ends it): nobody proved it flat, so it is an incident."""
+
+    kind = EventKind.STUCK
+    status: ExecutionStatus
+    """Where it stopped."""
+    created_at_ms: int
+    stuck_after_ms: int
 
 
 class DustAccrued(EventDetail):

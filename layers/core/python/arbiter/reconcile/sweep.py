@@ -31,7 +31,15 @@ from arbiter.execution.exposure import net_exposure, residual_exposure
 from arbiter.execution.ports import AlertPublisher, VenueGateway
 from arbiter.markets import UsdValue
 from arbiter.models import Execution, ExecutionStatus, Order, OrderIntent
-from arbiter.models.events import DustAccrued, Reread, Swept, VenueIncident, event_json, read_event
+from arbiter.models.events import (
+    DustAccrued,
+    ExecutionStuck,
+    Reread,
+    Swept,
+    VenueIncident,
+    event_json,
+    read_event,
+)
 from arbiter.models.time import Clock, utc_day
 from arbiter.models.verification import VenueVerification
 from arbiter.reconcile.ports import ReconciledJournal, VerificationStore
@@ -81,6 +89,9 @@ class Reconciler:
 
     def sweep(self) -> SweepReport:
         now, report = self.clock.now_ms(), SweepReport()
+        for execution in self.journal.active_executions():
+            if now - execution.created_at >= self.settings.stuck_after_ms:
+                self._stuck(execution, now, report)
         ended = {e.execution_id: (e, list(self.journal.intents(e.execution_id))) for e in self._ended(now)}
         for execution, intents in ended.values():
             self._reread(execution, intents, now, report)
@@ -147,6 +158,19 @@ class Reconciler:
             self.kill_switch.engage(f"{reason} of execution {execution.execution_id}", now)
             self.alerts.publish(f"Arbiter incident: {execution.execution_id}", event_json(event))
             report.execution_incidents.append(execution.execution_id)
+
+    def _stuck(self, execution: Execution, now: int, report: SweepReport) -> None:
+        """An execution the state machine stopped before it ended: an incident, so its orders are re-read and its
+        venues' balances checked from now on (a running execution keeps them from being compared)."""
+        event = ExecutionStuck(
+            status=execution.status, created_at_ms=execution.created_at, stuck_after_ms=self.settings.stuck_after_ms
+        )
+        self.journal.append_event(execution.execution_id, event, now)
+        reason = f"reconciler: the saga stopped in {execution.status} without ending (timed out or failed)"
+        self.journal.set_status(execution.execution_id, ExecutionStatus.INCIDENT, now, reason=reason)
+        self.kill_switch.engage(f"{reason}: execution {execution.execution_id}", now)
+        self.alerts.publish(f"Arbiter incident: {execution.execution_id}", event_json(event))
+        report.execution_incidents.append(execution.execution_id)
 
     def _recorded(self, intents: Sequence[OrderIntent]) -> list[Order]:
         return [order for i in intents if (order := self.journal.order(i.client_order_id)) is not None]

@@ -21,6 +21,12 @@ class ReconcileSettings(BaseModel):
         ge=60_000,
         description="a venue unreadable this long after executions traded on it is an incident",
     )
+    stuck_after_ms: int = Field(
+        default=3_900_000,
+        ge=60_000,
+        description="an execution still running this long after it was created is one the state machine stopped "
+        "(it times out after an hour): an incident. Keep it above the machine's TimeoutSeconds",
+    )
     dust_usd: Decimal = Field(
         default=Decimal(1), ge=0, description="a venue's unexplained balance difference worth less is dust"
     )
