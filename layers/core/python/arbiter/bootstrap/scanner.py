@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arbiter.bootstrap.saga import DeployedVenues, SagaStores, WiringError
 from arbiter.detection import DetectionIndex, Detector, IncrementalDetector
@@ -231,12 +231,28 @@ def deployed_scanner(
         metrics=metrics,
         refusal_metrics=refusal_metrics,
     )
-    feed_settings = FeedSettings(depth=settings.scanner.depth)
+    open_source = ccxt_book_sources(clock, FeedSettings(depth=settings.scanner.depth))
+    return ScannerService(scanner, open_source, scanner_stores.shard, clock, settings)
+
+
+def ccxt_book_sources(
+    clock: Clock, feed_settings: FeedSettings, open_exchange: Callable[[str], Any] = open_ccxt_pro
+) -> Callable[[Mapping[str, tuple[str, ...]]], BookSource]:
+    """A new ccxt.pro feed for each run (its websocket clients belong to that run's event loop), given the
+    markets the previous run's exchanges loaded: only a container's first run asks the venues for them."""
+    previous: list[CcxtBookFeed] = []
 
     def open_source(followed: Mapping[str, tuple[str, ...]]) -> BookSource:
-        return CcxtBookFeed({venue: open_ccxt_pro(venue) for venue in followed}, followed, clock, feed_settings)
+        known = {venue: ex.markets for feed in previous for venue, ex in feed.exchanges.items() if ex.markets}
+        exchanges = {venue: open_exchange(venue) for venue in followed}
+        for venue, exchange in exchanges.items():
+            if venue in known:
+                exchange.set_markets(known[venue])
+        feed = CcxtBookFeed(exchanges, followed, clock, feed_settings)
+        previous[:] = [feed]
+        return feed
 
-    return ScannerService(scanner, open_source, scanner_stores.shard, clock, settings)
+    return open_source
 
 
 __all__ = [
