@@ -13,7 +13,7 @@ export function Columns({ rows, label }) {
   const step = width / rows.length;
   const zero = (top / span) * height;
   return (
-    <svg class="chart" viewBox={`0 0 ${width} ${height + 20}`} role="img" aria-label={label} preserveAspectRatio="none">
+    <svg class="chart" viewBox={`0 0 ${width} ${height + 20}`} role="img" aria-label={label}>
       <line x1="0" x2={width} y1={zero} y2={zero} class="axis" />
       {rows.map((row, i) => {
         const value = values[i];

@@ -36,7 +36,7 @@ export function usePoll(path, every = POLL_MS) {
 }
 
 export function utc(ms) {
-  if (!ms) return "—";
+  if (!ms || ms < 1e11) return "—"; // 0 and the defaults' placeholder stamps: never set
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + "Z";
 }
 

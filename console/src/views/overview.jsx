@@ -119,40 +119,51 @@ function Shards({ health, now }) {
 }
 
 function assetsOf(rows) {
-  return [...new Set(rows.flatMap((r) => Object.keys(r.pnl)))].sort();
+  const assets = [...new Set(rows.flatMap((r) => Object.keys(r.pnl)))].sort();
+  // The quote most routes settle in first: it is the one people read P&L in.
+  return ["USDT", "USD", "USDC"].filter((a) => assets.includes(a)).concat(assets.filter((a) => !["USDT", "USD", "USDC"].includes(a)));
+}
+
+function everyDay(rows, from, to, asset) {
+  const found = new Map(rows.map((r) => [r.key, r.pnl[asset]]));
+  const days = [];
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) {
+    const key = new Date(day).toISOString().slice(0, 10);
+    days.push({ key, value: found.get(key) ?? "0" });
+  }
+  return days;
 }
 
 function Pnl({ now }) {
-  const from = now - 30 * DAY_MS;
-  const byDay = usePoll(`/v1/pnl?by=day&from=${Math.floor(from / DAY_MS) * DAY_MS}&to=${now}`, 5000);
+  const from = Math.floor((now - 29 * DAY_MS) / DAY_MS) * DAY_MS;
+  const byDay = usePoll(`/v1/pnl?by=day&from=${from}&to=${now}`, 5000);
   const byVenue = usePoll(`/v1/pnl?by=venue&from=${from}&to=${now}`, 5000);
   const byAsset = usePoll(`/v1/pnl?by=asset&from=${from}&to=${now}`, 5000);
-  const days = byDay.data?.rows || [];
-  const assets = assetsOf(days);
+  const assets = assetsOf([...(byDay.data?.rows || []), ...(byVenue.data?.rows || [])]);
   const [picked, setPicked] = useState(null);
   const asset = assets.includes(picked) ? picked : assets[0];
   return (
-    <Section title="P&L, last 30 days" extra={assets.length > 1 && (
+    <Section title="Realised P&L, last 30 days" extra={assets.length > 1 && (
       <select aria-label="asset" value={asset} onChange={(e) => setPicked(e.currentTarget.value)}>
         {assets.map((a) => <option key={a}>{a}</option>)}
       </select>
     )}>
       {byDay.data ? (
-        <Columns label={`realised P&L per day in ${asset}`} rows={days.filter((r) => asset in r.pnl).map((r) => ({ key: r.key, value: r.pnl[asset] }))} />
+        asset ? <Columns label={`realised P&L per day in ${asset}`} rows={everyDay(byDay.data.rows, from, now, asset)} /> : <p class="muted">nothing realised in this range</p>
       ) : <Loading error={byDay.error} />}
       <div class="split">
         <div>
-          <h3>By venue</h3>
+          <h3>By venue{asset ? `, in ${asset}` : ""}</h3>
           {byVenue.data ? (
-            <table class="table compact" id="pnl-venue">
-              <tbody>{byVenue.data.rows.map((r) => <tr key={r.key}><td>{r.key}</td><td><Money amounts={r.pnl} /></td><td class="muted">{r.executions} exec.</td></tr>)}</tbody>
-            </table>
+            <Bars label={`realised P&L by venue in ${asset}`} rows={byVenue.data.rows.filter((r) => asset in r.pnl).map((r) => ({ key: r.key, value: r.pnl[asset], text: `${r.pnl[asset]} (${r.executions} exec.)` }))} />
           ) : <Loading error={byVenue.error} />}
         </div>
         <div>
           <h3>By asset</h3>
           {byAsset.data ? (
-            <Bars label="realised P&L by asset" rows={byAsset.data.rows.map((r) => ({ key: r.key, value: r.pnl[r.key] ?? "0" }))} />
+            <table class="table compact" id="pnl-asset">
+              <tbody>{byAsset.data.rows.map((r) => <tr key={r.key}><td>{r.key}</td><td class="num"><Money amounts={{ [r.key]: r.pnl[r.key] ?? "0" }} /></td></tr>)}</tbody>
+            </table>
           ) : <Loading error={byAsset.error} />}
         </div>
       </div>
@@ -178,7 +189,7 @@ function Outcomes({ now }) {
       ) : <Loading error={outcomes.error} />}
       <h3>Latest</h3>
       {recent.data ? (
-        <table class="table compact" id="opportunities">
+        <table class="table" id="opportunities">
           <thead><tr><th>Detected</th><th>Kind</th><th>Legs</th><th>Expected</th></tr></thead>
           <tbody>
             {recent.data.items.map((o) => (
