@@ -24,7 +24,7 @@ export function Columns({ rows, label }) {
               <title>{`${row.key}: ${row.value}`}</title>
             </rect>
             {(rows.length <= 10 || i % Math.ceil(rows.length / 8) === 0) && (
-              <text x={i * step + step / 2} y={height + 15} class="tick">{row.key.slice(5)}</text>
+              <text x={i * step + step / 2} y={height + 15} class="tick" text-anchor={i === 0 ? "start" : i === rows.length - 1 ? "end" : "middle"}>{row.key.slice(5)}</text>
             )}
           </g>
         );

@@ -46,7 +46,7 @@ function StaleBanner() {
   return (
     <div class="stale" role="alert" id="stale-banner">
       <strong>Stale data:</strong> {error}.{" "}
-      {seconds === null ? "Nothing has been read yet." : `What you see was last read ${seconds} s ago (${new Date(lastOkAt).toLocaleTimeString()}) and may no longer be true.`}{" "}
+      {seconds === null ? "Nothing has been read yet." : `What you see was last read ${seconds} s ago and may no longer be true.`}{" "}
       Retrying every second.
     </div>
   );

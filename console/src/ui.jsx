@@ -111,9 +111,9 @@ export function ReasonDialog({ title, label, action, tone, onConfirm, onClose })
   );
 }
 
-export function Section({ title, children, extra }) {
+export function Section({ title, children, extra, wide }) {
   return (
-    <section class="card">
+    <section class={wide ? "card full" : "card"}>
       <header class="card-head">
         <h2>{title}</h2>
         {extra}

@@ -44,7 +44,7 @@ function draftOf(config) {
 function useDraft(config, toDraft) {
   const [edit, setEdit] = useState(null); // { base, draft, dirty }
   if (config && (!edit || (!edit.dirty && edit.base !== config.version))) {
-    const fresh = { base: config.version, draft: toDraft(config), dirty: false };
+    const fresh = { base: config.version, origin: toDraft(config), draft: toDraft(config), dirty: false };
     setEdit(fresh);
     return [fresh, setEdit];
   }
@@ -52,17 +52,28 @@ function useDraft(config, toDraft) {
 }
 
 function Conflict({ conflict, onTheirs, onMine }) {
+  const changed = Object.keys(conflict.theirs).filter((k) => JSON.stringify(conflict.theirs[k]) !== JSON.stringify(conflict.origin[k]));
   return (
     <div class="notice bad" role="alert" id="conflict">
       <strong>Not saved: someone changed the configuration first.</strong> Your edits were based on version {conflict.base};
       it is now at version {conflict.current.version}, saved by {conflict.current.updated_by} at {utc(conflict.current.updated_at)}.
-      Saving yours now would silently undo their change, so nothing was written. Compare the values in force below, then
+      Saving yours now would silently undo their change, so nothing was written.
+      {changed.length > 0 && (
+        <ul class="changes">
+          {changed.map((k) => <li key={k}><code>{k}</code>: {show(conflict.origin[k])} → <strong>{show(conflict.theirs[k])}</strong></li>)}
+        </ul>
+      )}
       <div class="actions">
         <button type="button" onClick={onTheirs}>Discard mine, load version {conflict.current.version}</button>
         <button type="button" class="primary" onClick={onMine}>Keep mine, save over version {conflict.current.version}…</button>
       </div>
     </div>
   );
+}
+
+function show(value) {
+  if (typeof value === "string") return value.replace(/\n/g, ", ") || "none";
+  return value.map((r) => `${r.name}=${r.value}`).join(", ") || "none";
 }
 
 function RiskLimits() {
@@ -86,12 +97,12 @@ function RiskLimits() {
     if (status === 200) {
       setErrors({});
       setConflict(null);
-      setEdit({ base: body.version, draft: draftOf(body), dirty: false });
+      setEdit({ base: body.version, origin: draftOf(body), draft: draftOf(body), dirty: false });
       setSaved(`saved as version ${body.version}`);
       loaded.refresh();
     } else if (status === 409 && body.current) {
       setErrors({});
-      setConflict({ base: edit.base, current: body.current });
+      setConflict({ base: edit.base, current: body.current, origin: edit.origin, theirs: draftOf(body.current) });
       loaded.refresh();
     } else {
       setErrors(fieldErrors(body, "risk_limits"));
@@ -119,13 +130,13 @@ function RiskLimits() {
         {errors["(form)"] && <p class="field-error" role="alert">{errors["(form)"].join("; ")}</p>}
         {conflict && (
           <Conflict conflict={conflict}
-            onTheirs={() => { setConflict(null); setEdit({ base: conflict.current.version, draft: draftOf(conflict.current), dirty: false }); }}
-            onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version }); }} />
+            onTheirs={() => { setConflict(null); setEdit({ base: conflict.current.version, origin: conflict.theirs, draft: conflict.theirs, dirty: false }); }}
+            onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version, origin: conflict.theirs }); }} />
         )}
         <div class="actions">
           {edit.dirty && <span class="muted">editing version {edit.base}</span>}
           {saved && <span class="good-text" role="status">{saved}</span>}
-          <button type="button" disabled={!edit.dirty} onClick={() => { setErrors({}); setConflict(null); setEdit({ base: config.version, draft: draftOf(config), dirty: false }); }}>Undo edits</button>
+          <button type="button" disabled={!edit.dirty} onClick={() => { setErrors({}); setConflict(null); setEdit({ base: config.version, origin: draftOf(config), draft: draftOf(config), dirty: false }); }}>Undo edits</button>
           <button type="submit" class="primary" disabled={!edit.dirty}>Save limits</button>
         </div>
       </form>
@@ -152,11 +163,12 @@ function Strategies() {
     const { status, body } = await send("PUT", "/v1/config/strategies", { version: edit.base, parameters });
     if (status === 200) {
       setErrors({}); setConflict(null);
-      setEdit({ base: body.version, draft: strategyDraft(body), dirty: false });
+      setEdit({ base: body.version, origin: strategyDraft(body), draft: strategyDraft(body), dirty: false });
       setSaved(`saved as version ${body.version}`);
       loaded.refresh();
     } else if (status === 409 && body.current) {
-      setErrors({}); setConflict({ base: edit.base, current: body.current });
+      const theirs = strategyDraft(body.current);
+      setErrors({}); setConflict({ base: edit.base, current: body.current, origin: { parameters: edit.origin }, theirs: { parameters: theirs } });
     } else setErrors(fieldErrors(body, "parameters"));
   };
   return (
@@ -174,8 +186,8 @@ function Strategies() {
         {Object.entries(errors).filter(([k]) => !edit.draft.some((r) => r.name === k)).map(([k, m]) => <p class="field-error" role="alert" key={k}>{k}: {m.join("; ")}</p>)}
         {conflict && (
           <Conflict conflict={conflict}
-            onTheirs={() => { setConflict(null); setEdit({ base: conflict.current.version, draft: strategyDraft(conflict.current), dirty: false }); }}
-            onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version }); }} />
+            onTheirs={() => { setConflict(null); setEdit({ base: conflict.current.version, origin: conflict.theirs.parameters, draft: conflict.theirs.parameters, dirty: false }); }}
+            onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version, origin: conflict.theirs.parameters }); }} />
         )}
         <div class="actions">
           {saved && <span class="good-text" role="status">{saved}</span>}

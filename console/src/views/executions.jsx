@@ -73,7 +73,7 @@ export function ExecutionView({ id }) {
           </tbody>
         </table>
       </Section>
-      <Section title="Audit trail" extra={
+      <Section title="Audit trail" wide extra={
         <span id="chain-verdict" class={`badge ${chain.intact ? "good" : "bad"}`}>
           {chain.intact ? `hash chain intact (${chain.events} events${chain.truncated ? ", truncated" : ""})` : `hash chain BROKEN at link ${chain.first_broken_link}`}
         </span>

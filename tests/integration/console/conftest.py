@@ -49,7 +49,7 @@ def seed_incident(demo: DemoApi) -> str:
     clock = demo.session.platform.clock
     stores = SagaStores.dynamodb(aws.dynamodb, aws.tables)
     retention = demo.session.settings.storage.time_series_retention_days
-    seen = DynamoOpportunityStore(aws.dynamodb, aws.tables["opportunities"], retention).between(0, clock.now_ms())
+    seen = DynamoOpportunityStore(aws.dynamodb, aws.tables["opportunities"], retention).between(clock.now_ms() - 3_600_000, clock.now_ms())
     now = clock.now_ms()
     execution = Execution(execution_id="console-incident-1", opportunity=seen[0], created_at=now, updated_at=now)
     stores.journal.create(execution)
