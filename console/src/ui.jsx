@@ -61,13 +61,13 @@ export function Status({ value }) {
   return <Badge tone={TONES[value] || ""}>{String(value ?? "—").replace("_", " ")}</Badge>;
 }
 
-export function Money({ amounts }) {
+export function Money({ amounts, plain }) {
   const entries = Object.entries(amounts || {});
   if (!entries.length) return <span class="muted">0</span>;
   return (
     <span>
       {entries.map(([asset, value], i) => (
-        <span key={asset} class={Number(value) < 0 ? "neg" : "pos"}>
+        <span key={asset} class={plain ? "" : Number(value) < 0 ? "neg" : "pos"}>
           {i ? ", " : ""}
           {value} {asset}
         </span>

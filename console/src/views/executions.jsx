@@ -49,7 +49,7 @@ export function ExecutionView({ id }) {
           <dt>Updated</dt><dd>{utc(execution.updated_at)}</dd>
           <dt>Expected</dt><dd>{opportunity.expected_profit} {opportunity.profit_currency}</dd>
           <dt>Realised</dt><dd><Money amounts={pnl} /></dd>
-          <dt>Fees</dt><dd><Money amounts={fees} /></dd>
+          <dt>Fees paid</dt><dd><Money amounts={fees} plain /></dd>
           {execution.reason && <><dt>Why</dt><dd>{execution.reason}</dd></>}
           {resolution && <><dt>Resolved</dt><dd>{resolution.note} <span class="muted">by {resolution.by}, {utc(resolution.at_ms)}</span></dd></>}
         </dl>
