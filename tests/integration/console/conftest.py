@@ -37,7 +37,7 @@ class Console:
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - 127.0.0.1 only
+            with urllib.request.urlopen(request, timeout=10) as response:  # the local server only
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
@@ -49,8 +49,8 @@ def seed_incident(demo: DemoApi) -> str:
     clock = demo.session.platform.clock
     stores = SagaStores.dynamodb(aws.dynamodb, aws.tables)
     retention = demo.session.settings.storage.time_series_retention_days
-    seen = DynamoOpportunityStore(aws.dynamodb, aws.tables["opportunities"], retention).between(clock.now_ms() - 3_600_000, clock.now_ms())
     now = clock.now_ms()
+    seen = DynamoOpportunityStore(aws.dynamodb, aws.tables["opportunities"], retention).between(now - 3_600_000, now)
     execution = Execution(execution_id="console-incident-1", opportunity=seen[0], created_at=now, updated_at=now)
     stores.journal.create(execution)
     stores.journal.set_status(execution.execution_id, ExecutionStatus.INCIDENT, now + 1, reason=INCIDENT_REASON)

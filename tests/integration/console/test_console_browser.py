@@ -140,8 +140,9 @@ def test_a_version_conflict_is_explained_and_nothing_is_overwritten(
 def test_an_execution_s_audit_trail_renders_with_its_chain_verdict(
     console: Console, desktop: OpenedPage, phone: OpenedPage
 ) -> None:
-    listing = console.call("GET", "/v1/executions?status=compensated")[1]["items"] or (
-        console.call("GET", "/v1/executions")[1]["items"]
+    listing = (
+        console.call("GET", "/v1/executions?status=compensated")[1]["items"]
+        or (console.call("GET", "/v1/executions")[1]["items"])
     )
     execution_id = listing[0]["execution_id"]
     detail = console.call("GET", f"/v1/executions/{execution_id}")[1]
