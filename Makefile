@@ -75,14 +75,14 @@ unit e2e: $(STAMP)
 integration: $(STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
-infra: $(STAMP) $(NODE_STAMP)
+infra: $(STAMP) $(NODE_STAMP) $(CONSOLE)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
 bench: $(STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/python -m benchmarks.run
 
 # What `make deploy` ships is what `make synth` checks: the same CLI, app, context and cdk.out.
-synth: $(STAMP) $(NODE_STAMP)
+synth: $(STAMP) $(NODE_STAMP) $(CONSOLE)
 	$(CDK) synth $(CDK_APP) --quiet --output cdk.out $(CONTEXT)
 	$(BIN)/cfn-lint --ignore-checks W3005 --regions eu-west-1 -- cdk.out/*.template.json
 	@echo "synthesized into cdk.out/ (cdk-nag: no unacknowledged findings; cfn-lint: clean)"

@@ -58,6 +58,12 @@ class Console(Construct):
             removal_policy=removal,
             auto_delete_objects=not config.is_prod,
         )
+        # CDK adds the legacy canned ACL for log delivery; neither writer needs it: S3's server access logs are
+        # allowed by the bucket policy CDK writes, and CloudFront grants itself on the bucket's ACL when logging
+        # is enabled (object ownership above keeps ACLs available for that).
+        logs_resource = self.logs.node.default_child
+        assert isinstance(logs_resource, s3.CfnBucket)
+        logs_resource.add_property_deletion_override("AccessControl")
         self.bucket = s3.Bucket(
             self,
             "Files",
