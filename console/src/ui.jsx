@@ -3,7 +3,9 @@ import { get } from "./api.js";
 
 export const POLL_MS = 1000;
 
-/** A path read every POLL_MS (and at once after `refresh()`); keeps the last good data while the API fails. */
+/** A path read every POLL_MS, start to start (and at once after `refresh()`); keeps the last good data while the
+ * API fails. Polling with ETags rather than a push channel: API Gateway's REST API and Lambda hold no connection,
+ * a 304 costs a few hundred bytes, and a change shows within about half a period plus one read. */
 export function usePoll(path, every = POLL_MS) {
   const [state, setState] = useState({ data: null, error: null });
   const timer = useRef(null);
@@ -12,13 +14,14 @@ export function usePoll(path, every = POLL_MS) {
   read.current = async () => {
     clearTimeout(timer.current);
     if (!path) return;
+    const started = Date.now();
     try {
       const data = await get(path);
       if (alive.current) setState((old) => (old.data === data && !old.error ? old : { data, error: null }));
     } catch (error) {
       if (alive.current) setState((old) => ({ data: old.data, error }));
     }
-    if (alive.current) timer.current = setTimeout(() => read.current(), every);
+    if (alive.current) timer.current = setTimeout(() => read.current(), Math.max(100, every - (Date.now() - started)));
   };
   useEffect(() => {
     alive.current = true;
