@@ -14,6 +14,8 @@ from tests.integration.console.conftest import INCIDENT_REASON, Console
 from tests.support.browser import DESKTOP, PHONE, OpenedPage, browser, open_page, screenshot
 
 __all__ = ["browser"]  # the shared fixture, used by name
+# As the pages' own timeout (tests/support/browser.py): `make test` runs beside other tests on two cores.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture

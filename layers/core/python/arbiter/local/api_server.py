@@ -174,6 +174,12 @@ class LocalApiServer:
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
+            def handle_one_request(self) -> None:
+                try:
+                    super().handle_one_request()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (a closed page): nothing to answer
+
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
