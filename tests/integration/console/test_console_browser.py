@@ -63,6 +63,8 @@ def test_the_kill_switch_engages_with_a_reason_and_the_health_view_shows_it(
     screenshot(page, "console-overview-halted-desktop")
     visit(phone.page, console, "/")
     expect(phone.page.locator("#kill-switch-state")).to_contain_text("engaged")
+    expect(phone.page.locator("#pnl-asset")).to_be_visible()
+    expect(phone.page.locator("#opportunities")).to_be_visible()
     screenshot(phone.page, "console-overview-halted-phone")
 
     page.get_by_role("button", name="Release kill switch…").click()
@@ -184,6 +186,27 @@ def test_an_incident_is_resolved(console: Console, desktop: OpenedPage) -> None:
     screenshot(page, "console-incidents-resolved-desktop")
 
 
+def test_a_lock_is_added_with_a_reason_and_removed(console: Console, desktop: OpenedPage) -> None:
+    page = desktop.page
+    visit(page, console, "/locks")
+    page.locator("#lock-target").fill("kraken")
+    page.get_by_role("button", name="Add lock").click()
+    expect(page.locator("#lock-form .field-error")).to_contain_text("at least 1 character")  # no reason given
+    assert console.call("GET", "/v1/locks")[1]["locks"] == []
+    page.locator("#lock-reason").fill("kraken withdrawals suspended")
+    page.get_by_role("button", name="Add lock").click()
+    row = page.locator("#locks tbody tr", has_text="kraken withdrawals suspended")
+    expect(row).to_contain_text("venue")
+    (lock,) = console.call("GET", "/v1/locks")[1]["locks"]
+    assert (lock["scope"], lock["target"], lock["reason"]) == ("venue", "kraken", "kraken withdrawals suspended")
+    expect(page.locator(".top .badge").first).to_have_text("active")  # a lock blocks routes, not trading
+    row.get_by_role("button", name="Remove…").click()
+    page.get_by_role("dialog").locator("textarea").fill("withdrawals back")
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.locator("#locks")).to_have_count(0)
+    assert console.call("GET", "/v1/locks")[1]["locks"] == []
+
+
 def test_a_stale_data_banner_while_the_api_is_unreachable(console: Console, desktop: OpenedPage) -> None:
     page = desktop.page
     visit(page, console, "/")
@@ -202,7 +225,7 @@ def test_a_stale_data_banner_while_the_api_is_unreachable(console: Console, desk
 def test_every_view_fits_a_phone(console: Console, phone: OpenedPage, view: str) -> None:
     page = phone.page
     visit(page, console, view)
-    page.wait_for_load_state("networkidle")
+    expect(page.get_by_text("loading…")).to_have_count(0)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{view}: {width} px wide at {PHONE['width']} px"
     screenshot(page, f"console-{view.strip('/') or 'overview'}-phone")
