@@ -111,6 +111,9 @@ def test_the_login_client_uses_the_code_flow_with_no_secret(template: assertions
     assert console["AllowedOAuthFlowsUserPoolClient"] is True
     assert console["GenerateSecret"] is False
     assert console["CallbackURLs"] == console["LogoutURLs"]
+    others = [c for c in clients if c is not console]
+    assert others
+    assert all(not c.get("AllowedOAuthFlows") for c in others)  # no other client may use the implicit flow
     template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
 
 
