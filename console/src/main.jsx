@@ -41,6 +41,8 @@ function useConnection() {
 
 function StaleBanner() {
   const { lastOkAt, failingSince, error } = useConnection();
+  // Everything under the banner is greyed while it shows: last known, not current.
+  useEffect(() => document.body.classList.toggle("data-stale", Boolean(failingSince)), [failingSince]);
   if (!failingSince) return null;
   const seconds = lastOkAt ? Math.round((Date.now() - lastOkAt) / 1000) : null;
   return (

@@ -194,7 +194,7 @@ function Outcomes({ now }) {
           <tbody>
             {recent.data.items.map((o) => (
               <tr key={o.id}>
-                <td data-label="Detected">{utc(o.detected_at).slice(11)}</td>
+                <td data-label="Detected" class="nowrap">{utc(o.detected_at).slice(11)}</td>
                 <td data-label="Kind">{o.kind.replace("_", " ")}</td>
                 <td data-label="Legs">{o.legs.map((l) => `${l.side} ${l.venue} ${l.symbol}`).join(" → ")}</td>
                 <td data-label="Expected">{o.expected_profit} {o.profit_currency}</td>

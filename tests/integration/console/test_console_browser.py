@@ -216,9 +216,11 @@ def test_a_stale_data_banner_while_the_api_is_unreachable(console: Console, desk
     expect(banner).to_contain_text("the API cannot be reached")
     expect(banner).to_contain_text(re.compile(r"last read [1-9][0-9]* s ago and may no longer be true"))
     expect(page.locator("#venues")).to_be_visible()  # the last data stays, marked stale
+    expect(page.locator("body")).to_have_class("data-stale")
     screenshot(page, "console-stale-desktop")
     page.unroute("**/v1/**")
     expect(banner).to_have_count(0)
+    expect(page.locator("body")).not_to_have_class("data-stale")
 
 
 @pytest.mark.parametrize("view", ["/", "/executions", "/incidents", "/config", "/locks"])
