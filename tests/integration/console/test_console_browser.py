@@ -141,6 +141,24 @@ def test_a_version_conflict_is_explained_and_nothing_is_overwritten(
     screenshot(phone.page, "console-limits-phone")
 
 
+def test_a_strategy_parameter_is_set_and_a_bad_one_is_named(console: Console, desktop: OpenedPage) -> None:
+    page = desktop.page
+    visit(page, console, "/config")
+    form = page.locator("#strategy-form")
+    form.get_by_role("button", name="Add parameter").click()
+    form.get_by_label("parameter name").last.fill("cycles")
+    form.get_by_label("value of cycles").fill("off")
+    form.get_by_role("button", name="Save parameters").click()
+    expect(form.get_by_role("status")).to_contain_text("saved as version")
+    expect(form.locator(".in-force").first).to_have_text("in force: off")
+    assert console.call("GET", "/v1/config/strategies")[1]["parameters"]["cycles"] == "off"
+    form.get_by_label("value of cycles").fill("x" * 300)
+    form.get_by_role("button", name="Save parameters").click()
+    expect(form.locator(".field.invalid .field-error")).to_contain_text("at most 256 characters")
+    expect(form.locator(".in-force").first).to_have_text("in force: off")
+    assert console.call("GET", "/v1/config/strategies")[1]["parameters"]["cycles"] == "off"
+
+
 def test_an_execution_s_audit_trail_renders_with_its_chain_verdict(
     console: Console, desktop: OpenedPage, phone: OpenedPage
 ) -> None:
