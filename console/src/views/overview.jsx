@@ -4,6 +4,9 @@ import { Bars, Columns } from "../charts.jsx";
 import { age, Badge, Loading, Money, ReasonDialog, Section, Status, usePoll, utc } from "../ui.jsx";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+// Ranges start on a whole day or hour and end at the API's "now" (no `to`): the same URL from one poll to the
+// next, so its ETag holds while nothing changes, and nothing recorded since the last poll is left out.
 
 export function Overview({ health, refreshHealth }) {
   if (!health) return <Loading />;
@@ -136,9 +139,9 @@ function everyDay(rows, from, to, asset) {
 
 function Pnl({ now }) {
   const from = Math.floor((now - 29 * DAY_MS) / DAY_MS) * DAY_MS;
-  const byDay = usePoll(`/v1/pnl?by=day&from=${from}&to=${now}`, 5000);
-  const byVenue = usePoll(`/v1/pnl?by=venue&from=${from}&to=${now}`, 5000);
-  const byAsset = usePoll(`/v1/pnl?by=asset&from=${from}&to=${now}`, 5000);
+  const byDay = usePoll(`/v1/pnl?by=day&from=${from}`, 5000);
+  const byVenue = usePoll(`/v1/pnl?by=venue&from=${from}`, 5000);
+  const byAsset = usePoll(`/v1/pnl?by=asset&from=${from}`, 5000);
   const assets = assetsOf([...(byDay.data?.rows || []), ...(byVenue.data?.rows || [])]);
   const [picked, setPicked] = useState(null);
   const asset = assets.includes(picked) ? picked : assets[0];
@@ -172,11 +175,12 @@ function Pnl({ now }) {
 }
 
 function Outcomes({ now }) {
-  const outcomes = usePoll(`/v1/opportunities/outcomes?from=${now - DAY_MS}&to=${now}`, 2000);
-  const recent = usePoll(`/v1/opportunities?limit=8&to=${now}`, 2000);
+  const since = Math.floor((now - DAY_MS) / HOUR_MS) * HOUR_MS;
+  const outcomes = usePoll(`/v1/opportunities/outcomes?from=${since}`, 2000);
+  const recent = usePoll("/v1/opportunities?limit=8", 2000);
   const data = outcomes.data;
   return (
-    <Section title="Opportunities, last 24 h">
+    <Section title="Opportunities" extra={<span class="muted">since {utc(since)}</span>}>
       {data ? (
         <>
           <dl class="facts inline">

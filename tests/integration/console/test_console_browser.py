@@ -87,6 +87,22 @@ def test_a_change_made_elsewhere_shows_without_a_reload(console: Console, deskto
     expect(page.locator("#pause-state")).to_contain_text("running")
 
 
+def test_the_overview_asks_the_same_urls_while_the_clock_moves(console: Console, desktop: OpenedPage) -> None:
+    """So each poll can be answered 304: a range ending at the client's "now" would be a new URL every second."""
+    page = desktop.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/v1/" in request.url else None)
+    visit(page, console, "/")
+    expect(page.locator("#pnl-asset")).to_be_visible()
+    clock = console.demo.session.platform.clock
+    for _ in range(4):
+        clock.advance(1_000)
+        page.wait_for_timeout(600)
+    paths = {url.split("?")[0] for url in asked}
+    assert len(set(asked)) == len(paths) + 2  # three P&L groupings of one path, one URL each
+    assert len([url for url in asked if url.endswith("/v1/health")]) >= 3
+
+
 def test_an_invalid_limit_shows_the_field_s_error_and_the_old_value_stays(
     console: Console, desktop: OpenedPage
 ) -> None:
