@@ -134,6 +134,7 @@ function RiskLimits() {
             onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version, origin: conflict.theirs }); }} />
         )}
         <div class="actions">
+          {Object.keys(errors).length > 0 && <span class="field-error">Not saved: the limits in force are unchanged.</span>}
           {edit.dirty && <span class="muted">editing version {edit.base}</span>}
           {saved && <span class="good-text" role="status">{saved}</span>}
           <button type="button" disabled={!edit.dirty} onClick={() => { setErrors({}); setConflict(null); setEdit({ base: config.version, origin: draftOf(config), draft: draftOf(config), dirty: false }); }}>Undo edits</button>
@@ -190,6 +191,7 @@ function Strategies() {
             onMine={() => { setConflict(null); setEdit({ ...edit, base: conflict.current.version, origin: conflict.theirs.parameters }); }} />
         )}
         <div class="actions">
+          {Object.keys(errors).length > 0 && <span class="field-error">Not saved: the parameters in force are unchanged.</span>}
           {saved && <span class="good-text" role="status">{saved}</span>}
           <button type="button" onClick={() => update([...edit.draft, { name: "", value: "" }])}>Add parameter</button>
           <button type="submit" class="primary" disabled={!edit.dirty}>Save parameters</button>
