@@ -16,12 +16,18 @@ CDK_APP := --app "$(BIN)/python app.py" --no-notices
 # Extra context for synth/diff/deploy, e.g. CONTEXT='-c env=prod -c mode=live -c venues=binance,kraken'.
 CONTEXT ?=
 
+# The operators' console (console/): its own package.json and lockfile; `npm ci` when the lock changes, vite builds
+# console/dist, which `arbiter api`, `arbiter demo --serve`, the browser tests and the stack's bucket serve.
+CONSOLE_STAMP := console/node_modules/.installed-$(shell cat console/package-lock.json | sha1sum | cut -c1-12)
+CONSOLE_SOURCES := $(shell find console/src -type f) console/index.html console/vite.config.js console/package.json
+CONSOLE := console/dist/index.html
+
 # Debian's chromium for the browser checks (report, console): Playwright drives it; its own download cannot work here.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser demo test lint unit integration infra e2e bench synth diff deploy lock clean
+.PHONY: install browser console demo test lint unit integration infra e2e bench synth diff deploy lock clean
 
-install: $(STAMP) $(NODE_STAMP) browser
+install: $(STAMP) $(NODE_STAMP) browser console
 
 browser: $(CHROMIUM)
 
@@ -40,7 +46,18 @@ $(NODE_STAMP): package.json package-lock.json
 	rm -f node_modules/.installed-*
 	touch $@
 
-demo: $(STAMP) $(CHROMIUM)
+console: $(CONSOLE)
+
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --silent
+	rm -f console/node_modules/.installed-*
+	touch $@
+
+$(CONSOLE): $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
+	cd console && npm run --silent build -- --logLevel warn
+	touch $@
+
+demo: $(STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/arbiter demo
 
 lint: $(STAMP)
@@ -48,20 +65,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/python/arbiter layers/core/python/arbiter_handlers cdk app.py benchmarks $(wildcard functions/*/*.py)
 
-test: lint $(NODE_STAMP) $(CHROMIUM)
+test: lint $(NODE_STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-unit integration e2e: $(STAMP)
+unit e2e: $(STAMP)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
-infra: $(STAMP) $(NODE_STAMP)
+# The console's browser tests are integration tests: they need the built console and chromium.
+integration: $(STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
-bench: $(STAMP)
+infra: $(STAMP) $(NODE_STAMP) $(CONSOLE)
+	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
+
+bench: $(STAMP) $(CHROMIUM) $(CONSOLE)
 	$(BIN)/python -m benchmarks.run
 
 # What `make deploy` ships is what `make synth` checks: the same CLI, app, context and cdk.out.
-synth: $(STAMP) $(NODE_STAMP)
+synth: $(STAMP) $(NODE_STAMP) $(CONSOLE)
 	$(CDK) synth $(CDK_APP) --quiet --output cdk.out $(CONTEXT)
 	$(BIN)/cfn-lint --ignore-checks W3005 --regions eu-west-1 -- cdk.out/*.template.json
 	@echo "synthesized into cdk.out/ (cdk-nag: no unacknowledged findings; cfn-lint: clean)"
@@ -80,4 +101,4 @@ lock: $(STAMP)
 	$(BIN)/python -c "from cdk.arbiter_constructs.lambda_layers import write_lock; write_lock()"
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results.json
+	rm -rf $(VENV) node_modules console/node_modules console/dist cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results.json

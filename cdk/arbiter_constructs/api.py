@@ -144,7 +144,11 @@ class OperatorApi(Construct):
                 self, f"Group-{group}", user_pool_id=self.user_pool.user_pool_id, group_name=group,
                 description=f"Arbiter API: {description}",
             )  # fmt: skip
-        self.user_pool.add_client("Console", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False)
+        # SRP sign-in for scripts and the SDK; no OAuth (CDK's default would allow the implicit flow to
+        # https://example.com). The console's browser login is its own client (cdk/arbiter_constructs/console.py).
+        self.user_pool.add_client(
+            "Console", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False, disable_o_auth=True
+        )
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
         return apigw.MethodOptions(authorization_type=apigw.AuthorizationType.COGNITO, authorizer=authorizer)
 

@@ -12,6 +12,7 @@ from arbiter.execution.topology import SAGA_TASKS
 from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.api import OperatorApi
+from cdk.arbiter_constructs.console import Console
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
@@ -60,6 +61,9 @@ class ArbiterStack(Stack):
         self.api = OperatorApi(
             self, "Api", config=config, layers=self.layers.all, environment=environment, tables=self.data.tables
         )
+        self.console: Console | None = None
+        if self.api.user_pool is not None:
+            self.console = Console(self, "Console", config=config, api=self.api.api, user_pool=self.api.user_pool)
         self.scanner = Scanner(
             self,
             "Scanner",
@@ -106,4 +110,6 @@ class ArbiterStack(Stack):
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "ApiUrl", value=self.api.api.url)
+        if self.console is not None:
+            CfnOutput(self, "ConsoleUrl", value=f"https://{self.console.distribution.distribution_domain_name}/")
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)

@@ -40,3 +40,11 @@ def dev_assembly(make_app: AppBuilder) -> tuple[ArbiterStack, Path]:
     app, stack = make_app()
     assembly = app.synth()  # raises if cdk-nag has an unacknowledged finding
     return stack, Path(assembly.directory) / f"{stack.stack_name}.template.json"
+
+
+@pytest.fixture(scope="session")
+def cognito_assembly(make_app: AppBuilder) -> tuple[ArbiterStack, Path]:
+    """The stack with the API's Cognito option, and with it the console (console/dist must be built)."""
+    app, stack = make_app(api_auth="cognito")
+    assembly = app.synth()  # raises if cdk-nag has an unacknowledged finding
+    return stack, Path(assembly.directory) / f"{stack.stack_name}.template.json"

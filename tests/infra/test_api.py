@@ -87,9 +87,10 @@ def test_the_function_writes_only_the_execution_and_configuration_tables(
         assert not any(str(tables[key]) in r for r in written), key
 
 
-def test_the_cognito_option_has_the_two_groups_and_stays_nag_and_lint_clean(make_app: AppBuilder) -> None:
-    app, stack = make_app(api_auth="cognito")
-    assembly = app.synth()  # raises if cdk-nag has an unacknowledged finding
+def test_the_cognito_option_has_the_two_groups_and_stays_nag_and_lint_clean(
+    cognito_assembly: tuple[ArbiterStack, Path],
+) -> None:
+    stack, path = cognito_assembly
     template = assertions.Template.from_stack(stack)
     for method in _methods(template):
         expected = "NONE" if method["HttpMethod"] == "OPTIONS" else "COGNITO_USER_POOLS"
@@ -97,7 +98,6 @@ def test_the_cognito_option_has_the_two_groups_and_stays_nag_and_lint_clean(make
     groups = {r["Properties"]["GroupName"] for r in template.find_resources("AWS::Cognito::UserPoolGroup").values()}
     assert groups == {OPERATOR_GROUP, READ_ONLY_GROUP}
     template.has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "ON"})
-    path = Path(assembly.directory) / f"{stack.stack_name}.template.json"
     matches = lint_file(path, config=ManualArgs(ignore_checks=["W3005"], regions=["eu-west-1"]))
     assert [str(m) for m in matches] == []
 

@@ -219,6 +219,7 @@ def test_the_contract_and_its_documentation_are_served(api: Any) -> None:
 READS = [
     ("GET", "/v1/health", None),
     ("GET", "/v1/opportunities", None),
+    ("GET", "/v1/opportunities/outcomes", None),
     ("GET", "/v1/executions", None),
     ("GET", "/v1/executions/e1", None),
     ("GET", "/v1/balances", None),
@@ -314,3 +315,43 @@ def test_answers_name_the_console_origin_and_no_other(api: Any) -> None:
         }
         assert response["statusCode"] == 200
         assert (headers.get("Access-Control-Allow-Origin") == origin) is allowed, headers
+
+
+def _headers(response: dict[str, Any]) -> dict[str, str]:
+    return {**response.get("headers", {}), **{k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()}}
+
+
+def test_a_read_asked_again_with_its_etag_is_a_304_until_it_changes(api: Any, world: World) -> None:
+    context = LocalLambdaContext(function_name="api")
+    first = api(proxy_event("GET", "/v1/health", **READER), context)
+    tag = _headers(first)["ETag"]
+    assert first["statusCode"] == 200
+    assert tag.startswith('"')
+    assert first["body"]
+    again = api(proxy_event("GET", "/v1/health", headers={"If-None-Match": tag}, **READER), context)
+    assert again["statusCode"] == 304
+    assert again["body"] == ""
+    assert _headers(again)["ETag"] == tag
+    assert call(api, "POST", "/v1/kill-switch", OPERATOR, {"reason": "checking"})[0] == 200
+    changed = api(proxy_event("GET", "/v1/health", headers={"If-None-Match": tag}, **READER), context)
+    assert changed["statusCode"] == 200
+    assert _headers(changed)["ETag"] != tag
+    assert json.loads(changed["body"])["kill_switch"]["engaged"] is True
+
+
+def test_changes_and_errors_carry_no_etag(api: Any) -> None:
+    context = LocalLambdaContext(function_name="api")
+    engaged = api(proxy_event("POST", "/v1/kill-switch", body='{"reason": "r"}', **OPERATOR), context)
+    missing = api(proxy_event("GET", "/v1/executions/nope", **READER), context)
+    assert engaged["statusCode"] == 200
+    assert "ETag" not in _headers(engaged)
+    assert missing["statusCode"] == 404
+    assert "ETag" not in _headers(missing)
+
+
+def test_the_console_may_send_if_none_match_and_read_the_etag(api: Any) -> None:
+    from arbiter_handlers.api import LOCAL_ORIGIN
+
+    event = proxy_event("GET", "/v1/health", headers={"Origin": LOCAL_ORIGIN}, **READER)
+    headers = _headers(api(event, LocalLambdaContext(function_name="api")))
+    assert "ETag" in headers["Access-Control-Expose-Headers"]

@@ -163,3 +163,26 @@ def test_health_reports_scanner_heartbeats_when_the_deployment_has_them(world: W
     assert report.scanner_feeds == {"shard-1-of-2": [feed]}
     assert report.missing == []
     assert report.status == "ok"
+
+
+def test_outcomes_count_what_was_seen_how_it_ended_and_why_it_was_refused(world: World) -> None:
+    from arbiter.models.events import RefusalReason, Refused
+
+    store = world.api.queries.opportunities
+    assert isinstance(store, DynamoOpportunityStore)
+    for n in range(3):
+        store.put(opportunity(NOW - 10_000 * n))
+    world.execution("s1", NOW - 5_000, ExecutionStatus.SETTLED)
+    for name, codes in (("r1", ("daily_loss", "stale_quote")), ("r2", ("daily_loss",)), ("r3", ())):
+        world.execution(name, NOW - 4_000, ExecutionStatus.REFUSED)
+        if codes:
+            refusals = tuple(RefusalReason(code=code, detail="x") for code in codes)
+            world.stores.journal.append_event(name, Refused(reason="; ".join(codes), refusals=refusals), NOW - 3_000)
+    outcomes = world.api.queries.outcomes(None, None)
+    assert outcomes.seen == 3
+    assert outcomes.executions == {"refused": 3, "settled": 1}
+    assert [(r.code, r.executions) for r in outcomes.refused_by_reason] == [
+        ("daily_loss", 2),
+        ("stale_quote", 1),
+        ("unstated", 1),
+    ]

@@ -8,6 +8,7 @@ unexpected is logged with its stack and answered 500 without one."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from decimal import Decimal
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from arbiter.api.views import (
     IncidentPage,
     LockList,
     LockRequest,
+    OpportunityOutcomes,
     OpportunityPage,
     PnlGrouping,
     PnlReport,
@@ -59,7 +61,8 @@ LOCAL_ORIGIN = "http://127.0.0.1:8080"
 # API Gateway answers the preflight; the answers themselves must name the origin too (a proxy integration).
 cors = CORSConfig(
     allow_origin=os.environ.get(CORS_ORIGIN_VARIABLE, LOCAL_ORIGIN),
-    allow_headers=["Authorization", "X-Amz-Date", "X-Amz-Security-Token"],
+    allow_headers=["Authorization", "X-Amz-Date", "X-Amz-Security-Token", "If-None-Match"],
+    expose_headers=["ETag"],
     max_age=3600,
 )
 app = APIGatewayRestResolver(enable_validation=True, cors=cors)
@@ -80,7 +83,8 @@ def _error(description: str) -> OpenAPIResponse:
 
 
 READ: dict[int, OpenAPIResponse] = {
-    200: {"description": "OK"},
+    200: {"description": "OK; its ETag header names this answer"},
+    304: {"description": "not modified: the answer is still the one the If-None-Match header names"},
     401: _error("no caller identity"),
     403: _error("the caller may not do this"),
     422: _error("invalid input; the fields at fault are named"),
@@ -163,6 +167,12 @@ def opportunities(
     least = None if min_profit is None else Decimal(min_profit)  # money never travels as a float
     where = OpportunityFilter(from_ms=from_ms, to_ms=to_ms, kind=kind, venue=venue, min_profit=least)
     return operator_api().queries.list_opportunities(where, cursor, limit)
+
+
+@app.get("/v1/opportunities/outcomes", responses=READ, summary="opportunities seen, executions per status, refusals")
+def opportunity_outcomes(from_ms: From = None, to_ms: To = None) -> OpportunityOutcomes:
+    caller()
+    return operator_api().queries.outcomes(from_ms, to_ms)
 
 
 @app.get("/v1/executions", responses=READ)
@@ -299,7 +309,33 @@ def openapi() -> Response[str]:
 app.enable_swagger(path="/v1/docs", title=TITLE, version=API_VERSION)
 
 
+def entity_tag(body: str) -> str:
+    """A strong validator of one answer's body: equal bodies, equal tags."""
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def conditional(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """A successful read carries its ETag; asked again with that tag (If-None-Match), it answers 304 without a
+    body, so a console polling every second moves a few hundred bytes while nothing changes."""
+    if event.get("httpMethod") != "GET" or response.get("statusCode") != 200 or response.get("isBase64Encoded"):
+        return response
+    tag = entity_tag(response.get("body") or "")
+    headers = {**(response.get("headers") or {}), "ETag": tag, "Cache-Control": "no-cache"}
+    multi = {k: v for k, v in (response.get("multiValueHeaders") or {}).items() if k.lower() not in {"etag"}}
+    asked = _header(event, "if-none-match")
+    if asked is not None and tag in {t.strip().removeprefix("W/") for t in asked.split(",")}:
+        return {**response, "statusCode": 304, "body": "", "headers": headers, "multiValueHeaders": multi}
+    return {**response, "headers": headers, "multiValueHeaders": multi}
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return conditional(event, app.resolve(event, context))

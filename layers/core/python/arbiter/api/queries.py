@@ -25,11 +25,13 @@ from arbiter.api.views import (
     Health,
     Incident,
     IncidentPage,
+    OpportunityOutcomes,
     OpportunityPage,
     OrderView,
     PnlGrouping,
     PnlReport,
     PnlRow,
+    RefusalCount,
     Resolution,
     VenueBalances,
     VenueHealth,
@@ -37,7 +39,7 @@ from arbiter.api.views import (
 from arbiter.execution.exposure import net_exposure
 from arbiter.models import Execution, ExecutionStatus, OpportunityKind
 from arbiter.models.controls import route_of
-from arbiter.models.events import IncidentResolved, read_event
+from arbiter.models.events import IncidentResolved, Refused, read_event
 from arbiter.models.time import Clock, utc_day
 from arbiter.risk.ports import KillSwitch
 from arbiter.storage.controls import TradingControlsStore
@@ -223,6 +225,34 @@ class Queries:
         items, next_cursor = page(matching, limit)
         return OpportunityPage(items=items, next_cursor=next_cursor)
 
+    def outcomes(self, from_ms: int | None, to_ms: int | None) -> OpportunityOutcomes:
+        """Opportunities seen, executions per status, and refusals per code: one refused execution counts once
+        under each code its Refused event names (a refusal can break several rules)."""
+        start, end = window(from_ms, to_ms, self.clock.now_ms())
+        seen = len(self.opportunities.between(start, end))
+        statuses: dict[str, int] = defaultdict(int)
+        refusals: dict[str, int] = defaultdict(int)
+        for _, execution in self.journal.executions_between(start, end):
+            statuses[execution.status.value] += 1
+            if execution.status is ExecutionStatus.REFUSED:
+                for code in self._refusal_codes(execution):
+                    refusals[code] += 1
+        ranked = sorted(refusals.items(), key=lambda pair: (-pair[1], pair[0]))
+        return OpportunityOutcomes(
+            from_ms=start,
+            to_ms=end,
+            seen=seen,
+            executions=dict(sorted(statuses.items())),
+            refused_by_reason=[RefusalCount(code=code, executions=count) for code, count in ranked],
+        )
+
+    def _refusal_codes(self, execution: Execution) -> list[str]:
+        for event in self.journal.events(execution.execution_id):
+            if isinstance(refused := read_event(event.kind, event.detail), Refused):
+                codes = sorted({refusal.code for refusal in refused.refusals})
+                return codes or ["unstated"]
+        return ["unstated"]  # refused before its trail said why: counted, never dropped
+
     # -- balances and P&L -----------------------------------------------------------------------------------
     def balances(self) -> BalanceList:
         now = self.clock.now_ms()
@@ -311,6 +341,7 @@ class Queries:
             trading = "halted" if kill_switch.engaged else "paused" if pause.paused else "active"
         return Health(
             status="degraded" if missing else "ok",
+            as_of_ms=now,
             trading=trading,
             kill_switch=kill_switch,
             pause=pause,

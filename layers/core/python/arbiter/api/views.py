@@ -141,6 +141,22 @@ class OpportunityPage(View):
     next_cursor: str | None
 
 
+class RefusalCount(View):
+    code: str = Field(description="the risk rule or check that refused (the Refused event's code)")
+    executions: int
+
+
+class OpportunityOutcomes(View):
+    """What became of the opportunities over a range: how many were seen, how their executions ended, and why
+    the refused ones were refused."""
+
+    from_ms: int
+    to_ms: int
+    seen: int = Field(description="opportunities the scanner kept over the range")
+    executions: dict[str, int] = Field(description="executions created over the range, per status")
+    refused_by_reason: list[RefusalCount] = Field(description="refused executions per refusal code, most first")
+
+
 class Incident(View):
     execution_id: str
     reason: str | None
@@ -200,6 +216,7 @@ class VenueHealth(View):
 
 class Health(View):
     status: Literal["ok", "degraded"] = Field(description="degraded: some parts could not be read (see missing)")
+    as_of_ms: int = Field(description="the platform's clock when this was read: ages are measured from it")
     trading: Literal["active", "paused", "halted", "unknown"]
     kill_switch: KillSwitchState | None
     pause: PauseState | None

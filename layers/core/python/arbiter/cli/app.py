@@ -15,7 +15,7 @@ from arbiter.cli.books import render_best_quotes
 from arbiter.cli.report import render_execution, render_opportunities, render_summary
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
-from arbiter.local.api_demo import demo_api
+from arbiter.local.api_demo import built_console, demo_api
 from arbiter.local.session import ExecutionReport, LocalSession
 from arbiter.markets import (
     RECORDED_PRECISION_MODES,
@@ -105,9 +105,16 @@ def _serve(
     executions: int = 1,
 ) -> None:
     try:
-        with demo_api(settings, ticks, port, on_tick, groups=groups, executions_per_tick=executions) as running:
+        console = built_console()
+        with demo_api(
+            settings, ticks, port, on_tick, groups=groups, executions_per_tick=executions, console=console
+        ) as running:
             universe = running.session.model.universe
             typer.echo(render_summary(running.summary, len(universe.venues), len(universe.catalog)))
+            if console is not None:
+                typer.echo(f"operators' console on {running.server.url}/")
+            else:
+                typer.echo("operators' console not built (`make install` builds console/dist)")
             typer.echo(f"operators' API on {running.server.url}/v1 (Swagger UI: {running.server.url}/v1/docs)")
             typer.echo(f"calling as {running.server.user} in {', '.join(groups)}; Ctrl-C stops it")
             threading.Event().wait()

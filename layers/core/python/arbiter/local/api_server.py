@@ -5,12 +5,14 @@ runs the same handler in-process. ``arbiter api`` and the tests and benchmarks s
 from __future__ import annotations
 
 import base64
+import mimetypes
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +22,16 @@ from arbiter.local.lambda_invoke import LOCAL_ACCOUNT, LambdaHandler, LocalLambd
 
 STAGE = "v1"
 """The stage name the deployed API uses; routes carry their own ``/v1`` prefix as well."""
+CONSOLE_HEADERS = {
+    # The console's own files and the API beside them: nothing else may run, load or frame it.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+"""The security headers CloudFront's response headers policy sets in AWS (cdk/arbiter_constructs/console.py)
+(HSTS aside: 127.0.0.1 is plain HTTP)."""
 
 
 def cognito_claims(user: str, *groups: str) -> dict[str, Any]:
@@ -93,6 +105,8 @@ class LocalApiServer:
     port: int = 0
     user: str = "local"
     groups: tuple[str, ...] = (OPERATOR_GROUP,)
+    console: Path | None = None
+    """The built console (console/dist) served beside /v1; None: the API alone."""
     _server: ThreadingHTTPServer | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
 
@@ -116,6 +130,9 @@ class LocalApiServer:
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
+                if server.console is not None and not parts.path.startswith(f"/{STAGE}/") and parts.path != "/v1":
+                    self._console(server.console, parts.path)
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 event = proxy_event(
@@ -137,6 +154,31 @@ class LocalApiServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _console(self, root: Path, path: str) -> None:
+                file = console_file(root, path)
+                if self.command not in {"GET", "HEAD"} or file is None:
+                    status, data, kind = 404 if file is None else 405, b"not found", "text/plain; charset=utf-8"
+                else:
+                    status, data = 200, file.read_bytes()
+                    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                # Hashed asset names may be kept; index.html must be asked for again to pick up a new build.
+                immutable = file is not None and file.parent.name == "assets"
+                self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
+                for name, value in CONSOLE_HEADERS.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            def handle_one_request(self) -> None:
+                try:
+                    super().handle_one_request()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (a closed page): nothing to answer
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
@@ -162,6 +204,16 @@ class LocalApiServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def console_file(root: Path, path: str) -> Path | None:
+    """The file under ``root`` a URL path names (``/``: index.html); None outside it or missing."""
+    relative = path.lstrip("/") or "index.html"
+    base = root.resolve()
+    candidate = (base / relative).resolve()
+    if not candidate.is_relative_to(base) or not candidate.is_file():
+        return None
+    return candidate
 
 
 def _first(multi: Mapping[str, list[str]]) -> dict[str, str]:
