@@ -36,7 +36,7 @@ PLACEMENT_FAULT_RATES: Mapping[PlaceFault, float] = {
 }
 """Chance of each fault on any placement, the legs' and the compensation orders' alike (so a compensation order's
 answer is lost as often as a leg's)."""
-FEE_TOKEN = "USDT"
+FEE_TOKEN = "USDT"  # noqa: S105 - an asset, not a secret
 """The currency one venue charges every fee in, whatever the market's quote: a third currency for the markets
 quoted in BTC or ETH. (A discount token such as BNB would need its own book in every shard: the risk engine
 cannot value today's losses in an asset no followed book prices, and refuses every start until the next day.)"""
@@ -70,7 +70,9 @@ class FaultProfile:
                     token = Decimal(repr(prices_usd[FEE_TOKEN]))
                     options["fee_currency"] = FEE_TOKEN
                     options["fee_currency_per_quote"] = {
-                        quote: Decimal(repr(prices_usd[quote])) / token for quote in sorted(quotes) if quote in prices_usd
+                        quote: Decimal(repr(prices_usd[quote])) / token
+                        for quote in sorted(quotes)
+                        if quote in prices_usd
                     }
                 elif kind == 1:
                     options["read_lag_ms"] = READ_LAG_MS
@@ -159,39 +161,39 @@ class RunRecord:
     updates: int = 0
 
 
-class RecordingMetrics:
-    """The scanner's metrics as the deployed handler emits them (EMF, captured by the local platform for the
-    alarms), counted, and kept over simulated time for the report."""
+class RecordingMetrics(CountingScannerMetrics):
+    """The scanner's metrics counted, emitted as the deployed handler emits them (EMF, captured by the local
+    platform for the alarms), and the book ages kept over simulated time for the report."""
 
     def __init__(self, clock: Callable[[], int]) -> None:
+        super().__init__()
         self.now = clock
-        self.counting = CountingScannerMetrics()
         self.emitted = PowertoolsScannerMetrics()
-        self.ages: list[tuple[int, str, float, float]] = []
+        self.age_samples: list[tuple[int, str, float, float]] = []
 
     def detected(self, count: int) -> None:
-        self.counting.detected(count)
+        super().detected(count)
         self.emitted.detected(count)
 
     def started(self, tick_to_start_ms: float) -> None:
-        self.counting.started(tick_to_start_ms)
+        super().started(tick_to_start_ms)
         self.emitted.started(tick_to_start_ms)
 
     def refused(self, reason: str) -> None:
-        self.counting.refused(reason)
+        super().refused(reason)
         self.emitted.refused(reason)
 
     def updates(self, count: int) -> None:
-        self.counting.updates(count)
+        super().updates(count)
         self.emitted.updates(count)
 
     def book_ages(self, venue: str, p50_ms: float, p99_ms: float) -> None:
-        self.counting.book_ages(venue, p50_ms, p99_ms)
+        super().book_ages(venue, p50_ms, p99_ms)
         self.emitted.book_ages(venue, p50_ms, p99_ms)
-        self.ages.append((self.now(), venue, p50_ms, p99_ms))
+        self.age_samples.append((self.now(), venue, p50_ms, p99_ms))
 
     def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
-        self.counting.heartbeat(shard, health)
+        super().heartbeat(shard, health)
         self.emitted.heartbeat(shard, health)
 
 
@@ -225,7 +227,7 @@ class DemoRun:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.settings = demo_settings(settings, shards)
-        self.market = market or SimulatedMarket(self.settings)
+        self.market: LocalMarket = market if market is not None else SimulatedMarket(self.settings)
         self.profile, self.source, self.added_latency_ms = profile, source, added_latency_ms
         self.on_progress = on_progress
         venues = tuple(sorted(self.market.listed))
@@ -239,7 +241,7 @@ class DemoRun:
         # Built first: a threshold override naming no alarm stops the run before it starts (ValueError).
         self.evaluator = AlarmEvaluator(self.settings.environment.value, self.settings.alarm_thresholds)
         self.progress = Progress(start_ms=self.market.start_ms, simulated_ms=self.market.start_ms)
-        self._rng = random.Random(self.settings.simulation.seed)
+        self._rng = random.Random(self.settings.simulation.seed)  # noqa: S311 - fault injection, not cryptography
         self._ticks: list[TickSample] = []
         self._sweeps: list[dict[str, Any]] = []
         self._placed_at: dict[str, float] = {}
@@ -316,8 +318,8 @@ class DemoRun:
         progress.simulated_ms = self.scanning.clock.now_ms()
         progress.ticks = len(self._ticks)
         progress.books = sum(len(symbols) for symbols in self.scanning.settings.scanner.universe.values())
-        progress.opportunities = self.metrics.counting.detections
-        progress.started = len(self.metrics.counting.starts)
+        progress.opportunities = self.metrics.detections
+        progress.started = len(self.metrics.starts)
         progress.sweeps = len(self._sweeps)
         outcomes: Counter[str] = Counter()
         pnl = Decimal(0)
@@ -366,12 +368,12 @@ class DemoRun:
             ticks=list(self._ticks),
             sweeps=list(self._sweeps),
             placed_at=dict(self._placed_at),
-            book_ages=list(self.metrics.ages),
-            tick_to_start_ms=list(self.metrics.counting.starts),
-            refusals=dict(self.metrics.counting.refusals),
+            book_ages=list(self.metrics.age_samples),
+            tick_to_start_ms=list(self.metrics.starts),
+            refusals=dict(self.metrics.refusals),
             saga_refusals=dict(self.scanning.platform.risk_metrics.counts),
             alarms=alarms,
             post_trade=self.profile.post_trade_by_venue(venues),
             added_latency_ms=self.added_latency_ms,
-            updates=self.metrics.counting.updates_processed,
+            updates=self.metrics.updates_processed,
         )

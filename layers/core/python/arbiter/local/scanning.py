@@ -21,7 +21,7 @@ from arbiter.marketdata import BookSource
 from arbiter.markets import BookUsdValuation
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import ManualClock
-from arbiter.scanner import CountingScannerMetrics, ScannerMetrics
+from arbiter.scanner import CountingScannerMetrics
 from arbiter.settings import ExecutionSettings, ScannerSettings, Settings
 from arbiter.simulation import MarketModel
 from arbiter.simulation.universe import SimulatedUniverse
@@ -33,9 +33,7 @@ LOCAL_WAITS = {"poll_seconds": 0, "fill_deadline_ms": 0}
 would wait in real time on moto (the paper venues fill at once). Every other ARBITER_EXECUTION__* applies."""
 
 
-def opening_balances(
-    venues: tuple[str, ...], prices_usd: Mapping[str, float]
-) -> dict[str, dict[str, Decimal]]:
+def opening_balances(venues: tuple[str, ...], prices_usd: Mapping[str, float]) -> dict[str, dict[str, Decimal]]:
     """Every venue opens with ``BALANCE_PER_ASSET_USD`` worth of every asset."""
     return {
         venue: {
@@ -51,11 +49,19 @@ class LocalMarket(Protocol):
     """What a local run trades on: its markets, the books the venues list, and one book source that every shard's
     run follows (from where the last run left it), whose newest books the paper venues fill against."""
 
-    markets: Mapping[tuple[str, str], Market]
-    listed: Mapping[str, tuple[str, ...]]
-    prices_usd: Mapping[str, float]
-    """Reference USD prices of the assets (opening balances, and valuing what has no book)."""
-    start_ms: int
+    @property
+    def markets(self) -> Mapping[tuple[str, str], Market]: ...
+
+    @property
+    def listed(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    @property
+    def prices_usd(self) -> Mapping[str, float]:
+        """Reference USD prices of the assets (opening balances, and valuing what has no book)."""
+        ...
+
+    @property
+    def start_ms(self) -> int: ...
 
     def book(self, venue: str, symbol: str) -> OrderBook: ...
 
@@ -113,16 +119,15 @@ class LocalScanning:
     market: LocalMarket | None = None
     """Default: the simulated market of ``settings.simulation``."""
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
-    metrics: ScannerMetrics = field(default_factory=CountingScannerMetrics)
+    metrics: CountingScannerMetrics = field(default_factory=CountingScannerMetrics)
     platform: LocalPlatform = field(init=False)
     clock: ManualClock = field(init=False)
     services: dict[int, ScannerService] = field(init=False, default_factory=dict)
     _handler: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        if self.market is None:
-            self.market = SimulatedMarket(self.settings)
-        market = self.market
+        market: LocalMarket = self.market if self.market is not None else SimulatedMarket(self.settings)
+        self.market = market
         if not self.settings.scanner.universe:
             followed = {venue: symbols for venue, symbols in market.listed.items() if symbols}
             scanner = self.settings.scanner.model_copy(update={"universe": followed})
@@ -140,6 +145,17 @@ class LocalScanning:
             usd_value=BookUsdValuation(dict(market.markets), market.book),
             reconcile=self.settings.reconcile,
         )
+
+    @property
+    def simulated(self) -> SimulatedMarket:
+        """The simulated market this runs on (tests step it themselves)."""
+        if not isinstance(self.market, SimulatedMarket):
+            raise TypeError("this local scanning replays a recording, not the simulated market")
+        return self.market
+
+    @property
+    def model(self) -> MarketModel:
+        return self.simulated.model
 
     def _open_source(self, followed: Mapping[str, tuple[str, ...]]) -> BookSource:
         assert self.market is not None

@@ -187,3 +187,34 @@ async def record(source: BookSource, writer: RecordingWriter, clock: Clock, unti
     finally:
         await source.close()
     return writer.lines
+
+
+async def record_venues(
+    exchanges: Mapping[str, Any], symbols: Sequence[str], path: Path, clock: Clock, minutes: float, depth: int
+) -> int:
+    """Record ``symbols`` on every venue (ccxt.pro exchanges) for ``minutes`` into ``path``; returns the books.
+    The header holds each venue's markets as ccxt loaded them, so the recording replays without the venue."""
+    from arbiter.marketdata.ccxt_feed import CcxtBookFeed, FeedSettings
+
+    markets: dict[str, dict[str, Any]] = {}
+    modes: dict[str, PrecisionMode] = {}
+    try:
+        for venue, exchange in exchanges.items():
+            if not exchange.markets:
+                await exchange.load_markets()
+            missing = [s for s in symbols if s not in exchange.markets]
+            if missing:
+                raise RecordingError(f"--symbols: {venue} lists no {', '.join(missing)}")
+            markets[venue] = {symbol: exchange.markets[symbol] for symbol in symbols}
+            modes[venue] = PrecisionMode(int(exchange.precisionMode))
+    except Exception:
+        for exchange in exchanges.values():
+            await exchange.close()
+        raise
+    header = RecordingHeader(markets, modes, clock.now_ms(), depth)
+    writer = RecordingWriter.open(path, header)
+    feed = CcxtBookFeed(exchanges, {venue: tuple(symbols) for venue in exchanges}, clock, FeedSettings(depth=depth))
+    try:
+        return await record(feed, writer, clock, clock.now_ms() + int(minutes * 60_000))
+    finally:
+        writer.close()

@@ -87,9 +87,7 @@ def execution_line(
     reconciled = [d for d in details if isinstance(d, Reconciled)]
     left_open = {a: amount for a, amount in reconciled[-1].exposure.items() if amount} if reconciled else {}
     venue_open = [
-        cid
-        for cid in orders
-        if (order := _venue_order(platform, cid)) is not None and not order.status.is_final
+        cid for cid in orders if (order := _venue_order(platform, cid)) is not None and not order.status.is_final
     ]
     placed = [record.placed_at[i.client_order_id] for i in intents if i.client_order_id in record.placed_at]
     leg_placed = [
@@ -212,7 +210,9 @@ def build_report(platform: LocalPlatform, record: RunRecord, prices_usd: Mapping
         pnl_timeline.append({"at_ms": line["ended_at_ms"], "cumulative_usd": _s(running.quantize(Decimal("0.0001")))})
     incidents = [line for line in executions if "incident" in line]
     venue_incidents = [
-        {"at_ms": sweep["at_ms"], **incident} if isinstance(incident, dict) else {"at_ms": sweep["at_ms"], "id": incident}
+        {"at_ms": sweep["at_ms"], **incident}
+        if isinstance(incident, dict)
+        else {"at_ms": sweep["at_ms"], "id": incident}
         for sweep in record.sweeps
         for incident in sweep.get("venue_incidents", ())
     ]
@@ -237,7 +237,7 @@ def build_report(platform: LocalPlatform, record: RunRecord, prices_usd: Mapping
         "run": {
             "source": record.source,
             "seed": settings.simulation.seed,
-            "venues": sorted({venue for venue in settings.scanner.universe}),
+            "venues": sorted(set(settings.scanner.universe)),
             "books_followed": sum(len(s) for s in settings.scanner.universe.values()),
             "shards": settings.scanner.shards,
             "fault_profile": {"name": record.profile.name, "description": record.profile.description},
@@ -250,7 +250,8 @@ def build_report(platform: LocalPlatform, record: RunRecord, prices_usd: Mapping
             "simulated_s": (record.end_ms - record.start_ms) / 1000,
             "wall_s": round(record.wall_s, 3),
             "scanner_runs": [
-                {k: result[k] for k in ("shard", "ran", "reason", "ticks", "updates")} for result in record.scan_results
+                {k: result[k] for k in ("shard", "ran", "reason", "ticks", "updates", "started")}
+                for result in record.scan_results
             ],
             "reconciler_sweeps": len(record.sweeps),
             "updates_processed": record.updates,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 60, 14, 14, 40
+FONT = 14
 INK, GRID, ACCENT, WARN = "#1f2937", "#e5e7eb", "#2563eb", "#dc2626"
 
 
@@ -19,8 +20,8 @@ def _svg(body: str, title: str) -> str:
 
 
 def _number(value: float) -> str:
-    if value == 0:
-        return "0"
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 10:
@@ -41,27 +42,34 @@ def _axes(y_low: float, y_high: float, y_label: str, x_labels: Sequence[tuple[fl
         y = HEIGHT - BOTTOM - plot_h * i / 4
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{INK}">'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="{FONT}" fill="{INK}">'
             f"{escape(_number(value))}</text>"
         )
     for x, label in x_labels:
         parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11" fill="{INK}">'
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="{FONT}" fill="{INK}">'
             f"{escape(label)}</text>"
         )
     parts.append(
-        f'<text x="12" y="{TOP + plot_h / 2:.1f}" font-size="11" fill="{INK}" '
+        f'<text x="12" y="{TOP + plot_h / 2:.1f}" font-size="{FONT}" fill="{INK}" '
         f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})" text-anchor="middle">{escape(y_label)}</text>'
     )
     return "".join(parts)
 
 
-def line_chart(points: Sequence[tuple[float, float]], title: str, y_label: str, x_format: str = "s") -> str:
-    """``points``: (x, y), x ascending. ``x_format`` "s": x is seconds since the start, labelled m:ss."""
+def line_chart(
+    points: Sequence[tuple[float, float]],
+    title: str,
+    y_label: str,
+    x_range: tuple[float, float] | None = None,
+    step: bool = True,
+) -> str:
+    """``points``: (x, y), x ascending, x in seconds since the start (labelled m:ss). ``step``: the value holds
+    until the next point (a running total); else the points are joined."""
     if not points:
         return empty(title)
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x_low, x_high = min(xs), max(xs)
+    x_low, x_high = x_range if x_range is not None else (min(xs), max(xs))
     y_low, y_high = min(0.0, *ys), max(0.0, *ys)
     if y_low == y_high:
         y_high = y_low + 1
@@ -71,13 +79,16 @@ def line_chart(points: Sequence[tuple[float, float]], title: str, y_label: str, 
     def at(x: float, y: float) -> str:
         return f"{ox + (x - x_low) * sx:.1f},{HEIGHT - BOTTOM - (y - y_low) * sy:.1f}"
 
-    steps = [at(xs[0], 0.0)] if len(points) > 1 else []
-    previous = 0.0
-    for x, y in points:  # a step line: the value holds until the next change
-        steps += [at(x, previous), at(x, y)]
-        previous = y
+    if step:
+        steps, previous = [at(x_low, 0.0)], 0.0
+        for x, y in points:
+            steps += [at(x, previous), at(x, y)]
+            previous = y
+        steps.append(at(x_high, previous))
+    else:
+        steps = [at(x, y) for x, y in points]
     zero_y = HEIGHT - BOTTOM - (0 - y_low) * sy
-    labels = [(ox + (x - x_low) * sx, _x_label(x, x_format)) for x in _ticks(x_low, x_high)]
+    labels = [(ox + (x - x_low) * sx, _x_label(x)) for x in _ticks(x_low, x_high)]
     colour = ACCENT if ys[-1] >= 0 else WARN
     body = (
         _axes(y_low, y_high, y_label, labels)
@@ -94,35 +105,22 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
 
-def _x_label(x: float, x_format: str) -> str:
-    if x_format == "s":
-        return f"{int(x) // 60}:{int(x) % 60:02d}"
-    return _number(x)
+def _x_label(x: float) -> str:
+    return f"{int(x) // 60}:{int(x) % 60:02d}"
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], title: str, value_label: str) -> str:
-    """Horizontal bars, one row per label (long labels fit)."""
+    """Horizontal bars as HTML (the labels wrap and keep their size on a phone)."""
     if not bars:
         return empty(title)
-    row = 26
-    height = TOP + row * len(bars) + 8
-    label_w = 250
     top = max(value for _, value in bars) or 1.0
-    parts = []
-    for i, (label, value) in enumerate(bars):
-        y = TOP + i * row
-        w = (WIDTH - label_w - 70) * value / top
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" fill="{INK}">'
-            f"{escape(label[:40])}</text>"
-            f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1):.1f}" height="16" fill="{ACCENT}" rx="2"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12" fill="{INK}">{escape(_number(value))}</text>'
-        )
-    return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)} ({escape(value_label)})</title>'
-        f"{''.join(parts)}</svg>"
+    rows = "".join(
+        f'<div class="bar"><span class="label">{escape(label)}</span><span class="track">'
+        f'<span class="fill" style="width:{max(100 * value / top, 0.5):.1f}%"></span></span>'
+        f'<span class="value">{escape(_number(value))}</span></div>'
+        for label, value in bars
     )
+    return f'<div class="bars" role="img" aria-label="{escape(title)} ({escape(value_label)})">{rows}</div>'
 
 
 def histogram(edges: Sequence[float], counts: Sequence[int], title: str, unit: str) -> str:
@@ -139,7 +137,7 @@ def histogram(edges: Sequence[float], counts: Sequence[int], title: str, unit: s
             f'<rect x="{x + 1:.1f}" y="{HEIGHT - BOTTOM - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" '
             f'fill="{ACCENT}"><title>{_number(edges[i])}-{_number(edges[i + 1])} {escape(unit)}: {count}</title></rect>'
         )
-    labels = [(LEFT + i * bar_w, _number(edges[i])) for i in range(0, len(edges), max(1, len(edges) // 4))]
+    labels = [(LEFT + i * bar_w, _number(edges[i])) for i in range(0, len(edges), max(1, len(edges) // 3))]
     return _svg(_axes(0, top, "count", labels) + "".join(parts), f"{title} ({unit})")
 
 

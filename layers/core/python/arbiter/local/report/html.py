@@ -38,6 +38,12 @@ ol.steps li{margin:2px 0;overflow-wrap:anywhere}
 .empty{color:#6b7280}
 ul{padding-left:20px}
 li{overflow-wrap:anywhere}
+.bars{display:flex;flex-direction:column;gap:6px;margin:6px 0}
+.bar{display:grid;grid-template-columns:minmax(90px,34%) 1fr 3.5em;gap:8px;align-items:center;font-size:14px}
+.bar .label{text-align:right;overflow-wrap:anywhere}
+.bar .track{background:#f1f5f9;border-radius:3px;height:16px;overflow:hidden}
+.bar .fill{display:block;height:100%;background:#2563eb}
+.bar .value{font-variant-numeric:tabular-nums}
 footer{color:#6b7280;font-size:12px;text-align:center;padding:12px}
 """
 
@@ -49,7 +55,8 @@ def _e(value: object) -> str:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
         + "</tr>"
         for r in rows
     )
@@ -84,7 +91,7 @@ def _pnl_section(report: Mapping[str, Any]) -> str:
     note = f" Not valued in USD: {_e(', '.join(unvalued))}." if unvalued else ""
     return (
         '<section id="pnl"><h2>P&amp;L over time</h2>'
-        + line_chart(points, "cumulative realised P&L", "USD")
+        + line_chart(points, "cumulative realised P&L", "USD", (0.0, report["run"]["simulated_s"]))
         + f"<p>By asset: {_e(per_asset)} (USD at the simulation's reference prices).{note}</p></section>"
     )
 
@@ -107,7 +114,9 @@ def _latency_section(report: Mapping[str, Any]) -> str:
     for key, title in names.items():
         h = latency[key]
         stats = f"n={h['count']}, p50 {h['p50']} ms, p99 {h['p99']} ms, max {h['max']} ms" if h["count"] else "no data"
-        parts.append(f"<div><h3>{_e(title)}</h3>{histogram(h['edges'], h['counts'], title, 'ms')}<p>{_e(stats)}</p></div>")
+        parts.append(
+            f"<div><h3>{_e(title)}</h3>{histogram(h['edges'], h['counts'], title, 'ms')}<p>{_e(stats)}</p></div>"
+        )
     return (
         '<section id="latency"><h2>Latencies</h2><p>Wall time in this process (one machine, moto in place of AWS).'
         f'</p><div class="grid2">{"".join(parts)}</div></section>'
@@ -120,7 +129,13 @@ def _book_age_section(report: Mapping[str, Any]) -> str:
     rows = [[_e(v), _e(a["p50_median"]), _e(a["p99_max"])] for v, a in ages.items()]
     charts = "".join(
         f"<div><h3>{_e(venue)}</h3>"
-        + line_chart([((at - start) / 1000, p99) for at, _, p99 in a["series"]], f"{venue} book age p99", "ms")
+        + line_chart(
+            [((at - start) / 1000, p99) for at, _, p99 in a["series"]],
+            f"{venue} book age p99",
+            "ms",
+            (0.0, report["run"]["simulated_s"]),
+            step=False,
+        )
         + "</div>"
         for venue, a in ages.items()
     )
@@ -166,7 +181,8 @@ def _incidents_section(report: Mapping[str, Any]) -> str:
     for incident in incidents:
         line = next(e for e in report["executions"] if e["execution_id"] == incident["execution_id"])
         steps = "".join(
-            f"<li><code>+{(s['at_ms'] - start) / 1000:.1f}s</code> {_e(s['text'])}</li>" for s in incident["what_happened"]
+            f"<li><code>+{(s['at_ms'] - start) / 1000:.1f}s</code> {_e(s['text'])}</li>"
+            for s in incident["what_happened"]
         )
         left = "".join(f"<li>{_e(item)}</li>" for item in incident["left_open"])
         todo = "".join(f"<li>{_e(item)}</li>" for item in incident["what_to_do"])
@@ -177,7 +193,7 @@ def _incidents_section(report: Mapping[str, Any]) -> str:
             f"<h3>Left open</h3><ul>{left}</ul><h3>What to do</h3><ol>{todo}</ol></div>"
         )
     for venue_incident in report["venue_incidents"]:
-        parts.append(f"<div class=\"incident\"><h3>Venue incident</h3><pre>{_e(venue_incident)}</pre></div>")
+        parts.append(f'<div class="incident"><h3>Venue incident</h3><pre>{_e(venue_incident)}</pre></div>')
     return f'<section id="incidents"><h2>Incidents ({len(incidents)})</h2>{"".join(parts)}</section>'
 
 

@@ -14,6 +14,7 @@ from arbiter.models.events import (
     CompensationPlanned,
     CompensationStarted,
     IncidentRaised,
+    Reconciled,
     Refused,
     StatusChanged,
 )
@@ -78,15 +79,22 @@ def compensation_intents(intents: Sequence[OrderIntent], legs: int) -> list[Orde
 
 
 def _incident_reason(details: Sequence[AnyEventDetail]) -> str:
-    for detail in reversed(details):
-        if isinstance(detail, StatusChanged) and detail.to is ExecutionStatus.INCIDENT and detail.reason:
-            return detail.reason
+    """The most specific reason the trail gives: the failure, orders never verified, or compensation that ran out
+    of rounds with the position not flat (the status change itself says only that an incident was raised)."""
     for detail in reversed(details):
         if isinstance(detail, IncidentRaised):
             if detail.error is not None:
                 return f"{detail.error.error}: {detail.error.cause or ''}".strip(": ")
             if detail.unverified_orders:
                 return f"orders not verified: {', '.join(detail.unverified_orders)}"
+    rounds = sum(1 for d in details if isinstance(d, CompensationStarted))
+    reconciled = [d for d in details if isinstance(d, Reconciled)]
+    if reconciled and not reconciled[-1].flat:
+        held = ", ".join(f"{v:+.8g} {a}" for a, v in sorted(reconciled[-1].exposure.items()) if v)
+        return f"{rounds} compensation rounds left the position not flat ({held or 'open orders'})"
+    for detail in reversed(details):
+        if isinstance(detail, StatusChanged) and detail.to is ExecutionStatus.INCIDENT and detail.reason:
+            return detail.reason
     return "the saga could not prove the position flat"
 
 
@@ -107,9 +115,8 @@ def _compensated(
     }
     traded: set[CompensationStrategy] = set()
     for detail in details:
-        if isinstance(detail, CompensationPlanned):
-            if any(order.slot in filled_slots for order in detail.orders):
-                traded.add(detail.strategy)
+        if isinstance(detail, CompensationPlanned) and any(order.slot in filled_slots for order in detail.orders):
+            traded.add(detail.strategy)
     result = f"{cause}; realised {_amount(realised)} {currency}"
     if not traded:
         return Outcome("canceled, nothing to trade back", f"{cause}; what was open was canceled")

@@ -25,6 +25,9 @@ from arbiter.models.events import (
 )
 from arbiter.storage.audit import AuditEvent
 
+QUIET_KINDS = frozenset({"send_claim"})
+"""Bookkeeping a person need not read to follow the story (the claim on each order's send moving on)."""
+
 
 def _amounts(amounts: Mapping[str, Decimal]) -> str:
     return ", ".join(f"{amount:+.8g} {asset}" for asset, amount in sorted(amounts.items()) if amount) or "nothing"
@@ -60,7 +63,9 @@ def describe(detail: AnyEventDetail) -> str:
     if isinstance(detail, CompensationStarted):
         return f"compensation round {detail.round} started: {detail.cause}"
     if isinstance(detail, CompensationPlanned):
-        orders = "; ".join(f"{o.side.value} {o.amount} {o.symbol} on {o.venue} at {o.limit_price}" for o in detail.orders)
+        orders = "; ".join(
+            f"{o.side.value} {o.amount} {o.symbol} on {o.venue} at {o.limit_price}" for o in detail.orders
+        )
         return (
             f"round {detail.round} planned to {detail.strategy.value}: {orders or 'no order'}; expected to leave "
             f"{_amounts(detail.expected_residual)}"
@@ -94,6 +99,7 @@ def incident_story(
     steps = [
         {"at_ms": event.at_ms, "kind": event.kind, "text": describe(detail)}
         for event, detail in zip(events, details, strict=False)
+        if event.kind not in QUIET_KINDS
     ]
     raised = [d for d in details if isinstance(d, IncidentRaised)]
     incident = raised[-1] if raised else None
