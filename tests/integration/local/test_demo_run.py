@@ -51,7 +51,7 @@ def test_a_rejected_leg_is_labelled_by_what_compensation_traded(runner: Scenario
     # alpha's buy filled, beta's sell was rejected: compensation either sells the SOL back (an unwind) or sends the
     # sell again (a completion); the label follows the order that filled, whichever the books chose.
     assert outcome in ("unwound", "completed by compensation")
-    assert reason.startswith("legs_not_filled")
+    assert reason.startswith("legs not filled")
     assert pnl.get("SOL", Decimal(0)) == 0
 
 

@@ -3,7 +3,6 @@ lines with ``--verbose``, and a short summary with the report's path at the end.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +13,6 @@ from rich.live import Live
 from rich.table import Table
 
 from arbiter.local.demo import Progress
-
-REFRESH_S = 0.25
 
 
 def _clock(at_ms: int) -> str:
@@ -46,7 +43,6 @@ class ProgressView:
     def __init__(self, console: Console, title: str, verbose: bool) -> None:
         self.console, self.title, self.verbose = console, title, verbose
         self.live: Live | None = None
-        self._shown_at = 0.0
         self._ticks = 0
 
     def __enter__(self) -> ProgressView:
@@ -70,9 +66,7 @@ class ProgressView:
                     highlight=False,
                 )
             return
-        now = time.monotonic()
-        if self.live is not None and (now - self._shown_at >= REFRESH_S or progress.alarms_firing):
-            self._shown_at = now
+        if self.live is not None:
             self.live.update(progress_table(progress, self.title), refresh=True)
 
 

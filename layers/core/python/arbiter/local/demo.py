@@ -44,6 +44,7 @@ READ_LAG_MS = 1_500
 DUPLICATE_DELIVERY_RATE = 0.05
 """Share of ticks whose starts get PlaceLegs delivered twice (Lambda's at-least-once delivery)."""
 DUPLICATE_LEAD_S = 0.02
+PROGRESS_EVERY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -247,10 +248,13 @@ class DemoRun:
         self._placed_at: dict[str, float] = {}
         self._swept_minute: int | None = None
         self._returned_at: float | None = None
-        self._started: list[str] = []
+        self._settled_starts = 0
+        self._progress_at = 0.0
+        self._stepfunctions: Any = None
 
     def __enter__(self) -> DemoRun:
         self.scanning.start()
+        self._stepfunctions = self.scanning.platform.aws.stepfunctions  # one client (each property read makes one)
         for venue in self.scanning.platform.venues.values():
             self._time_placements(venue)
         self.market.set_before_step(self._before_step)
@@ -277,13 +281,17 @@ class DemoRun:
 
     def _settle_executions(self) -> None:
         """Let every running execution end before the market moves: a run is then the same for the same seed."""
-        aws, platform = self.scanning.platform.aws, self.scanning.platform
-        machines = aws.state_machines()
-        running = aws.stepfunctions.list_executions(stateMachineArn=platform.state_machine_arn, statusFilter="RUNNING")
+        started = len(self.metrics.starts)
+        if started == self._settled_starts:  # nothing started since the last look: nothing can be running
+            return
+        self._settled_starts = started
+        platform = self.scanning.platform
+        machines, client = platform.aws.state_machines(), self._stepfunctions
+        running = client.list_executions(stateMachineArn=platform.state_machine_arn, statusFilter="RUNNING")
         for execution in running["executions"]:
             described = machines.wait(execution["executionArn"], timeout_s=120)
             self._count_ended(described["status"])
-        aws.lambdas.join_background()
+        platform.aws.lambdas.join_background()
 
     def _count_ended(self, status: str) -> None:
         if status in ENDED_BADLY:  # as AWS/States counts them
@@ -311,9 +319,13 @@ class DemoRun:
         result = self.scanning.platform.sweep()
         self._sweeps.append({"at_ms": self.scanning.clock.now_ms(), **result})
 
-    def _report_progress(self) -> None:
+    def _report_progress(self, final: bool = False) -> None:
         if self.on_progress is None:
             return
+        now = time.perf_counter()
+        if not final and now - self._progress_at < PROGRESS_EVERY_S:  # the journal is read at most this often
+            return
+        self._progress_at = now
         progress, platform = self.progress, self.scanning.platform
         progress.simulated_ms = self.scanning.clock.now_ms()
         progress.ticks = len(self._ticks)
@@ -353,7 +365,7 @@ class DemoRun:
         end_ms = self.scanning.clock.now_ms()
         alarms = self.evaluator.evaluate(self.scanning.platform.metrics.points, end_ms + 1)
         self.progress.alarms_firing = tuple(sorted(h.alarm_id for h in alarms.values() if h.fired))
-        self._report_progress()
+        self._report_progress(final=True)
         started = [name for result in results for name in result.get("started", ())]
         venues = tuple(sorted(self.market.listed))
         return RunRecord(

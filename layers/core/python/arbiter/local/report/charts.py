@@ -34,11 +34,17 @@ def _scale(low: float, high: float, start: float, end: float) -> tuple[float, fl
     return (end - start) / span, start
 
 
-def _axes(y_low: float, y_high: float, y_label: str, x_labels: Sequence[tuple[float, str]]) -> str:
+def _axes(
+    y_low: float, y_high: float, y_label: str, x_labels: Sequence[tuple[float, str]], integers: bool = False
+) -> str:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = []
-    for i in range(5):
-        value = y_low + (y_high - y_low) * i / 4
+    rows = 4 if not integers else max(1, min(4, int(y_high - y_low)))
+    for i in range(rows + 1):
+        value = y_low + (y_high - y_low) * i / rows
+        if integers and value != int(value):
+            continue
+        y = HEIGHT - BOTTOM - plot_h * i / rows
         y = HEIGHT - BOTTOM - plot_h * i / 4
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(
@@ -46,8 +52,9 @@ def _axes(y_low: float, y_high: float, y_label: str, x_labels: Sequence[tuple[fl
             f"{escape(_number(value))}</text>"
         )
     for x, label in x_labels:
+        anchor = "end" if x > WIDTH - RIGHT - 30 else "start" if x < LEFT + 10 else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="{FONT}" fill="{INK}">'
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 20}" text-anchor="{anchor}" font-size="{FONT}" fill="{INK}">'
             f"{escape(label)}</text>"
         )
     parts.append(
@@ -138,7 +145,7 @@ def histogram(edges: Sequence[float], counts: Sequence[int], title: str, unit: s
             f'fill="{ACCENT}"><title>{_number(edges[i])}-{_number(edges[i + 1])} {escape(unit)}: {count}</title></rect>'
         )
     labels = [(LEFT + i * bar_w, _number(edges[i])) for i in range(0, len(edges), max(1, len(edges) // 3))]
-    return _svg(_axes(0, top, "count", labels) + "".join(parts), f"{title} ({unit})")
+    return _svg(_axes(0, top, "count", labels, integers=True) + "".join(parts), f"{title} ({unit})")
 
 
 def empty(title: str) -> str:

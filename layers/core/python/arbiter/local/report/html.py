@@ -21,11 +21,11 @@ h2{font-size:18px;margin:4px 0 10px}
 h3{font-size:15px;margin:12px 0 6px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px}
 .card{border:1px solid #e5e7eb;border-radius:6px;padding:8px 10px}
-.card b{display:block;font-size:20px}
+.card b{display:block;font-size:19px;white-space:nowrap}
 .card span{color:#6b7280;font-size:13px}
 .good{color:#15803d}.bad{color:#b91c1c}
-.chart{width:100%;height:auto;display:block}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+.chart{width:100%;max-width:620px;height:auto;display:block}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:12px}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #f1f5f9;vertical-align:top}

@@ -107,7 +107,7 @@ def _compensated(
     legs: int,
 ) -> Outcome:
     causes = [d.cause for d in details if isinstance(d, CompensationStarted)]
-    cause = causes[0] if causes else "a leg did not fill"
+    cause = causes[0].replace("_", " ") if causes else "a leg did not fill"
     filled_slots = {
         intent.slot
         for intent in compensation_intents(intents, legs)
