@@ -21,7 +21,7 @@ from arbiter.cli.run_view import ProgressView, render_end
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
 from arbiter.local.api_demo import demo_api, local_operator_api, serving
-from arbiter.local.demo import FAULT_PROFILES, DemoRun
+from arbiter.local.demo import FAULT_PROFILES, PROGRESS_EVERY_S, DemoRun
 from arbiter.local.replay import ReplayMarket
 from arbiter.local.report import build_report, write_report
 from arbiter.local.scanning import LocalMarket, SimulatedMarket
@@ -140,6 +140,7 @@ def _run_and_report(
             shards=shards,
             source=source,
             added_latency_ms=latency_ms,
+            progress_every_s=0 if verbose else PROGRESS_EVERY_S,
         )
     except ValueError as error:  # an alarm threshold override that names no alarm
         typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)

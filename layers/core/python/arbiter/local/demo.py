@@ -226,11 +226,13 @@ class DemoRun:
         source: str = "simulated market",
         added_latency_ms: int = 0,
         on_progress: Callable[[Progress], None] | None = None,
+        progress_every_s: float = PROGRESS_EVERY_S,
     ) -> None:
+        """``progress_every_s``: ``on_progress`` is called before a tick at most this often (0: every tick)."""
         self.settings = demo_settings(settings, shards)
         self.market: LocalMarket = market if market is not None else SimulatedMarket(self.settings)
         self.profile, self.source, self.added_latency_ms = profile, source, added_latency_ms
-        self.on_progress = on_progress
+        self.on_progress, self.progress_every_s = on_progress, progress_every_s
         venues = tuple(sorted(self.market.listed))
         quotes = {market.quote for market in self.market.markets.values()}
         prices = self.prices_usd = dict(self.market.prices_usd)
@@ -323,7 +325,7 @@ class DemoRun:
         if self.on_progress is None:
             return
         now = time.perf_counter()
-        if not final and now - self._progress_at < PROGRESS_EVERY_S:  # the journal is read at most this often
+        if not final and now - self._progress_at < self.progress_every_s:  # the journal is read at most this often
             return
         self._progress_at = now
         progress, platform = self.progress, self.scanning.platform
