@@ -45,7 +45,6 @@ def _axes(
         if integers and value != int(value):
             continue
         y = HEIGHT - BOTTOM - plot_h * i / rows
-        y = HEIGHT - BOTTOM - plot_h * i / 4
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="{FONT}" fill="{INK}">'

@@ -44,6 +44,12 @@ li{overflow-wrap:anywhere}
 .bar .track{background:#f1f5f9;border-radius:3px;height:16px;overflow:hidden}
 .bar .fill{display:block;height:100%;background:#2563eb}
 .bar .value{font-variant-numeric:tabular-nums}
+@media (max-width:640px){
+table.stacked thead{display:none}
+table.stacked tr{display:block;border-bottom:1px solid #e5e7eb;padding:6px 0}
+table.stacked td{display:flex;gap:8px;border:0;padding:2px 0;text-align:left}
+table.stacked td::before{content:attr(data-label);flex:0 0 6.5em;font-weight:600;color:#6b7280}
+}
 footer{color:#6b7280;font-size:12px;text-align:center;padding:12px}
 """
 
@@ -52,15 +58,19 @@ def _e(value: object) -> str:
     return escape(str(value))
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), stacked: bool = False
+) -> str:
+    """``stacked``: on a narrow screen each row becomes a card, every cell labelled with its column."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
-        + "</tr>"
-        for r in rows
-    )
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+    def cell(index: int, content: str) -> str:
+        kind = ' class="num"' if index in numeric else ""
+        return f'<td data-label="{_e(headers[index])}"{kind}>{content}</td>'
+
+    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(r)) + "</tr>" for r in rows)
+    kind = ' class="stacked"' if stacked else ""
+    return f'<div class="scroll"><table{kind}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _amounts(amounts: Mapping[str, str]) -> str:
@@ -165,7 +175,8 @@ def _alarms_section(report: Mapping[str, Any]) -> str:
         for a, t in fired
     ]  # fmt: skip
     quiet = ", ".join(a["alarm"] for a in report["alarms"] if not a["fired"])
-    table = _table(["alarm", "period (UTC)", "why", "what it means"], rows) if rows else "<p>No alarm fired.</p>"
+    headers = ["alarm", "period (UTC)", "why", "what it means"]
+    table = _table(headers, rows, stacked=True) if rows else "<p>No alarm fired.</p>"
     return (
         '<section id="alarms"><h2>Alarms fired</h2><p>The deployed alarms\' rules, evaluated on the metrics this '
         f"run's handlers emitted.</p>{table}<p>Quiet: {_e(quiet or 'none')}.</p></section>"
@@ -214,7 +225,12 @@ def _executions_section(report: Mapping[str, Any]) -> str:
     ]
     return (
         f'<section id="executions"><h2>Executions ({len(rows)})</h2>'
-        + _table(["at", "route", "outcome", "why", "expected", "realised", "USD", "audit chain"], rows, numeric=(6,))
+        + _table(
+            ["at", "route", "outcome", "why", "expected", "realised", "USD", "audit chain"],
+            rows,
+            numeric=(6,),
+            stacked=True,
+        )
         + "<p>Every order, fill and fee: <code>executions.jsonl</code> beside this page.</p></section>"
     )
 
