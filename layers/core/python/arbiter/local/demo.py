@@ -20,8 +20,8 @@ from typing import Any
 from arbiter.gateway.paper import PaperVenue, PlaceFault, VenueFaults
 from arbiter.local.platform import ENDED_BADLY, LocalPlatform
 from arbiter.local.scanning import LocalMarket, LocalScanning, SimulatedMarket
-from arbiter.marketdata import FeedHealth
 from arbiter.models import OrderRequest
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring import AlarmEvaluator, AlarmHistory
 from arbiter.scanner import CountingScannerMetrics
 from arbiter.settings import ScannerSettings, Settings

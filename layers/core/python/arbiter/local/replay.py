@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from arbiter.marketdata.feed import BookUpdate, FeedHealth, VenueCounters
+from arbiter.marketdata.feed import BookUpdate, VenueCounters
 from arbiter.marketdata.recording import RecordingHeader, read_recording
 from arbiter.markets import market_from_ccxt
 from arbiter.models import Market, OrderBook
+from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.time import ManualClock
 
 USD_PEGGED = {"USD": 1.0, "USDT": 1.0, "USDC": 1.0}
