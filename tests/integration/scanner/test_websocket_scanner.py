@@ -37,7 +37,7 @@ class SimulatedVenuesOnLoopback:
     def __init__(self, local: LocalScanning) -> None:
         self.local = local
         self.market = SimulatedBookFeed(local.model, local.clock)
-        local._feed = self.market  # the paper venues fill against the frames served here
+        local.simulated.feed = self.market  # the paper venues fill against the frames served here
         self.market.step()
         self.servers: dict[str, BinanceDepthServer] = {}
         self.loop = asyncio.new_event_loop()

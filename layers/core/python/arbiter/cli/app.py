@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from arbiter.api.identity import OPERATOR_GROUP, READ_ONLY_GROUP
-from arbiter.cli.books import render_best_quotes
-from arbiter.cli.report import render_execution, render_opportunities, render_summary
+from arbiter.bootstrap.clock import WallClock
+from arbiter.cli.report import render_opportunities, render_summary
+from arbiter.cli.run_view import ProgressView, render_end
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
-from arbiter.local.api_demo import built_console, demo_api
-from arbiter.local.session import ExecutionReport, LocalSession
+from arbiter.local.api_demo import built_console, demo_api, local_operator_api, serving
+from arbiter.local.demo import FAULT_PROFILES, PROGRESS_EVERY_S, DemoRun
+from arbiter.local.replay import ReplayMarket
+from arbiter.local.report import build_report, write_report
+from arbiter.local.scanning import LocalMarket, SimulatedMarket
+from arbiter.local.session import ExecutionReport
+from arbiter.marketdata.ccxt_feed import open_ccxt_pro
+from arbiter.marketdata.recording import RecordingError, record_venues
 from arbiter.markets import (
     RECORDED_PRECISION_MODES,
     MarketCatalog,
@@ -49,38 +60,146 @@ def _settings(**simulation_overrides: object) -> Settings:
         raise typer.Exit(code=2) from None
 
 
+FAULTS_HELP = "fault profile of the paper venues: " + "; ".join(
+    f"{name}: {profile.description}" for name, profile in FAULT_PROFILES.items()
+)
+
+
 @app.command()
 def demo(
-    ticks: Annotated[int, typer.Option(min=1, help="simulated ticks to run")] = 12,
+    minutes: Annotated[int, typer.Option(min=1, max=240, help="simulated minutes of the schedule")] = 3,
     venues: Annotated[str | None, typer.Option(help="comma-separated venue ids (default from settings)")] = None,
     symbols: Annotated[int | None, typer.Option(min=1, help="symbols per venue")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="market model seed")] = None,
-    executions: Annotated[int, typer.Option(min=0, help="best opportunities executed per tick")] = 1,
-    serve: Annotated[bool, typer.Option(help="keep the operators' API up after the run (see `arbiter api`)")] = False,
+    seed: Annotated[int | None, typer.Option(min=0, help="market model and fault seed")] = None,
+    shards: Annotated[int, typer.Option(min=1, max=64, help="scanner shards (each its own schedule and lease)")] = 2,
+    faults: Annotated[str, typer.Option(help=FAULTS_HELP)] = "default",
+    out: Annotated[Path, typer.Option(help="folder the run's report folder is made in")] = Path("runs"),
+    verbose: Annotated[bool, typer.Option(help="a line per tick instead of the live panel")] = False,
+    serve: Annotated[bool, typer.Option(help="keep the operators' API up over the run (see `arbiter api`)")] = False,
     port: Annotated[int, typer.Option(min=0, max=65535, help="API port on 127.0.0.1 with --serve")] = 8080,
 ) -> None:
-    """Run the platform locally: simulated venues, detection every tick, the saga on paper venues, a report."""
+    """The platform as deployed, in one process: the scanner's handler on its schedule (shards, leases) over
+    simulated venues, the saga on the real state machine, the reconciler every minute, the alarms evaluated; then
+    a report in runs/<timestamp>/ (report.html, report.json, executions.jsonl). Every ARBITER_* setting applies."""
     venue_list = tuple(v.strip() for v in venues.split(",") if v.strip()) if venues is not None else None
     settings = _settings(venues=venue_list, symbols_per_venue=symbols, seed=seed)
-
-    def show(frame: BookFrame, scan: ScanResult, reports: list[ExecutionReport]) -> None:
-        typer.echo(render_best_quotes(frame))
-        typer.echo(f"  detected {len(scan.opportunities)} opportunities")
-        for report in reports:
-            typer.echo(render_execution(report))
-        typer.echo("")
-
-    if serve:
-        _serve(settings, ticks, port, show, (OPERATOR_GROUP,), executions)
-        return
     try:
-        session = LocalSession(settings, executions_per_tick=executions)
+        market: LocalMarket = SimulatedMarket(settings)
+    except ValueError as error:
+        typer.echo(f"ARBITER_SIMULATION: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    _run_and_report(settings, market, "simulated market", faults, shards, minutes, out, verbose, serve, port)
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="a recording made by `arbiter record` (docs/recording-format.md)")],
+    latency_ms: Annotated[int, typer.Option(min=0, max=60_000, help="added to every book's arrival")] = 0,
+    faults: Annotated[str, typer.Option(help=FAULTS_HELP)] = "default",
+    shards: Annotated[int, typer.Option(min=1, max=64, help="scanner shards")] = 1,
+    seed: Annotated[int | None, typer.Option(min=0, help="fault seed")] = None,
+    minutes: Annotated[int, typer.Option(min=1, help="at most this many minutes of the recording")] = 240,
+    out: Annotated[Path, typer.Option(help="folder the run's report folder is made in")] = Path("runs"),
+    verbose: Annotated[bool, typer.Option(help="a line per tick instead of the live panel")] = False,
+) -> None:
+    """Arbiter's backtest: the recorded books through the same scanner and saga, on paper venues, with added
+    latency and a fault profile; writes the same report as `arbiter demo`."""
+    settings = _settings(seed=seed)
+    try:
+        market: LocalMarket = ReplayMarket(recording, added_latency_ms=latency_ms)
+    except (OSError, RecordingError, MarketDefinitionError) as error:
+        typer.echo(f"{recording}: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    source = f"replay of {recording.name}"
+    _run_and_report(settings, market, source, faults, shards, minutes, out, verbose, False, 0, latency_ms)
+
+
+def _run_and_report(
+    settings: Settings,
+    market: LocalMarket,
+    source: str,
+    faults: str,
+    shards: int,
+    minutes: int,
+    out: Path,
+    verbose: bool,
+    serve: bool,
+    port: int,
+    latency_ms: int = 0,
+) -> None:
+    if faults not in FAULT_PROFILES:
+        typer.echo(f"--faults: {faults!r} is not a profile ({', '.join(FAULT_PROFILES)})", err=True)
+        raise typer.Exit(code=2)
+    logging.getLogger().addHandler(logging.NullHandler())  # the handlers' log lines stay off the terminal
+    console = Console()
+    try:
+        run = DemoRun(
+            settings,
+            market=market,
+            profile=FAULT_PROFILES[faults],
+            shards=shards,
+            source=source,
+            added_latency_ms=latency_ms,
+            progress_every_s=0 if verbose else PROGRESS_EVERY_S,
+        )
     except ValueError as error:  # an alarm threshold override that names no alarm
         typer.echo(f"ARBITER_ALARM_THRESHOLDS: {error}", err=True)
         raise typer.Exit(code=2) from None
-    summary = session.run(ticks, show)
-    universe = session.model.universe
-    typer.echo(render_summary(summary, len(universe.venues), len(universe.catalog)))
+    folder = out / datetime.now(tz=UTC).strftime("%Y%m%d-%H%M%S")
+    with run, ProgressView(console, f"arbiter: {source}", verbose) as view:
+        run.on_progress = view
+        record = run.run(minutes)
+        report = build_report(run.platform, record, run.prices_usd)
+        page = write_report(report, folder)
+        view.__exit__()
+        render_end(console, report, page)
+        if serve:
+            _serve_run(run, settings, port)
+
+
+def _serve_run(run: DemoRun, settings: Settings, port: int) -> None:
+    """The operators' API over the finished run's stores, until interrupted (the run's platform stays up)."""
+    api = local_operator_api(
+        run.platform, settings.storage.time_series_retention_days, scanner_shards=run.settings.scanner.shards
+    )
+    console = built_console()
+    try:
+        with serving(api, port, console=console) as server:
+            if console is not None:
+                typer.echo(f"operators' console on {server.url}/")
+            typer.echo(f"operators' API on {server.url}/v1 (Swagger UI: {server.url}/v1/docs); Ctrl-C stops it")
+            threading.Event().wait()
+    except OSError as error:
+        typer.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@app.command()
+def record(
+    venues: Annotated[str, typer.Option(help="comma-separated ccxt venue ids, e.g. binance,kraken")],
+    symbols: Annotated[str, typer.Option(help="comma-separated symbols followed on every venue, e.g. BTC/USDT")],
+    minutes: Annotated[float, typer.Option(min=0.05, max=1440, help="how long to record")] = 5,
+    out: Annotated[Path | None, typer.Option(help="the recording (default recordings/<timestamp>.jsonl.gz)")] = None,
+    depth: Annotated[int, typer.Option(min=1, max=100, help="levels per side")] = 20,
+) -> None:
+    """Record what the scanner receives from real venues (ccxt.pro websockets; needs the internet) for a replay."""
+    venue_list = tuple(v.strip() for v in venues.split(",") if v.strip())
+    symbol_list = tuple(s.strip() for s in symbols.split(",") if s.strip())
+    path = out or Path("recordings") / f"{datetime.now(tz=UTC).strftime('%Y%m%d-%H%M%S')}.jsonl.gz"
+    try:
+        exchanges = {venue: open_ccxt_pro(venue) for venue in venue_list}
+    except ValueError as error:
+        typer.echo(f"--venues: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    logging.getLogger().addHandler(logging.NullHandler())
+    try:
+        lines = asyncio.run(record_venues(exchanges, symbol_list, path, WallClock(), minutes, depth))
+    except RecordingError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"{lines} books recorded in {path}")
 
 
 @app.command("api")

@@ -29,10 +29,13 @@ def built_console() -> Path | None:
     return CONSOLE_DIST if (CONSOLE_DIST / "index.html").is_file() else None
 
 
-def local_operator_api(platform: LocalPlatform, retention_days: int) -> OperatorApi:
+def local_operator_api(platform: LocalPlatform, retention_days: int, scanner_shards: int | None = None) -> OperatorApi:
+    """``scanner_shards``: the shards the local run's scanner ran (their heartbeats); None: it ran none."""
     venues = sorted({venue for venue, _ in platform.markets})
     aws = platform.aws
-    return operator_api_on_dynamodb(aws.dynamodb, aws.tables, venues, platform.clock, retention_days)
+    return operator_api_on_dynamodb(
+        aws.dynamodb, aws.tables, venues, platform.clock, retention_days, scanner_shards=scanner_shards
+    )
 
 
 @contextmanager

@@ -10,6 +10,8 @@ from decimal import Decimal
 from arbiter.detection import Detector, ScanResult
 from arbiter.gateway.paper import PlaceFault, VenueFaults
 from arbiter.local.platform import ExecutionOutcome, LocalPlatform
+from arbiter.local.scanning import LOCAL_WAITS
+from arbiter.local.scanning import opening_balances as scanning_balances
 from arbiter.markets import BookUsdValuation
 from arbiter.models import CompensationStrategy, ExecutionStatus, Opportunity, OrderBook
 from arbiter.models.events import Reconciled, read_event
@@ -26,7 +28,6 @@ DEFAULT_FAULT_RATES: Mapping[PlaceFault, float] = {
     PlaceFault.TIMEOUT_BEFORE_ACCEPT: 0.03,
     PlaceFault.PARTIAL_FILL: 0.08,
 }
-BALANCE_PER_ASSET_USD = Decimal(250_000)
 MINUTE_MS = 60_000
 COMPENSATED_LABELS = {
     CompensationStrategy.UNWIND: "compensated by unwind",
@@ -37,18 +38,13 @@ COMPENSATED_LABELS = {
 
 def opening_balances(universe: SimulatedUniverse) -> dict[str, dict[str, Decimal]]:
     """Every simulated venue opens with ``BALANCE_PER_ASSET_USD`` worth of every asset."""
-    return {
-        venue: {
-            asset: (BALANCE_PER_ASSET_USD / Decimal(repr(price))).quantize(Decimal("0.00000001"))
-            for asset, price in universe.reference_prices_usd.items()
-        }
-        for venue in universe.venues
-    }
+    return scanning_balances(universe.venues, universe.reference_prices_usd)
 
 
 NOT_DRIVEN_HERE = frozenset({"scanner"})
 """Components this session does not run: it detects on the simulated books itself instead of driving the scanner's
-handler ([demo] will). Their alarms would fire on the silence, so they are left out and named in the report."""
+handler (``arbiter demo`` drives it: ``arbiter.local.demo``). Their alarms would fire on the silence, so they are
+left out and named in the report. This session serves ``arbiter api``'s quick start."""
 
 
 def alarms_run_here(not_driven: frozenset[str]) -> tuple[tuple[Alarm, ...], tuple[CompositeAlarm, ...]]:
@@ -114,7 +110,9 @@ class LocalSession:
             books=self._book,
             balances=balances,
             clock=self.clock,
-            settings=ExecutionSettings(poll_seconds=0, fill_deadline_ms=0),
+            # The loaded settings (every ARBITER_EXECUTION__* applies), less the waits moto would wait for real.
+            settings=ExecutionSettings.model_validate(settings.execution.model_dump() | LOCAL_WAITS),
+            reconcile=settings.reconcile,
             faults={
                 venue: VenueFaults(fault_rates=dict(fault_rates), seed=settings.simulation.seed + i)
                 for i, venue in enumerate(universe.venues)

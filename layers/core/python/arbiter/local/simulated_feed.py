@@ -5,6 +5,7 @@ ones."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from arbiter.marketdata.feed import BookUpdate, VenueCounters
@@ -27,6 +28,9 @@ class SimulatedBookFeed:
         }
         self.counters = {venue: VenueCounters(venue, books=len(s)) for venue, s in self.symbols.items()}
         self.frame: BookFrame | None = None
+        self.before_step: Callable[[], None] | None = None
+        """Called before every step (the demo lets the executions the last tick started end, and runs what is
+        scheduled meanwhile, such as the reconciler)."""
         self._position = {symbol: s for s, symbol in enumerate(universe.symbols)}
 
     async def start(self) -> None:
@@ -37,7 +41,11 @@ class SimulatedBookFeed:
         return self.step()
 
     def step(self) -> list[BookUpdate]:
+        if self.before_step is not None:
+            self.before_step()
         frame = self.frame = self.model.step()
+        while frame.clock_ms < self.clock.ms:  # the market moved on while sagas waited on the simulated clock
+            frame = self.frame = self.model.step()
         self.clock.ms = max(self.clock.ms, frame.clock_ms)
         universe, updates = frame.universe, []
         bid_prices, ask_prices, bid_sizes, ask_sizes = (

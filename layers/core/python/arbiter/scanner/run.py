@@ -141,6 +141,8 @@ async def _follow(
         if report.first_tick_at is None:
             report.first_tick_at = received
         report.last_tick_at = time.perf_counter()
+        # The books are judged at the time they were processed: ``now`` was read before the batch was waited for.
+        now = clock.now_ms()
         if now - heartbeat >= 1_000:
             heartbeat = now
             for venue, (p50, p99) in scanner.book_ages(now).items():

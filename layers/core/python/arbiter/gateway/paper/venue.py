@@ -127,7 +127,6 @@ class PaperVenue:
         self._calls = 0
         self._matched_rules: Counter[FaultRule] = Counter()
         self._cancel_failures_left = self.faults.cancel_failures
-        self._random = random.Random(self.faults.seed)  # noqa: S311 - fault injection, not cryptography
         self._acknowledged: dict[str, tuple[int, Order]] = {}
         """What reads serve while they lag (``read_lag_ms``): per order, when it changed and the state then
         acknowledged."""
@@ -208,7 +207,10 @@ class PaperVenue:
                 fired = rule.fault
             self._matched_rules[rule] += 1
         if fired is None and self.faults.fault_rates:
-            draw, cumulative = self._random.random(), 0.0
+            # Drawn for the clientOrderId, not in arrival order: legs sent at once from several threads get the
+            # same faults whichever arrives first, so a seeded run is the same run every time.
+            key = f"{self.faults.seed}:{request.client_order_id}"
+            draw, cumulative = random.Random(key).random(), 0.0  # noqa: S311 - fault injection, not cryptography
             for fault, rate in self.faults.fault_rates.items():
                 cumulative += rate
                 if draw < cumulative:
