@@ -109,15 +109,38 @@ function Shards({ health, now }) {
         <p class="neg">no shard has reported a heartbeat</p>
       ) : (
         <table class="table" id="shards">
-          <thead><tr><th>Shard</th><th>Last heartbeat</th></tr></thead>
+          <thead><tr><th>Shard</th><th>Last heartbeat</th><th>Feeds</th></tr></thead>
           <tbody>
             {Object.entries(shards).sort().map(([shard, at]) => (
-              <tr key={shard}><td data-label="Shard">{shard}</td><td data-label="Heartbeat">{age(at, now)} <span class="muted">{utc(at)}</span></td></tr>
+              <tr key={shard}>
+                <td data-label="Shard">{shard}</td>
+                <td data-label="Heartbeat">{age(at, now)} <span class="muted">{utc(at)}</span></td>
+                <td data-label="Feeds"><Feeds feeds={(health.scanner_feeds || {})[shard] || []} /></td>
+              </tr>
             ))}
           </tbody>
         </table>
       )}
     </Section>
+  );
+}
+
+function Feeds({ feeds }) {
+  if (feeds.length === 0) return <span class="muted">none reported</span>;
+  return (
+    <ul class="feeds">
+      {feeds.map((f) => (
+        <li key={f.venue} class="feed">
+          <Badge tone={f.connected ? "good" : "bad"}>{f.venue} {f.connected ? "connected" : "down"}</Badge>{" "}
+          <span class="muted">
+            {f.books} books, last message {f.last_message_age_ms === null ? "never" : f.last_message_age_ms < 1000 ? `${f.last_message_age_ms} ms` : `${(f.last_message_age_ms / 1000).toFixed(1)} s`} before the heartbeat
+            {f.reconnects ? `, ${f.reconnects} reconnects` : ""}{f.resyncs ? `, ${f.resyncs} resyncs` : ""}
+            {f.rest_snapshots ? `, ${f.rest_snapshots} REST snapshots` : ""}{f.dropped ? `, ${f.dropped} dropped` : ""}
+            {f.failed_symbols.length ? `, refused: ${f.failed_symbols.join(" ")}` : ""}
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from arbiter.bootstrap.api import DeployedHeartbeats
+from arbiter.models.heartbeat import FeedHealth, ShardHeartbeat, shard_name
+from arbiter.storage.heartbeats import DynamoHeartbeatStore
 from tests.integration.console.conftest import INCIDENT_REASON, Console
 from tests.support.browser import DESKTOP, PHONE, OpenedPage, browser, open_page, screenshot
 
@@ -265,3 +268,31 @@ def test_every_view_fits_a_phone(console: Console, phone: OpenedPage, view: str)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{view}: {width} px wide at {PHONE['width']} px"
     screenshot(page, f"console-{view.strip('/') or 'overview'}-phone")
+
+
+def test_each_shards_heartbeat_and_feeds_show_on_the_overview(console: Console, desktop: OpenedPage) -> None:
+    platform = console.demo.session.platform
+    store = DynamoHeartbeatStore(platform.aws.dynamodb, platform.aws.tables["venue_state"])
+    now = platform.clock.now_ms()
+    feeds = (
+        FeedHealth(venue="binance", connected=True, last_message_age_ms=40, books=12, reconnects=0, resyncs=1,
+                   rest_snapshots=0, dropped=0),
+        FeedHealth(venue="kraken", connected=False, last_message_age_ms=9_500, books=12, reconnects=3, resyncs=0,
+                   rest_snapshots=2, dropped=0, failed_symbols=("XYZ/USDT",)),
+    )  # fmt: skip
+    store.beat(ShardHeartbeat(shard=shard_name(0, 2), owner="scanner-a", at_ms=now - 2_000, feeds=feeds))
+    queries = console.demo.api.queries
+    before, queries.heartbeats = queries.heartbeats, DeployedHeartbeats(store, shards=2)
+    try:
+        page = desktop.page
+        visit(page, console, "/")
+        shards = page.locator("#shards")
+        expect(shards).to_contain_text("shard-0-of-2")
+        expect(shards).to_contain_text("binance connected")
+        expect(shards).to_contain_text("kraken down")
+        expect(shards).to_contain_text("3 reconnects")
+        expect(shards).to_contain_text("refused: XYZ/USDT")
+        expect(shards).not_to_contain_text("shard-1-of-2")  # it never beat: not listed as alive
+        screenshot(page, "console-shards-desktop")
+    finally:
+        queries.heartbeats = before
