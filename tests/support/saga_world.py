@@ -35,7 +35,7 @@ def opportunity(quote_ts: int = NOW - 100) -> Opportunity:
 
 
 class World:
-    def __init__(self, faults: dict[str, VenueFaults] | None = None) -> None:
+    def __init__(self, faults: dict[str, VenueFaults] | None = None, settings: ExecutionSettings | None = None) -> None:
         faults = faults or {}
         self.books = {
             "alpha": book("alpha", "SOL/USDT", "149.9", "150", gap="0.1"),
@@ -63,7 +63,7 @@ class World:
                 alerts=self.alerts,
                 clock=self.clock,
                 pause=self.clock.advance,
-                settings=ExecutionSettings(poll_seconds=0),
+                settings=settings or ExecutionSettings(poll_seconds=0),
             )
         )
 

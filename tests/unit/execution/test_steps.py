@@ -9,6 +9,7 @@ from arbiter.execution.steps import OrdersStillOpenError, SagaSteps
 from arbiter.gateway.errors import VenueUnavailableError
 from arbiter.gateway.paper import FaultRule, PlaceFault, VenueFaults
 from arbiter.models import CompensationStrategy, ExecutionStatus, OrderStatus, SendState, Side, derive_client_order_id
+from arbiter.settings import ExecutionSettings
 from tests.support.saga_world import NOW, World
 from tests.unit.execution.conftest import book
 
@@ -186,6 +187,44 @@ def test_a_cancel_acknowledgement_never_stands_in_for_a_venue_that_is_down() -> 
     assert world.steps.desk.lookup_or_final(resting) == acknowledged
     confirmed = [e for e in world.journal.events("exec-1") if e.kind == "orders_confirmed"]
     assert len(confirmed) == 1
+
+
+def test_compensation_rounds_that_shrink_the_position_do_not_use_up_the_rounds_allowed() -> None:
+    # Found by `make demo`: flattening orders that filled half each time left 0.08 ETH open after the two rounds
+    # allowed, an incident although every round made progress and the books still offered the flattening.
+    rejected = FaultRule(fault=PlaceFault.REJECT, side=Side.SELL)
+    halves = tuple(FaultRule(fault=PlaceFault.PARTIAL_FILL, side=Side.SELL, nth=n) for n in range(3))
+    world = World({"alpha": VenueFaults(place=halves), "beta": VenueFaults(place=(rejected,))})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))  # long 1 SOL on alpha, beta refused
+    rounds = 0
+    while True:
+        state = world.steps.reconcile(world.steps.compensate(state))
+        rounds += 1
+        assert state.reconciliation is not None
+        if not state.compensate_again:
+            break
+    assert state.reconciliation.flat, state.reconciliation  # 1 -> 0.5 -> 0.25 -> 0.125 -> flat
+    assert rounds == 4
+    assert state.progress_rounds == 2  # rounds 2 and 3 shrank the position (round 1 is measured from nothing)
+    assert world.status() is ExecutionStatus.COMPENSATED
+
+
+def test_progress_rounds_are_bounded_and_a_round_that_does_not_shrink_the_position_counts() -> None:
+    rejected = FaultRule(fault=PlaceFault.REJECT, side=Side.SELL)
+    halves = tuple(FaultRule(fault=PlaceFault.PARTIAL_FILL, side=Side.SELL, nth=n) for n in range(10))
+    bounded = ExecutionSettings(poll_seconds=0, max_progress_rounds=1)
+    world = World({"alpha": VenueFaults(place=halves), "beta": VenueFaults(place=(rejected,))}, bounded)
+    state = world.steps.place_legs(world.steps.prepare(world.start()))
+    rounds = 0
+    while True:
+        state = world.steps.reconcile(world.steps.compensate(state))
+        rounds += 1
+        if not state.compensate_again:
+            break
+    assert state.reconciliation is not None
+    assert not state.reconciliation.flat
+    assert rounds == 3  # two rounds allowed, one progress round on top, then the bound: an incident follows
+    assert state.progress_rounds == 2
 
 
 def test_an_incident_tells_the_position_per_venue_its_usd_value_the_real_orders_and_the_flattening_offered() -> None:

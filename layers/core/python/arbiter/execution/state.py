@@ -45,6 +45,9 @@ class SagaState(_State):
     unsent_rounds: int = Field(
         default=0, ge=0, description="of those, rounds whose every order provably never reached its venue"
     )
+    progress_rounds: int = Field(
+        default=0, ge=0, description="of those, rounds after which the open position was smaller in every asset"
+    )
     reconciliation: Reconciled | None = None
     compensate_again: bool = False
     error: StepFailure | None = None

@@ -277,13 +277,22 @@ class SagaSteps:
             if deps.journal.get(state.execution_id).status is not ExecutionStatus.SETTLED:
                 strategy = state.strategy or CompensationStrategy.NOTHING
                 deps.journal.set_status(state.execution_id, ExecutionStatus.COMPENSATED, now, strategy=strategy)
-        unsent = state.unsent_rounds + (1 if _never_reached(final, state.compensation_rounds) else 0)
+        never_reached = _never_reached(final, state.compensation_rounds)
+        unsent = state.unsent_rounds + (1 if never_reached else 0)
+        previous = state.reconciliation
+        shrank = not never_reached and previous is not None and _shrank(previous.residual, residual)
+        progress = state.progress_rounds + (1 if shrank else 0)
         settings = deps.settings
-        rounds_left = state.compensation_rounds - unsent < settings.max_compensation_rounds
-        unsent_left = unsent <= settings.max_unsent_rounds
-        retry = not flat and still_open == 0 and rounds_left and unsent_left
+        rounds_left = state.compensation_rounds - unsent - progress < settings.max_compensation_rounds
+        extra_left = unsent <= settings.max_unsent_rounds and progress <= settings.max_progress_rounds
+        retry = not flat and still_open == 0 and rounds_left and extra_left
         return state.model_copy(
-            update={"reconciliation": reconciliation, "compensate_again": retry, "unsent_rounds": unsent}
+            update={
+                "reconciliation": reconciliation,
+                "compensate_again": retry,
+                "unsent_rounds": unsent,
+                "progress_rounds": progress,
+            }
         )
 
     def _recorded(self, execution_id: str) -> bool:
@@ -381,6 +390,15 @@ class SagaSteps:
             ]
         )
         return state
+
+
+def _shrank(before: Mapping[str, Decimal], after: Mapping[str, Decimal]) -> bool:
+    """Is the open position after a round smaller than before it: no asset larger, none new, one smaller?"""
+    if not after:
+        return False  # flat: nothing left to retry for
+    larger = any(abs(amount) > abs(before.get(asset, Decimal(0))) for asset, amount in after.items())
+    smaller = any(abs(after.get(asset, Decimal(0))) < abs(amount) for asset, amount in before.items())
+    return smaller and not larger
 
 
 def _never_reached(final: FinalReads, round_: int) -> bool:

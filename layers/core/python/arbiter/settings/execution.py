@@ -61,6 +61,13 @@ class ExecutionSettings(BaseModel):
         description="compensation rounds whose every order provably never reached its venue, allowed on top of "
         "max_compensation_rounds (a transient timeout before accept does not use up a round)",
     )
+    max_progress_rounds: int = Field(
+        default=3,
+        ge=0,
+        le=5,
+        description="compensation rounds that shrank the open position (a flattening order partly filled), allowed "
+        "on top of max_compensation_rounds: a round that makes progress is not a failed round",
+    )
     balance_reserve: Decimal = Field(
         default=Decimal("0.0"), ge=0, lt=1, description="fraction of each balance never committed"
     )
