@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from arbiter.bootstrap.saga import DeployedVenues, SagaStores, WiringError
+from arbiter.bootstrap.saga import DeployedVenues, SagaStores, WiringError, gateway_usd_valuation
 from arbiter.detection import DetectionIndex, Detector, IncrementalDetector
 from arbiter.execution.ports import VenueGateway
 from arbiter.marketdata import BookSource, LiveBooks
 from arbiter.marketdata.ccxt_feed import CcxtBookFeed, FeedSettings, open_ccxt_pro
-from arbiter.markets import BookUsdValuation, MarketCatalog
+from arbiter.markets import BookUsdValuation, MarketCatalog, ReadAheadUsdValuation
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import Clock
 from arbiter.risk.balances import BalanceCache
@@ -164,7 +164,9 @@ def build_scanner(
     def live_book(venue: str, symbol: str) -> OrderBook | None:
         return books.order_book(venue, symbol) if books.update_of(venue, symbol) is not None else None
 
-    usd_value = BookUsdValuation(followed, live_book)
+    usd_value = ReadAheadUsdValuation(
+        BookUsdValuation(followed, live_book), gateway_usd_valuation(gateways, markets), clock, scan.usd_read_ahead_ms
+    )
     executions = ThrottledExecutions(stores.journal, stores.journal, clock, scan.state_refresh_ms)
     limits = Refreshed(lambda: stores.configuration.current().risk_limits, clock, scan.state_refresh_ms)
     risk = RiskEngine(

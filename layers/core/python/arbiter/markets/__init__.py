@@ -6,7 +6,15 @@ from arbiter.markets.errors import MarketDefinitionError, UnknownMarketError
 from arbiter.markets.exchange import markets_from_exchange
 from arbiter.markets.precision import amount_step, price_step, round_amount, round_price
 from arbiter.markets.recorded import RECORDED_PRECISION_MODES, recorded_market_dicts, recorded_markets
-from arbiter.markets.valuation import USD_STABLE, BookLookup, BookUsdValuation, UsdValue, usd_from_mids, usd_symbols
+from arbiter.markets.valuation import (
+    USD_STABLE,
+    BookLookup,
+    BookUsdValuation,
+    ReadAheadUsdValuation,
+    UsdValue,
+    usd_from_mids,
+    usd_symbols,
+)
 
 __all__ = [
     "RECORDED_PRECISION_MODES",
@@ -15,6 +23,7 @@ __all__ = [
     "BookUsdValuation",
     "MarketCatalog",
     "MarketDefinitionError",
+    "ReadAheadUsdValuation",
     "UnknownMarketError",
     "UsdValue",
     "amount_step",

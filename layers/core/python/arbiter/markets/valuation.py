@@ -9,11 +9,12 @@ count it as zero)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arbiter.models import Market, OrderBook
 from arbiter.models.symbols import base_and_quote
+from arbiter.models.time import Clock
 
 USD_QUOTES = ("USDT", "USDC", "USD")
 """Counted one for one as US dollars (their de-peg risk is the risk limits' concern, not the valuation's), in the
@@ -57,3 +58,39 @@ class BookUsdValuation:
             if mids:
                 return usd_from_mids(mids)
         return None
+
+
+@dataclass
+class ReadAheadUsdValuation:
+    """The policy over the books a scanner shard follows live, and, for an asset those cannot value (its USD
+    market followed by another shard; a fee asset such as BNB no shard follows), over the venues' books read
+    ahead (``read_ahead``, off the scanner's event loop) and kept for ``max_age_ms``.
+
+    Without it a shard refuses every start with ``unknown_usd_value`` once today's P&L holds an asset only
+    another shard prices: the daily loss cannot be valued. An asset first asked for is unknown until the next
+    read-ahead (the decision asking is refused, as any unvalued one is)."""
+
+    live: UsdValue
+    remote: UsdValue
+    clock: Clock
+    max_age_ms: int
+    _read: dict[str, tuple[Decimal | None, int]] = field(default_factory=dict)
+    _wanted: set[str] = field(default_factory=set)
+
+    def __call__(self, asset: str) -> Decimal | None:
+        value = self.live(asset)
+        if value is not None:
+            return value
+        read = self._read.get(asset)
+        if read is None or self.clock.now_ms() - read[1] > self.max_age_ms:
+            self._wanted.add(asset)
+            return None
+        return read[0]
+
+    def read_ahead(self) -> None:
+        """Read every asset asked for that the live books could not value and that is missing or getting old."""
+        now = self.clock.now_ms()
+        due = {a for a, (_, at) in self._read.items() if now - at > self.max_age_ms // 2} | self._wanted
+        for asset in sorted(due):
+            self._read[asset] = (self.remote(asset), now)
+        self._wanted.clear()

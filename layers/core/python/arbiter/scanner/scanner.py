@@ -20,7 +20,7 @@ from arbiter.detection import IncrementalDetector
 from arbiter.execution.ports import VenueGateway
 from arbiter.execution.state import SagaState
 from arbiter.marketdata import BookUpdate, LiveBooks
-from arbiter.markets import UsdValue
+from arbiter.markets import ReadAheadUsdValuation
 from arbiter.models import Balances, Market, Opportunity
 from arbiter.models.heartbeat import FeedHealth
 from arbiter.models.risk import RiskLimits
@@ -79,7 +79,7 @@ class ScannerDependencies:
     balances: BalanceCache
     opportunities: OpportunityStore
     starter: ExecutionStarter
-    usd_value: UsdValue
+    usd_value: ReadAheadUsdValuation
     metrics: ScannerMetrics
     clock: Clock
     settings: ScannerSettings
@@ -162,6 +162,7 @@ class ShardScanner:
         getting old, between batches: a decision then never waits for DynamoDB or a venue."""
         d = self.d
         d.balances.prefetch(d.gateways.values())
+        d.usd_value.read_ahead()
         d.limits.prefetch()
         d.executions.prefetch(utc_day(d.clock.now_ms()))
         switch = d.risk.kill_switch

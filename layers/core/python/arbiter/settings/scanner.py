@@ -36,6 +36,12 @@ class ScannerSettings(BaseModel):
     state_refresh_ms: int = Field(
         default=1_000, ge=1, le=1_000, description="kill switch, limits and running executions read at most this often"
     )
+    usd_read_ahead_ms: int = Field(
+        default=60_000,
+        ge=1_000,
+        description="an asset the shard's own books cannot value (another shard's, a fee asset) is valued from the "
+        "venues' books read ahead this often",
+    )
     max_starts_per_tick: int = Field(default=2, ge=1, le=50)
     opportunity_retention_days: int = Field(default=30, ge=1, le=3650)
     state_machine_arn: str | None = Field(
