@@ -7,9 +7,10 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,7 +21,8 @@ from arbiter.cli.report import render_opportunities, render_summary
 from arbiter.cli.run_view import ProgressView, render_end
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
-from arbiter.local.api_demo import built_console, demo_api, local_operator_api, serving
+from arbiter.local.api_demo import DemoApi, built_console, demo_api, local_operator_api, serving
+from arbiter.local.api_server import LocalApiServer
 from arbiter.local.demo import FAULT_PROFILES, PROGRESS_EVERY_S, DemoRun
 from arbiter.local.replay import ReplayMarket
 from arbiter.local.report import build_report, write_report
@@ -39,6 +41,9 @@ from arbiter.markets import (
 from arbiter.models import Market, OrderBook
 from arbiter.settings import Settings, SettingsError, load_settings
 from arbiter.simulation import BookFrame, FrameBooks, MarketModel
+
+Served = TypeVar("Served")
+"""What a local server context yields (the server itself, or a demo with its server)."""
 
 app = typer.Typer(
     help="Arbiter: serverless crypto arbitrage. Local runs use simulated venues and an in-process AWS.",
@@ -163,11 +168,29 @@ def _serve_run(run: DemoRun, settings: Settings, port: int) -> None:
         run.platform, settings.storage.time_series_retention_days, scanner_shards=run.settings.scanner.shards
     )
     console = built_console()
+
+    def announce(server: LocalApiServer) -> None:
+        _announce(server, console)
+        typer.echo("Ctrl-C stops it")
+
+    _serve_until_interrupted(lambda: serving(api, port, console=console), port, announce)
+
+
+def _announce(server: LocalApiServer, console: Path | None) -> None:
+    if console is not None:
+        typer.echo(f"operators' console on {server.url}/")
+    else:
+        typer.echo("operators' console not built (`make install` builds console/dist)")
+    typer.echo(f"operators' API on {server.url}/v1 (Swagger UI: {server.url}/v1/docs)")
+
+
+def _serve_until_interrupted(
+    open_server: Callable[[], AbstractContextManager[Served]], port: int, announce: Callable[[Served], None]
+) -> None:
+    """Serve on 127.0.0.1 until Ctrl-C; a port that cannot be taken is a clear error, not a traceback."""
     try:
-        with serving(api, port, console=console) as server:
-            if console is not None:
-                typer.echo(f"operators' console on {server.url}/")
-            typer.echo(f"operators' API on {server.url}/v1 (Swagger UI: {server.url}/v1/docs); Ctrl-C stops it")
+        with open_server() as served:
+            announce(served)
             threading.Event().wait()
     except OSError as error:
         typer.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", err=True)
@@ -223,25 +246,21 @@ def _serve(
     groups: tuple[str, ...],
     executions: int = 1,
 ) -> None:
-    try:
-        console = built_console()
-        with demo_api(
+    console = built_console()
+
+    def announce(running: DemoApi) -> None:
+        universe = running.session.model.universe
+        typer.echo(render_summary(running.summary, len(universe.venues), len(universe.catalog)))
+        _announce(running.server, console)
+        typer.echo(f"calling as {running.server.user} in {', '.join(groups)}; Ctrl-C stops it")
+
+    _serve_until_interrupted(
+        lambda: demo_api(
             settings, ticks, port, on_tick, groups=groups, executions_per_tick=executions, console=console
-        ) as running:
-            universe = running.session.model.universe
-            typer.echo(render_summary(running.summary, len(universe.venues), len(universe.catalog)))
-            if console is not None:
-                typer.echo(f"operators' console on {running.server.url}/")
-            else:
-                typer.echo("operators' console not built (`make install` builds console/dist)")
-            typer.echo(f"operators' API on {running.server.url}/v1 (Swagger UI: {running.server.url}/v1/docs)")
-            typer.echo(f"calling as {running.server.user} in {', '.join(groups)}; Ctrl-C stops it")
-            threading.Event().wait()
-    except OSError as error:
-        typer.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}", err=True)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        typer.echo("stopped")
+        ),
+        port,
+        announce,
+    )
 
 
 @app.command()
