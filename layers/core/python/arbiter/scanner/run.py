@@ -38,6 +38,8 @@ class RunReport:
     last_tick_at: float | None = None
     released_at: float | None = None
     health: dict[str, FeedHealth] = field(default_factory=dict)
+    scoring: str = ""
+    """How the run ranked opportunities: by which model, or by expected profit and why."""
 
 
 async def run_shard(
@@ -81,6 +83,7 @@ async def run_shard(
             leases.release(shard, owner)
             report.released_at = time.perf_counter()
         report.health = dict(source.health(clock.now_ms()))
+        report.scoring = scanner.d.scorer.status().describe()
         await source.close()
     return report
 
@@ -128,6 +131,6 @@ async def _follow(
             heartbeat = now
             for venue, (p50, p99) in scanner.book_ages(now).items():
                 d.metrics.book_ages(venue, p50, p99)
-            d.metrics.heartbeat(shard, source.health(now))
+            d.metrics.heartbeat(shard, source.health(now), d.scorer.status())
         await asyncio.sleep(0)  # let the feeds' tasks run between two evaluations
     report.reason = "ran to the end of its time"
