@@ -4,11 +4,11 @@ features ``venue_*_rate`` and ``route_recent_*``), and how one ended execution i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arbiter.models import Execution, ExecutionStatus, Opportunity, OrderStatus
+from arbiter.models import Execution, ExecutionStatus, Opportunity, Order, OrderIntent, OrderStatus
 
 Route = frozenset[tuple[str, str, str]]
 ENDED = (ExecutionStatus.SETTLED, ExecutionStatus.COMPENSATED, ExecutionStatus.INCIDENT)
@@ -92,10 +92,32 @@ class OutcomeStats:
         return self.routes.get(route, NO_ROUTE_HISTORY)
 
 
+class EndedOrders:
+    """The orders an ended execution sent (journal reads, cached: an ended execution's orders are final)."""
+
+    def __init__(self, intents: Callable[[str], Sequence[OrderIntent]], order: Callable[[str], Order | None]) -> None:
+        self._intents, self._order = intents, order
+        self._cache: dict[str, tuple[Order, ...]] = {}
+
+    def __call__(self, execution: Execution) -> Sequence[Order]:
+        found = self._cache.get(execution.execution_id)
+        if found is None:
+            orders = (self._order(i.client_order_id) for i in self._intents(execution.execution_id))
+            found = self._cache[execution.execution_id] = tuple(o for o in orders if o is not None)
+        return found
+
+    def forget_all_but(self, execution_ids: Iterable[str]) -> None:
+        keep = set(execution_ids)
+        self._cache = {k: v for k, v in self._cache.items() if k in keep}
+
+
 def outcome_stats(
-    executions: Iterable[Execution], pnl_usd: Callable[[Execution], float | None] | None = None
+    executions: Iterable[Execution],
+    pnl_usd: Callable[[Execution], float | None] | None = None,
+    orders_of: Callable[[Execution], Sequence[Order]] | None = None,
 ) -> OutcomeStats:
-    """Rates over the given executions that ended (refused and running ones are left out)."""
+    """Rates over the given executions that ended (refused and running ones are left out); ``orders_of``: the
+    orders each sent (default: those on its record)."""
     venues: dict[str, _Counts] = defaultdict(_Counts)
     routes: dict[Route, _RouteCounts] = defaultdict(_RouteCounts)
     for execution in executions:
@@ -106,7 +128,7 @@ def outcome_stats(
             counts = venues[venue]
             counts.executions += 1
             counts.compensated += label != "completed"
-        for order in execution.orders:
+        for order in orders_of(execution) if orders_of is not None else execution.orders:
             counts = venues[order.venue]
             counts.orders += 1
             counts.rejected += order.status is OrderStatus.REJECTED

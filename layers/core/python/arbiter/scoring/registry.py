@@ -104,9 +104,12 @@ class ModelRegistry:
 
     def load(self, record: ModelRecord) -> TreeModel:
         """The record's model, checked (``ModelLoadError`` names what is wrong)."""
+        return self.load_uri(record.artifact)
+
+    def load_uri(self, uri: str) -> TreeModel:
         from arbiter.scoring.trees import load_model
 
-        return load_model(self.artifact(record.artifact))
+        return load_model(self.artifact(uri))
 
 
 def describe(record: ModelRecord | None) -> dict[str, Any]:
