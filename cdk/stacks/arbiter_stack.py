@@ -9,12 +9,14 @@ from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from arbiter.execution.topology import SAGA_TASKS
+from arbiter.scoring.topology import RETRAIN_TASKS
 from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.api import OperatorApi
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
+from cdk.arbiter_constructs.retraining import Retraining
 from cdk.arbiter_constructs.saga import ArbitrageSaga
 from cdk.arbiter_constructs.scanner import Scanner
 from cdk.arbiter_constructs.tables import DataTables
@@ -60,20 +62,31 @@ class ArbiterStack(Stack):
         self.api = OperatorApi(
             self, "Api", config=config, layers=self.layers.all, environment=environment, tables=self.data.tables
         )
+        self.retraining = Retraining(
+            self,
+            "Retraining",
+            config=config,
+            layers=self.layers.all,
+            environment=environment,
+            alert_topic=self.alerts.topic,
+        )
         self.scanner = Scanner(
             self,
             "Scanner",
             config=config,
             layers=self.layers.all,
-            environment=environment,
+            environment=self.retraining.environment,  # ranks by the live model (read from the registry)
             state_machine=self.saga.state_machine,
         )
+        self.retraining.grant_live_model_read(self.scanner.function)
         functions = {task.folder: self.saga.functions[task.state] for task in SAGA_TASKS}
         functions["reconciler"] = self.reconciler.function
         for folder, function in functions.items():
             grant_tables(function, folder, self.data.tables)
             self.alerts.topic.grant_publish(function)
         grant_tables(self.scanner.function, "scanner", self.data.tables)
+        for task in RETRAIN_TASKS:
+            grant_tables(self.retraining.functions[task.state], task.folder, self.data.tables)
         grant_tables(self.api.function, "api", self.data.tables)
         # Every function of the stack, those other constructs add included: audit events are never deleted or changed.
         Aspects.of(self).add(AuditTrailGuard(self.data.tables[AUDITED_TABLE]))
@@ -88,6 +101,7 @@ class ArbiterStack(Stack):
             "Reconciler": self.reconciler.function,
             "Scanner": self.scanner.function,
             "Api": self.api.function,
+            **{f"Retrain{state}": function for state, function in self.retraining.functions.items()},
         }
         self.monitoring = Monitoring(
             self,
@@ -100,10 +114,13 @@ class ArbiterStack(Stack):
             dead_letter_queues={
                 "ReconcilerSchedule": self.reconciler.dead_letters,
                 "ScannerSchedule": self.scanner.dead_letters,
+                "RetrainingStarts": self.retraining.dead_letters,
                 **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
             },
-            log_groups=[*(f.log_group for f in monitored.values()), self.saga.log_group],
+            log_groups=[*(f.log_group for f in monitored.values()), self.saga.log_group, self.retraining.log_group],
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "ApiUrl", value=self.api.api.url)
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)
+        CfnOutput(self, "RetrainStateMachineArn", value=self.retraining.state_machine.state_machine_arn)
+        CfnOutput(self, "ModelBucketName", value=self.retraining.bucket.bucket_name)
