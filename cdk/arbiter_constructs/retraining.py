@@ -364,7 +364,7 @@ def _acknowledge(retraining: Retraining) -> None:
         Validations.of(function).acknowledge(
             Acknowledgment(
                 id="Serverless::Serverless-LambdaDLQ",
-                reason="Retraining tasks are invoked synchronously by Step Functions, whose Retry/Catch handle failures.",
+                reason="Retraining tasks are invoked synchronously by Step Functions; its Retry/Catch handle failures.",
             )
         )
     acknowledge_function_findings(

@@ -261,7 +261,6 @@ def test_the_scanner_runs_each_shard_every_minute_and_may_start_executions_only(
     assert s3
     assert all(not a.startswith(("s3:Put", "s3:Delete")) for st in s3 for a in _actions(st))
     assert all("/models/*" in json.dumps(st["Resource"]) or "Arn" in json.dumps(st["Resource"]) for st in s3)
-    granted = json.dumps(statements)
     orders = stack.get_logical_id(stack.data.tables["orders"].node.default_child)  # type: ignore[arg-type]
     # The orders table: read only (a venue's recent rejections and partial fills are features), never written.
     on_orders = [st for st in statements if orders in json.dumps(st["Resource"])]
