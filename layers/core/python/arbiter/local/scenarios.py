@@ -119,6 +119,8 @@ class Scenario:
     """Every venue's reads serve its last acknowledgement for this long after an order changes."""
     fill_at_cancel: bool = False
     """Every venue fills a resting order in full as its cancel arrives (acknowledged as canceled)."""
+    predicted_pnl_usd: float | None = None
+    """The scoring model's prediction the scanner would have started it with (None: no model)."""
     duplicate_place_legs: bool = False
     """PlaceLegs is delivered twice, the state machine's delivery while the first still sends (venues answer
     slowly): Lambda's at-least-once delivery."""
@@ -257,7 +259,7 @@ class ScenarioRunner:
         kill_switch = self.platform.kill_switch
         kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
-        outcome = self.platform.execute(opportunity)
+        outcome = self.platform.execute(opportunity, predicted_pnl_usd=scenario.predicted_pnl_usd)
         seconds = time.perf_counter() - started
         self.platform.aws.lambdas.join_background()
         swept_at = time.perf_counter()

@@ -413,6 +413,8 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
     Widget("Book age per venue", (BOOK_AGE_P50, BOOK_AGE_P99), (Statistic.MAXIMUM,)),
     Widget("Scanner heartbeat per shard, and runs", (SCANNER_HEARTBEAT, SCANNER_HEARTBEATS, SCANNER_RUNS)),
     Widget("Feeds: connected and reconnects", (FEED_CONNECTED, FEED_RECONNECTS), (Statistic.MAXIMUM, Statistic.SUM)),
+    Widget("Scoring: by the live model (1) or expected profit (0)", (SCORING_BY_MODEL,), (Statistic.AVERAGE,)),
+    Widget("Scoring: realised minus predicted P&L (USD)", (PREDICTION_ERROR_USD,), (Statistic.AVERAGE,), period_s=3600),
 )
 
 
