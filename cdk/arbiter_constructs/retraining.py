@@ -143,11 +143,11 @@ class Retraining(Construct):
                 output_type=BundlingOutput.ARCHIVED,
             ),
         )
-        self.environment = {
-            **environment,
+        self.registry_environment = {
             "ARBITER_SCORING__MODEL_BUCKET": self.bucket.bucket_name,
             "ARBITER_SCORING__LIVE_MODEL_PARAMETER": self.live_model.parameter_name,
         }
+        self.environment = {**environment, **self.registry_environment}
         self.functions: dict[str, lambda_.Function] = {
             task.state: arbiter_function(
                 self,

@@ -22,6 +22,8 @@ from cdk.arbiter_constructs.scanner import Scanner
 from cdk.arbiter_constructs.tables import DataTables
 from cdk.config import DeploymentConfig
 
+VENUE_SETTINGS = ("ARBITER_VENUES", "ARBITER_PAPER__", "ARBITER_GATEWAY__")
+
 
 class ArbiterStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any) -> None:
@@ -67,7 +69,8 @@ class ArbiterStack(Stack):
             "Retraining",
             config=config,
             layers=self.layers.all,
-            environment=environment,
+            # What the retraining's tasks read: the tables, the topic; no venue is opened, so no venue settings.
+            environment={k: v for k, v in environment.items() if not k.startswith(VENUE_SETTINGS)},
             alert_topic=self.alerts.topic,
         )
         self.scanner = Scanner(
@@ -75,7 +78,7 @@ class ArbiterStack(Stack):
             "Scanner",
             config=config,
             layers=self.layers.all,
-            environment=self.retraining.environment,  # ranks by the live model (read from the registry)
+            environment={**environment, **self.retraining.registry_environment},  # ranks by the live model
             state_machine=self.saga.state_machine,
         )
         self.retraining.grant_live_model_read(self.scanner.function)
@@ -96,13 +99,13 @@ class ArbiterStack(Stack):
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
             self.scanner.function.add_to_role_policy(self.saga.secrets_statement(secrets))
-        monitored = {
+        traced = {
             **self.saga.functions,
             "Reconciler": self.reconciler.function,
             "Scanner": self.scanner.function,
             "Api": self.api.function,
-            **{f"Retrain{state}": function for state, function in self.retraining.functions.items()},
         }
+        monitored = {**traced, **{f"Retrain{state}": fn for state, fn in self.retraining.functions.items()}}
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -117,7 +120,7 @@ class ArbiterStack(Stack):
                 "RetrainingStarts": self.retraining.dead_letters,
                 **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
             },
-            log_groups=[*(f.log_group for f in monitored.values()), self.saga.log_group, self.retraining.log_group],
+            log_groups=[*(f.log_group for f in traced.values()), self.saga.log_group],  # where an execution is traced
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "ApiUrl", value=self.api.api.url)

@@ -104,3 +104,15 @@ def test_the_state_machine_may_run_only_arbiter_training_jobs_with_its_own_role(
 def test_the_template_with_the_retraining_is_cfn_lint_clean(dev_assembly: tuple[ArbiterStack, Path]) -> None:
     matches = lint_file(dev_assembly[1], config=ManualArgs(ignore_checks=["W3005"], regions=["eu-west-1"]))
     assert [str(m) for m in matches] == []
+
+
+def test_the_retraining_tasks_know_the_registry_and_no_venue(dev_assembly: tuple[ArbiterStack, Path]) -> None:
+    functions = _template(dev_assembly).find_resources("AWS::Lambda::Function").values()
+    tasks = [f for f in functions if f["Properties"]["Description"].startswith("Arbiter retraining task")]
+    assert len(tasks) == len(RETRAIN_TASKS)
+    for task in tasks:
+        variables = task["Properties"]["Environment"]["Variables"]
+        assert "ARBITER_SCORING__MODEL_BUCKET" in variables
+        assert "ARBITER_SCORING__LIVE_MODEL_PARAMETER" in variables
+        assert not [name for name in variables if name.startswith(("ARBITER_VENUES", "ARBITER_PAPER__"))]
+        assert task["Properties"]["Architectures"] == ["arm64"]
