@@ -11,7 +11,10 @@ first (and none when it expects a loss), against the one expected profit ranks f
 budget (one start per tick), in percent of the latter (target >= 20). ml.auc / ml.brier: how well the model tells
 completed executions from compensated ones and incidents on that window. ml.train_s: the training job's wall
 time. ml.score_us: median time to score one candidate, as the scanner does a tick's (inputs, matrix, trees).
-ml.eval_rows: ended executions in the judged window (the figures' sample size)."""
+ml.eval_rows: ended executions in the judged window (the figures' sample size). For context, on the same ticks:
+ml.pnl_lift_fill_x_profit_pct ranks by the model's completion probability times expected profit instead, and
+ml.pnl_lift_hindsight_pct is the most any ranking could gain (each tick's best realised P&L, known afterwards):
+the ceiling ml.pnl_lift_pct is measured against."""
 
 from __future__ import annotations
 
@@ -33,23 +36,47 @@ def _per_start(picks: list[Candidate]) -> float:
     return sum(c.pnl_usd for c in picks) / len(picks) if picks else 0.0
 
 
-def lift(candidates: list[Candidate], model: TreeModel) -> tuple[float, float, float, int, int]:
-    """(lift %, model's P&L per start, expected profit's, model's starts, expected profit's starts)."""
+def _by_tick(candidates: list[Candidate]) -> list[list[Candidate]]:
     by_tick: dict[int, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
         if candidate.outcome is not None:  # refused by Prepare: neither selection could have traded it
             by_tick[candidate.tick].append(candidate)
+    return [by_tick[tick] for tick in sorted(by_tick)]
+
+
+def _percent(scored: float, baseline: float) -> float:
+    return (scored - baseline) / abs(baseline) * 100 if baseline else 0.0
+
+
+def lift(candidates: list[Candidate], model: TreeModel) -> tuple[float, float, float, int, int]:
+    """(lift %, model's P&L per start, expected profit's, model's starts, expected profit's starts): the scanner's
+    policy, the best predicted realised P&L if it is positive."""
     by_profit, by_model = [], []
-    for tick in sorted(by_tick):
-        group = by_tick[tick]
+    for group in _by_tick(candidates):
         by_profit.append(max(group, key=lambda c: c.features["expected_profit_usd"]))
         predicted = model.pnl.predict(model.matrix([model_inputs(c.features) for c in group]))
         best = int(predicted.argmax())
         if predicted[best] > 0:
             by_model.append(group[best])
     baseline, scored = _per_start(by_profit), _per_start(by_model)
-    percent = (scored - baseline) / abs(baseline) * 100 if baseline else 0.0
-    return percent, scored, baseline, len(by_model), len(by_profit)
+    return _percent(scored, baseline), scored, baseline, len(by_model), len(by_profit)
+
+
+def context_lifts(candidates: list[Candidate], model: TreeModel) -> tuple[float, float]:
+    """On the same ticks: ranking by completion probability x expected profit (the other reading of the issue),
+    and the best any ranking could do (hindsight: each tick's best realised P&L, or none when all lose)."""
+    groups = _by_tick(candidates)
+    by_profit = [max(g, key=lambda c: c.features["expected_profit_usd"]) for g in groups]
+    by_fill, hindsight = [], []
+    for group in groups:
+        completed = model.completed.predict(model.matrix([model_inputs(c.features) for c in group]))
+        scores = [p * c.features["expected_profit_usd"] for p, c in zip(completed, group, strict=True)]
+        by_fill.append(group[max(range(len(group)), key=scores.__getitem__)])
+        best = max(group, key=lambda c: c.pnl_usd)
+        if best.pnl_usd > 0:
+            hindsight.append(best)
+    baseline = _per_start(by_profit)
+    return _percent(_per_start(by_fill), baseline), _percent(_per_start(hindsight), baseline)
 
 
 def run() -> list[Figure]:
@@ -65,6 +92,7 @@ def run() -> list[Figure]:
         judged = history.run(eval_ticks)
     ended = [c for c in judged if c.outcome is not None]
     percent, scored, baseline, model_starts, profit_starts = lift(judged, model)
+    fill_percent, hindsight_percent = context_lifts(judged, model)
     predicted = model.predict([model_inputs(c.features) for c in ended])
     completed = [c.outcome == "completed" for c in ended]
     auc = roc_auc(completed, predicted.completed.tolist())
@@ -92,6 +120,8 @@ def run() -> list[Figure]:
         Figure("ml.train_s", report.training_seconds or float("nan"), "s"),
         Figure("ml.score_us", statistics.median(per_candidate), "us"),
         Figure("ml.eval_rows", len(ended), "count"),
+        Figure("ml.pnl_lift_fill_x_profit_pct", fill_percent, "%"),
+        Figure("ml.pnl_lift_hindsight_pct", hindsight_percent, "%"),
     ]
 
 
