@@ -65,7 +65,7 @@ def training_row(execution: Execution, stored: Mapping[str, float] | None, pnl: 
 def check_rows(rows: Sequence[TrainingRow], min_rows: int) -> tuple[str, ...]:
     """The feature names every row has; ``TrainingSetError`` for too few rows or a row missing a feature."""
     if not rows:
-        raise TrainingSetError("training set: no ended execution with stored features in the window")
+        raise TrainingSetError("training set: no ended execution with stored features in the window")  # (see export)
     if len(rows) < min_rows:
         raise TrainingSetError(f"training set: {len(rows)} ended executions, fewer than the {min_rows} required")
     names = sorted(set().union(*(row.features for row in rows)))

@@ -71,6 +71,7 @@ class ExportedSet(_Step):
     holdout_from_ms: int
     holdout_to_ms: int
     features: tuple[str, ...]
+    without_features: int = Field(default=0, description="ended executions left out: no features were stored")
 
 
 class EvaluationRequest(_Step):
@@ -110,11 +111,16 @@ def training_job_name(run: str) -> str:
 def export_training_set(deps: RetrainingDependencies, request: ExportRequest, now_ms: int) -> ExportedSet:
     settings = deps.settings
     start = now_ms - settings.history_days * DAY_MS
-    rows = []
+    rows, unscored = [], 0
     for _, execution in deps.history.executions_between(start, now_ms):
         if outcome_label(execution) is None:
             continue
         stored = deps.opportunities.features_of(execution.opportunity)
+        if stored is None:
+            # Not decided on by a scanner that stores features (started by hand, or before it did): nothing to
+            # learn from, and nothing to guess. A row with features but one missing still stops the run.
+            unscored += 1
+            continue
         rows.append(training_row(execution, stored, deps.history.pnl(execution.execution_id)))
     features = check_rows(rows, settings.min_training_rows)
     train, holdout = split_by_time(rows, settings.holdout_fraction)
@@ -136,6 +142,7 @@ def export_training_set(deps: RetrainingDependencies, request: ExportRequest, no
         holdout_from_ms=holdout[0].decided_at,
         holdout_to_ms=holdout[-1].decided_at,
         features=features,
+        without_features=unscored,
     )
 
 
