@@ -8,9 +8,6 @@ with our script: no custom image to build or patch."""
 
 from __future__ import annotations
 
-import gzip
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +46,7 @@ from arbiter.scoring.topology import (
     RETRAIN_TASKS,
     TRAINING_SOURCE,
     framework_image,
+    source_directory_archive,
 )
 from arbiter.settings import ScoringSettings
 from cdk.arbiter_constructs.functions import acknowledge_function_findings, arbiter_function
@@ -78,18 +76,7 @@ class SourceDirectoryBundling:
     """training/ as the one sourcedir.tar.gz SageMaker's script mode unpacks (no Docker)."""
 
     def try_bundle(self, output_dir: str, _options: Any = None) -> bool:  # jsii passes the options positionally
-        archive = io.BytesIO()
-        # Byte for byte the same for the same script (no timestamps): the asset changes only when the script does.
-        with (
-            gzip.GzipFile(fileobj=archive, mode="wb", mtime=0) as zipped,
-            tarfile.open(fileobj=zipped, mode="w") as tar,
-        ):
-            for path in sorted((REPO_ROOT / TRAINING_SOURCE).glob("*.py")):
-                info = tar.gettarinfo(str(path), arcname=path.name)
-                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-                with path.open("rb") as handle:
-                    tar.addfile(info, handle)
-        (Path(output_dir) / "sourcedir.tar.gz").write_bytes(archive.getvalue())
+        (Path(output_dir) / "sourcedir.tar.gz").write_bytes(source_directory_archive(REPO_ROOT / TRAINING_SOURCE))
         return True
 
 

@@ -8,9 +8,7 @@ callers (the CLI, the demo's end)."""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +19,7 @@ from arbiter.local.sagemaker import LocalTrainingJobs, install_local_training, u
 from arbiter.models.time import Clock
 from arbiter.scoring.registry import ModelRecord, ModelRegistry
 from arbiter.scoring.retraining import RetrainingDependencies
-from arbiter.scoring.topology import RETRAIN_DEFINITION, RETRAIN_TASKS, TRAINING_SOURCE
+from arbiter.scoring.topology import RETRAIN_DEFINITION, RETRAIN_TASKS, TRAINING_SOURCE, source_directory_archive
 from arbiter.settings import ScoringSettings, Settings
 from arbiter_handlers import wiring
 
@@ -87,7 +85,7 @@ class LocalRetraining:
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
                 },
             )
-            s3.put_object(Bucket=bucket, Key=SOURCE_KEY, Body=source_directory_archive())
+            s3.put_object(Bucket=bucket, Key=SOURCE_KEY, Body=source_directory_archive(REPO_ROOT / TRAINING_SOURCE))
         self.dependencies = build_retraining(
             Settings(scoring=self.settings),
             aws.tables,
@@ -188,15 +186,6 @@ def _cause_text(cause: str, error: str) -> str:
         if "errorMessage" in parsed:
             return f"{parsed.get('errorType', error)}: {parsed['errorMessage']}"
     return f"{error}: {cause}"
-
-
-def source_directory_archive() -> bytes:
-    """training/ as sourcedir.tar.gz, as the SageMaker SDK packs a script-mode source directory."""
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        for path in sorted((REPO_ROOT / TRAINING_SOURCE).glob("*.py")):
-            tar.add(path, arcname=path.name)
-    return archive.getvalue()
 
 
 def retrain_once(platform: LocalPlatform, settings: ScoringSettings | None = None) -> RetrainReport:

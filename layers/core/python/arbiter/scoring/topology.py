@@ -3,7 +3,11 @@ the function folders CDK deploys and the handlers the local runtime registers.""
 
 from __future__ import annotations
 
+import gzip
+import io
+import tarfile
 from dataclasses import dataclass
+from pathlib import Path
 
 RETRAIN_DEFINITION = "statemachines/retrain.asl.json"
 TRAINING_SOURCE = "training"
@@ -61,3 +65,16 @@ TRAINING_SUBSTITUTIONS = (
     "TrainingInstanceType",
     "TrainingRoleArn",
 )
+
+
+def source_directory_archive(training: Path) -> bytes:
+    """The training script's folder as the sourcedir.tar.gz SageMaker's script mode unpacks; byte for byte the same
+    for the same files (no timestamps or owners), so the stack's asset changes only when the script does."""
+    archive = io.BytesIO()
+    with gzip.GzipFile(fileobj=archive, mode="wb", mtime=0) as zipped, tarfile.open(fileobj=zipped, mode="w") as tar:
+        for path in sorted(training.glob("*.py")):
+            info = tar.gettarinfo(str(path), arcname=path.name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    return archive.getvalue()
