@@ -109,13 +109,23 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
         "venue_state": TableAccess((GET, PUT, DELETE)),
     },
     # Reads running executions and today's P&L, the kill switch and limits (the risk engine may engage the switch),
-    # takes and gives up its shard's lease (venue state), persists each opportunity with its features.
+    # takes and gives up its shard's lease (venue state), persists each opportunity with its features; reads the
+    # orders of recently ended executions (each venue's recent rejections and partial fills are features).
     "scanner": {
         "executions": TableAccess((GET, QUERY), indexes=("by_day",)),
+        "orders": TableAccess((GET,)),
         "configuration": TableAccess((GET, QUERY, PUT, CHECK)),
         "venue_state": TableAccess((GET, PUT, DELETE)),
         "opportunities": TableAccess((GET, PUT)),
     },
+    # The retraining's export: ended executions by day (and each one's P&L), the features stored with each
+    # opportunity. The evaluation and the promotion touch no table (the model bucket and the SSM parameter).
+    "retrain_export": {
+        "executions": TableAccess((GET, QUERY), indexes=("by_day",)),
+        "opportunities": TableAccess((GET,)),
+    },
+    "retrain_evaluate": {},
+    "retrain_promote": {},
     # Lists executions, incidents and P&L (by day), reads an execution's trail and orders; changes the kill
     # switch, pause, locks, limits and strategies (configuration), and resolves incidents (an audit event and a
     # status change on the execution); reads verified balances and breakers (venue state) and opportunities.

@@ -9,6 +9,7 @@ from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from arbiter.execution.topology import SAGA_TASKS
+from arbiter.scoring.topology import RETRAIN_TASKS
 from cdk.arbiter_constructs.access import AUDITED_TABLE, AuditTrailGuard, grant_tables
 from cdk.arbiter_constructs.alerts import Alerts
 from cdk.arbiter_constructs.api import OperatorApi
@@ -16,10 +17,13 @@ from cdk.arbiter_constructs.console import Console
 from cdk.arbiter_constructs.lambda_layers import LambdaLayers
 from cdk.arbiter_constructs.monitoring import Monitoring
 from cdk.arbiter_constructs.reconciler import Reconciler
+from cdk.arbiter_constructs.retraining import Retraining
 from cdk.arbiter_constructs.saga import ArbitrageSaga
 from cdk.arbiter_constructs.scanner import Scanner
 from cdk.arbiter_constructs.tables import DataTables
 from cdk.config import DeploymentConfig
+
+VENUE_SETTINGS = ("ARBITER_VENUES", "ARBITER_PAPER__", "ARBITER_GATEWAY__")
 
 
 class ArbiterStack(Stack):
@@ -64,20 +68,32 @@ class ArbiterStack(Stack):
         self.console: Console | None = None
         if self.api.user_pool is not None:
             self.console = Console(self, "Console", config=config, api=self.api.api, user_pool=self.api.user_pool)
+        self.retraining = Retraining(
+            self,
+            "Retraining",
+            config=config,
+            layers=self.layers.all,
+            # What the retraining's tasks read: the tables, the topic; no venue is opened, so no venue settings.
+            environment={k: v for k, v in environment.items() if not k.startswith(VENUE_SETTINGS)},
+            alert_topic=self.alerts.topic,
+        )
         self.scanner = Scanner(
             self,
             "Scanner",
             config=config,
             layers=self.layers.all,
-            environment=environment,
+            environment={**environment, **self.retraining.registry_environment},  # ranks by the live model
             state_machine=self.saga.state_machine,
         )
+        self.retraining.grant_live_model_read(self.scanner.function)
         functions = {task.folder: self.saga.functions[task.state] for task in SAGA_TASKS}
         functions["reconciler"] = self.reconciler.function
         for folder, function in functions.items():
             grant_tables(function, folder, self.data.tables)
             self.alerts.topic.grant_publish(function)
         grant_tables(self.scanner.function, "scanner", self.data.tables)
+        for task in RETRAIN_TASKS:
+            grant_tables(self.retraining.functions[task.state], task.folder, self.data.tables)
         grant_tables(self.api.function, "api", self.data.tables)
         # Every function of the stack, those other constructs add included: audit events are never deleted or changed.
         Aspects.of(self).add(AuditTrailGuard(self.data.tables[AUDITED_TABLE]))
@@ -87,12 +103,13 @@ class ArbiterStack(Stack):
             self.saga.grant_secrets(secrets)
             self.reconciler.function.add_to_role_policy(self.saga.secrets_statement(secrets))
             self.scanner.function.add_to_role_policy(self.saga.secrets_statement(secrets))
-        monitored = {
+        traced = {
             **self.saga.functions,
             "Reconciler": self.reconciler.function,
             "Scanner": self.scanner.function,
             "Api": self.api.function,
         }
+        monitored = {**traced, **{f"Retrain{state}": fn for state, fn in self.retraining.functions.items()}}
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -104,12 +121,15 @@ class ArbiterStack(Stack):
             dead_letter_queues={
                 "ReconcilerSchedule": self.reconciler.dead_letters,
                 "ScannerSchedule": self.scanner.dead_letters,
+                "RetrainingStarts": self.retraining.dead_letters,
                 **({"UndeliveredAlerts": self.alerts.dead_letters} if self.alerts.dead_letters else {}),
             },
-            log_groups=[*(f.log_group for f in monitored.values()), self.saga.log_group],
+            log_groups=[*(f.log_group for f in traced.values()), self.saga.log_group],  # where an execution is traced
         )
         CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "ApiUrl", value=self.api.api.url)
         if self.console is not None:
             CfnOutput(self, "ConsoleUrl", value=f"https://{self.console.distribution.distribution_domain_name}/")
         CfnOutput(self, "SagaStateMachineArn", value=self.saga.state_machine.state_machine_arn)
+        CfnOutput(self, "RetrainStateMachineArn", value=self.retraining.state_machine.state_machine_arn)
+        CfnOutput(self, "ModelBucketName", value=self.retraining.bucket.bucket_name)

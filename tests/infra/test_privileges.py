@@ -12,6 +12,7 @@ from aws_cdk import assertions
 
 from arbiter.execution.topology import SAGA_TASKS
 from arbiter.models.risk import RiskLimits
+from arbiter.scoring.topology import RETRAIN_TASKS
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder
 
@@ -21,6 +22,13 @@ IDEMPOTENCY = {"idempotency": {G, P, U, D}}
 ORDERS = {"orders": {G, P, C}}
 EXPECTED: dict[str, dict[str, set[str]]] = {
     # function description -> table (or "table/index/<name>") -> DynamoDB actions
+    "Arbiter retraining task ExportTrainingSet": {
+        "executions": {G, Q},
+        "executions/index/by_day": {Q},
+        "opportunities": {G},
+    },
+    "Arbiter retraining task EvaluateCandidate": {},
+    "Arbiter retraining task Promote": {},
     "Arbiter saga task Prepare": {"executions": {G, Q, P, U, D}, "configuration": {G, Q}, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PlaceLegs": {"executions": {G, P}, **ORDERS, **VENUES, **IDEMPOTENCY},
     "Arbiter saga task PollFills": {"executions": {G, P}, **ORDERS, **VENUES},
@@ -47,6 +55,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "configuration": {G, Q, P, C},
         "venue_state": {G, P, D},
         "opportunities": {G, P},
+        "orders": {G},
     },
     "Arbiter operators' API: health, executions, incidents, limits, kill switch, pause, locks": {
         "executions": {G, Q, P, U, D, C},
@@ -179,6 +188,8 @@ def test_the_order_sending_functions_have_reserved_concurrency_from_the_context(
         }
         for task in SAGA_TASKS:
             assert reserved.pop(task.state) == (expected if task.state in ("PlaceLegs", "Compensate") else None)
+        for task in RETRAIN_TASKS:  # the retraining sends no order; one run at a time is the state machine's
+            assert reserved.pop(f"Arbiter retraining task {task.state}") is None
         # The reconciler: one sweep at a time; the scanner: two runs per shard (a holder and its successor warming
         # up); the operators' API sends no order.
         assert sorted(reserved.values(), key=str) == sorted([1, 2, None], key=str)

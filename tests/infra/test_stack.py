@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 from cfnlint.api import ManualArgs, lint_file
 
 from arbiter.execution.topology import SAGA_TASKS, SAGA_TIMEOUT_SECONDS
+from arbiter.scoring.topology import RETRAIN_TASKS
 from arbiter.storage import TABLES, table_name
 from cdk.stacks.arbiter_stack import ArbiterStack
 from tests.infra.conftest import AppBuilder
@@ -114,8 +115,7 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     from tests.infra.conftest import REPO_ROOT
 
     template = assertions.Template.from_stack(dev_assembly[0])
-    machines = template.find_resources("AWS::StepFunctions::StateMachine")
-    (machine,) = machines.values()
+    machine = _saga_machine(template)
     properties = machine["Properties"]
     assert properties["StateMachineType"] == "STANDARD"
     assert properties["TracingConfiguration"] == {"Enabled": True}
@@ -128,13 +128,25 @@ def test_the_saga_deploys_the_asl_file_with_every_placeholder_substituted(
     template.resource_properties_count_is(
         "AWS::Lambda::Function",
         {"Runtime": "python3.13", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"}},
-        len(SAGA_TASKS) + 3,  # and the reconciler, the scanner and the operators' API
+        len(SAGA_TASKS) + 3 + len(RETRAIN_TASKS),  # the reconciler, the scanner, the API and the retraining's tasks
     )
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _saga_machine(template: assertions.Template) -> dict[str, Any]:
+    """The arbitrage saga's state machine (the retraining has its own)."""
+    machines = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    (machine,) = [m for m in machines if "PrepareFunctionArn" in m["Properties"].get("DefinitionSubstitutions", {})]
+    return machine
 
 
 def _deployed_definition(stack: ArbiterStack, template_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The state machine's definition as the cloud assembly ships it (the S3 asset), and its properties."""
-    (machine,) = assertions.Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine").values()
+    machine = _saga_machine(assertions.Template.from_stack(stack))
     properties = machine["Properties"]
     asset = template_path.parent / f"asset.{properties['DefinitionS3Location']['Key']}"
     definition: dict[str, Any] = json.loads(asset.read_text(encoding="utf-8"))
@@ -229,7 +241,8 @@ def test_the_scanner_runs_each_shard_every_minute_and_may_start_executions_only(
     )
     assert inputs == [0, 1, 2]
     for schedule in schedules.values():
-        assert schedule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+        nightly = schedule["Properties"]["Description"] == "Arbiter retraining, nightly"  # (test_retraining.py)
+        assert schedule["Properties"]["ScheduleExpression"] == ("cron(30 3 * * ? *)" if nightly else "rate(1 minute)")
         assert "DeadLetterConfig" in schedule["Properties"]["Target"]
     role = properties["Role"]["Fn::GetAtt"][0]
     statements = [
@@ -242,7 +255,13 @@ def test_the_scanner_runs_each_shard_every_minute_and_may_start_executions_only(
     assert {a for a in actions if a.startswith("states:")} == {"states:StartExecution"}
     (start,) = [st for st in statements if st["Action"] == "states:StartExecution"]
     assert start["Resource"] == {"Ref": stack.get_logical_id(stack.saga.state_machine.node.default_child)}  # type: ignore[arg-type]
-    assert not any(a.startswith(("sns:", "lambda:", "s3:")) for a in actions)
-    granted = json.dumps(statements)
+    assert not any(a.startswith(("sns:", "lambda:")) for a in actions)
+    # The live scoring model: read from the model bucket's models/ prefix only, never written.
+    s3 = [st for st in statements if any(a.startswith("s3:") for a in _actions(st))]
+    assert s3
+    assert all(not a.startswith(("s3:Put", "s3:Delete")) for st in s3 for a in _actions(st))
+    assert all("/models/*" in json.dumps(st["Resource"]) or "Arn" in json.dumps(st["Resource"]) for st in s3)
     orders = stack.get_logical_id(stack.data.tables["orders"].node.default_child)  # type: ignore[arg-type]
-    assert orders not in granted  # the orders table is the saga's alone
+    # The orders table: read only (a venue's recent rejections and partial fills are features), never written.
+    on_orders = [st for st in statements if orders in json.dumps(st["Resource"])]
+    assert [_actions(st) for st in on_orders] == [["dynamodb:GetItem"]]

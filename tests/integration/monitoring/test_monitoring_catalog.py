@@ -17,11 +17,12 @@ from arbiter.models import ExecutionStatus
 from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring import ALARMS, BUSINESS_WIDGETS, METRICS, NAMESPACE, AlarmEvaluator, DataPoint, Metric
 from arbiter.monitoring.catalog import SCANNER_RUNS, signal_metrics
+from arbiter.scoring.scorer import ScoringStatus
 from arbiter.storage.breakers import BreakerPosition
 from arbiter_handlers.metrics import PowertoolsScannerMetrics, emit, record_rate_limited
 
 OUTCOMES = {
-    "settled": Scenario(),
+    "settled": Scenario(predicted_pnl_usd=0.5),  # started with the model's prediction: the drift metric
     "compensated": Scenario(leg_faults={0: PlaceFault.REJECT}),
     "refused": Scenario(quote_age_ms=5_000),
     "incident": Scenario(leg_faults={0: PlaceFault.NO_FILL}, cancel_failures=-1),
@@ -70,7 +71,7 @@ def _scanner_reports() -> None:
         venue="alpha", connected=True, last_message_age_ms=20, books=3, reconnects=1, resyncs=0, rest_snapshots=0,
         dropped=0,
     )  # fmt: skip
-    scanner.heartbeat("0", {"alpha": health})
+    scanner.heartbeat("0", {"alpha": health}, ScoringStatus("m1"))
     emit(SCANNER_RUNS, 1)
 
 

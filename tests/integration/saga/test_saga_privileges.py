@@ -14,9 +14,14 @@ import botocore.handlers
 import pytest
 
 import arbiter.local.platform as platform_module
+from arbiter.local import retraining as retraining_module
 from arbiter.local.scenarios import ScenarioRunner
+from arbiter.models.time import ManualClock
+from arbiter.storage.journal import DynamoExecutionJournal
+from arbiter.storage.opportunities import DynamoOpportunityStore
 from cdk.arbiter_constructs.access import AUDITED_TABLE, FUNCTION_ACCESS, ONLY_ON_PARTITIONS, QUERY
 from tests.integration.saga.test_saga_matrix import CASES, LOST_FOR_GOOD
+from tests.support.scoring_history import write_history
 
 # Transaction items are authorised as the single-item action of the same kind.
 TRANSACT_ACTION = {
@@ -88,6 +93,7 @@ def recorded() -> dict[str, set[Call]]:
     hook = ("before-parameter-build.dynamodb", recorder.on_call)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(platform_module, "load_handler", lambda folder: recorder.named(folder, load(folder)))
+        patch.setattr(retraining_module, "load_handler", lambda folder: recorder.named(folder, load(folder)))
         patch.setattr(threading.Thread, "start", _inherit_attribution(recorder))
         botocore.handlers.BUILTIN_HANDLERS.append(hook)
         try:
@@ -95,14 +101,28 @@ def recorded() -> dict[str, set[Call]]:
                 recorder.table_keys.update({name: key for key, name in runner.platform.aws.tables.items()})
                 for scenario in [*(case for case, _ in CASES[:10]), LOST_FOR_GOOD]:
                     runner.run(scenario)
+                _retrain_once(runner)
         finally:
             botocore.handlers.BUILTIN_HANDLERS.remove(hook)
     return recorder.calls
 
 
+def _retrain_once(runner: ScenarioRunner) -> None:
+    """The retraining over a recorded history (its export reads the journal and the opportunities)."""
+    aws = runner.platform.aws
+    tables = aws.tables
+    journal = DynamoExecutionJournal(aws.dynamodb, tables["executions"], tables["orders"])
+    opportunities = DynamoOpportunityStore(aws.dynamodb, tables["opportunities"], 30)
+    start = runner.clock.now_ms() + 40 * 86_400_000  # (the scenarios' executions, stored without features, before)
+    last = write_history(journal, opportunities, 120, start_ms=start)
+    settings = retraining_module.local_scoring_settings(min_training_rows=60)
+    with retraining_module.LocalRetraining(aws, ManualClock(last + 60_000), settings) as retraining:
+        assert retraining.run().status == "SUCCEEDED"
+
+
 # Not run by these scenarios: their rows come from reading their code (the scanner's and the API's own tests run
-# them on moto, without recording calls yet).
-NOT_RECORDED_HERE = {"scanner", "api"}
+# them on moto, without recording calls yet). The retraining's evaluation and promotion touch no table.
+NOT_RECORDED_HERE = {"scanner", "api", "retrain_evaluate", "retrain_promote"}
 
 
 def test_the_scenarios_reach_every_step_and_the_reconciler(recorded: dict[str, set[Call]]) -> None:

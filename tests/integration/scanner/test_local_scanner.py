@@ -75,3 +75,5 @@ def test_each_shard_that_ran_stored_its_heartbeat_and_the_api_health_shows_it(sc
         feeds = health.scanner_feeds[shard]
         assert {feed.venue for feed in feeds} == set(scanning.platform.venues)
         assert all(feed.books > 0 for feed in feeds)
+    assert health.scanner_scoring is not None
+    assert all(scoring and "expected profit" in scoring for scoring in health.scanner_scoring.values())  # no model

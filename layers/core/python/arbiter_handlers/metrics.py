@@ -27,11 +27,13 @@ from arbiter.monitoring.catalog import (
     SCANNER_HEARTBEATS,
     SCANNER_REFUSED,
     SCANNER_STARTS,
+    SCORING_BY_MODEL,
     TICK_TO_START,
     UPDATES_PROCESSED,
     VENUE_RATE_LIMITED,
     Metric,
 )
+from arbiter.scoring.scorer import ScoringStatus
 
 if TYPE_CHECKING:  # the feeds (and the detector's numpy under them) load only in the scanner's function
     from arbiter.models.heartbeat import FeedHealth
@@ -104,9 +106,11 @@ class PowertoolsScannerMetrics:
         emit(BOOK_AGE_P50, p50_ms, venue=venue)
         emit(BOOK_AGE_P99, p99_ms, venue=venue)
 
-    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
+    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth], scoring: ScoringStatus | None = None) -> None:
         emit(SCANNER_HEARTBEAT, 1, shard=shard)
         emit(SCANNER_HEARTBEATS, 1)
+        if scoring is not None:
+            emit(SCORING_BY_MODEL, float(scoring.by_model))
         for venue, feed in health.items():
             new = feed.reconnects - self._reconnects.get(venue, 0)
             self._reconnects[venue] = feed.reconnects

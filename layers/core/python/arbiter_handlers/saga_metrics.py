@@ -22,6 +22,7 @@ from arbiter.monitoring.catalog import (
     EXECUTIONS_SETTLED,
     EXECUTIONS_STARTED,
     PLACE_LEGS_LATENCY,
+    PREDICTION_ERROR_USD,
     QUOTE_AGE_AT_PREPARE,
     REALISED_PNL_USD,
     Metric,
@@ -58,7 +59,10 @@ def _ended(outcome: Metric, state: SagaState, deps: SagaDependencies) -> None:
     emit(outcome, 1)
     journal = deps.journal
     if isinstance(journal, RecordedPnl) and callable(journal.pnl):
-        _realised(journal.pnl(state.execution_id), deps)
+        realised = _realised(journal.pnl(state.execution_id), deps)
+        if state.predicted_pnl_usd is not None:
+            # The model's drift: its alarm starts a retraining (cdk/arbiter_constructs/retraining.py).
+            emit(PREDICTION_ERROR_USD, realised - state.predicted_pnl_usd)
     used = _daily_loss_limit_used(deps)
     if used is not None:
         emit(DAILY_LOSS_LIMIT_USED, used)
@@ -71,7 +75,7 @@ class RecordedPnl(Protocol):
     def pnl(self, execution_id: str) -> dict[str, Decimal]: ...
 
 
-def _realised(pnl: dict[str, Decimal], deps: SagaDependencies) -> None:
+def _realised(pnl: dict[str, Decimal], deps: SagaDependencies) -> float:
     value = deps.usd_value or (lambda _asset: None)
     realised, unvalued = Decimal(0), []
     for currency, amount in pnl.items():
@@ -83,6 +87,7 @@ def _realised(pnl: dict[str, Decimal], deps: SagaDependencies) -> None:
     if unvalued:
         logger.warning("P&L not valued in USD: %s", ", ".join(sorted(unvalued)))
     emit(REALISED_PNL_USD, float(realised))
+    return float(realised)
 
 
 def _daily_loss_limit_used(deps: SagaDependencies) -> float | None:

@@ -42,6 +42,8 @@ class ScanResult(BaseModel):
     started: tuple[str, ...]
     refused: dict[str, int]
     health: dict[str, FeedHealth]
+    scoring: str = ""
+    """By which model the run ranked opportunities, or by expected profit and why."""
 
     @classmethod
     def of(cls, report: RunReport) -> ScanResult:
@@ -54,6 +56,7 @@ class ScanResult(BaseModel):
             started=tuple(report.started),
             refused=dict(report.refused),
             health=dict(report.health),
+            scoring=report.scoring,
         )
 
 

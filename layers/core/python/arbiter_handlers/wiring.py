@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from arbiter.bootstrap.api import OperatorApi, deployed_operator_api
 from arbiter.bootstrap.clock import WallClock, real_pause
+from arbiter.bootstrap.retraining import build_retraining
 from arbiter.bootstrap.saga import DeployedVenues, WiringError, build_reconciler, deployed_saga, deployed_venues
 from arbiter.bootstrap.venues import ExchangeFactory
 from arbiter.execution.steps import SagaDependencies
 from arbiter.gateway.ccxt.exchange import ccxt_exchange
 from arbiter.models.time import Clock, Pause
 from arbiter.reconcile.sweep import Reconciler
+from arbiter.scoring.retraining import RetrainingDependencies
 from arbiter.settings import Settings, SettingsError, load_settings
-from arbiter.storage.aws import dynamodb_client, sns_client, stepfunctions_client
+from arbiter.storage.aws import dynamodb_client, s3_client, sns_client, ssm_client, stepfunctions_client
 from arbiter.storage.breakers import BreakerStore, DynamoBreakerStore
 from arbiter_handlers.metrics import PowertoolsRefusalMetrics, PowertoolsScannerMetrics, record_rate_limited
 
@@ -94,6 +96,8 @@ def scanner_service(shard: int) -> ScannerService:
             shard,
             dynamodb=dynamodb_client(),
             stepfunctions=stepfunctions_client(),
+            s3=s3_client(),
+            ssm=ssm_client(),
             clock=clock,
             metrics=PowertoolsScannerMetrics(),
             refusal_metrics=PowertoolsRefusalMetrics(service="scanner"),
@@ -160,6 +164,29 @@ def operator_api() -> OperatorApi:
     return _api.get()
 
 
+_retraining: RetrainingDependencies | None = None
+_installed_retraining: RetrainingDependencies | None = None
+
+
+def install_retraining(dependencies: RetrainingDependencies | None) -> None:
+    """Used by the local runtime: every retraining task in this process uses these."""
+    global _installed_retraining
+    _installed_retraining = dependencies
+
+
+def retraining() -> RetrainingDependencies:
+    """The retraining's stores of this container (no venue is opened for them)."""
+    global _retraining
+    if _installed_retraining is not None:
+        return _installed_retraining
+    if _retraining is None:
+        settings = load()
+        _retraining = build_retraining(
+            settings, settings.tables, dynamodb=dynamodb_client(), s3=s3_client(), ssm=ssm_client(), clock=clock
+        )
+    return _retraining
+
+
 def breaker_store() -> BreakerStore:
     """Where the venues' circuit breakers are kept (read by the reconciler's run for the dashboard); only a
     DynamoDB client and the table's name: no venue is opened for it."""
@@ -197,3 +224,5 @@ def forget_built() -> None:
     _reconciler.forget()
     _scanners.clear()
     _api.built = None
+    global _retraining
+    _retraining = None

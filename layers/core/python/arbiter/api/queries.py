@@ -351,6 +351,7 @@ class Queries:
             last_incident=incidents[0] if incidents else None,
             scanner_shards=None if beats is None else {beat.shard: beat.at_ms for beat in beats},
             scanner_feeds=None if beats is None else {beat.shard: list(beat.feeds) for beat in beats},
+            scanner_scoring=None if beats is None else {beat.shard: beat.scoring for beat in beats},
             missing=missing,
         )
 

@@ -228,4 +228,7 @@ class Health(View):
     scanner_feeds: dict[str, list[FeedHealth]] | None = Field(
         description="per scanner shard, each venue's feed as its last heartbeat reported it"
     )
+    scanner_scoring: dict[str, str | None] | None = Field(
+        default=None, description="per scanner shard, how it ranks: by the live model, or why by expected profit"
+    )
     missing: list[str] = Field(description="each part that could not be read, and why")

@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from arbiter.bootstrap.retraining import live_model_scorer
 from arbiter.bootstrap.saga import DeployedVenues, SagaStores, WiringError, gateway_usd_valuation
 from arbiter.detection import DetectionIndex, Detector, IncrementalDetector
 from arbiter.execution.ports import VenueGateway
 from arbiter.marketdata import BookSource, LiveBooks
 from arbiter.marketdata.ccxt_feed import CcxtBookFeed, FeedSettings, open_ccxt_pro
-from arbiter.markets import BookUsdValuation, MarketCatalog, ReadAheadUsdValuation
+from arbiter.markets import BookUsdValuation, MarketCatalog, ReadAheadUsdValuation, UsdValue
 from arbiter.models import Market, OrderBook
 from arbiter.models.time import Clock
 from arbiter.risk.balances import BalanceCache
@@ -34,6 +35,8 @@ from arbiter.scanner import (
     run_shard,
 )
 from arbiter.scanner.views import Refreshed, ThrottledExecutions, ThrottledKillSwitch
+from arbiter.scoring.outcomes import EndedOrders, OutcomeStats, outcome_stats, realised_usd
+from arbiter.scoring.scorer import ExpectedProfitScorer, OpportunityScorer
 from arbiter.settings import Settings
 from arbiter.storage.execution_starts import ExecutionStarter, StepFunctionsStarter
 from arbiter.storage.heartbeats import DynamoHeartbeatStore, HeartbeatStore
@@ -42,9 +45,14 @@ from arbiter.storage.opportunities import DynamoOpportunityStore, OpportunitySto
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
 
 UNIVERSE_VARIABLE = "ARBITER_SCANNER__UNIVERSE"
+OUTCOME_WINDOW_MS = 3_600_000
+"""The recent outcomes a venue's and a route's features summarise: the last hour's executions."""
+OUTCOME_REFRESH_MS = 15_000
 
 
 @dataclass(frozen=True)
@@ -145,9 +153,10 @@ def build_scanner(
     clock: Clock,
     metrics: ScannerMetrics,
     refusal_metrics: RefusalMetrics,
+    scorer: OpportunityScorer | None = None,
 ) -> ShardScanner:
     """The one assembly of a shard's scanner. ``markets``: every market of the connected venues (the universe is
-    checked against them)."""
+    checked against them); ``scorer``: the live model (None: rank by expected profit)."""
     universe = universe_markets(settings, markets)
     followed = {key: market for key, market in universe.items() if key[1] in shard.symbols}
     venues = tuple(sorted({venue for venue, _ in followed}))
@@ -175,6 +184,16 @@ def build_scanner(
         metrics=refusal_metrics,
         portfolio=PortfolioLimits(limits=limits.get, executions=executions, pnl=executions, usd_value=usd_value),
     )
+    journal = stores.journal
+    orders_of = EndedOrders(journal.intents, journal.order)
+
+    def recent_outcomes() -> OutcomeStats:
+        now = clock.now_ms()
+        ended = [e for _, e in journal.executions_between(now - OUTCOME_WINDOW_MS, now) if e.status.is_terminal]
+        orders_of.forget_all_but(e.execution_id for e in ended)
+        return outcome_stats(ended, lambda e: realised_usd(e.realised_pnl, _float_rate(usd_value)), orders_of)
+
+    outcomes = Refreshed(recent_outcomes, clock, OUTCOME_REFRESH_MS)
     return ShardScanner(
         ScannerDependencies(
             shard=shard,
@@ -192,8 +211,19 @@ def build_scanner(
             metrics=metrics,
             clock=clock,
             settings=scan,
+            scorer=scorer or ExpectedProfitScorer(),
+            outcomes=outcomes.get,
+            min_predicted_pnl_usd=settings.scoring.min_predicted_pnl_usd,
         )
     )
+
+
+def _float_rate(usd_value: UsdValue) -> Callable[[str], float | None]:
+    def rate(asset: str) -> float | None:
+        value = usd_value(asset)
+        return None if value is None else float(value)
+
+    return rate
 
 
 def deployed_scanner(
@@ -206,6 +236,8 @@ def deployed_scanner(
     clock: Clock,
     metrics: ScannerMetrics,
     refusal_metrics: RefusalMetrics,
+    s3: S3Client | None = None,
+    ssm: SSMClient | None = None,
 ) -> ScannerService:
     """A deployed scanner (paper or live): books over ccxt.pro websockets, state on DynamoDB, starts on the
     arbitrage state machine. Every setting is checked before anything is subscribed."""
@@ -232,6 +264,7 @@ def deployed_scanner(
         clock=clock,
         metrics=metrics,
         refusal_metrics=refusal_metrics,
+        scorer=live_model_scorer(settings.scoring, s3, ssm, clock) if s3 and ssm else None,
     )
     open_source = ccxt_book_sources(clock, FeedSettings(depth=settings.scanner.depth))
     return ScannerService(scanner, open_source, scanner_stores.shard, clock, settings)

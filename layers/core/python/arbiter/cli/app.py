@@ -18,6 +18,7 @@ from rich.console import Console
 from arbiter.api.identity import OPERATOR_GROUP, READ_ONLY_GROUP
 from arbiter.bootstrap.clock import WallClock
 from arbiter.cli.report import render_opportunities, render_summary
+from arbiter.cli.retraining import render_retraining
 from arbiter.cli.run_view import ProgressView, render_end
 from arbiter.cli.tables import render_table
 from arbiter.detection import BookSnapshot, Detector, OrderBookSet, ScanResult
@@ -350,6 +351,28 @@ def markets(venue: Annotated[str, typer.Argument(help="venue id with recorded ma
     ]
     headers = ["symbol", "precision", "amount", "price", "min amount", "min cost", "taker", "maker"]
     typer.echo(render_table(headers, rows))
+
+
+@app.command()
+def retrain(
+    ticks: Annotated[int, typer.Option(min=1, help="simulated ticks of trading history to retrain on")] = 80,
+    min_rows: Annotated[int, typer.Option(min=10, help="fewest ended executions the training set needs")] = 50,
+    seed: Annotated[int, typer.Option(min=0, help="market model seed")] = 11,
+) -> None:
+    """Run the retraining pipeline locally: a simulated trading history (every candidate through the saga), then
+    statemachines/retrain.asl.json on the local runtime (export, the training script in SageMaker's script-mode
+    layout, evaluation on a later window, promotion only when better), and the candidate's and live metrics."""
+    from arbiter.local.history import SimulatedHistory, history_settings
+    from arbiter.local.retraining import local_scoring_settings, retrain_once
+
+    with SimulatedHistory(history_settings(seed=seed)) as history:
+        rows = history.run(ticks)
+        ended = sum(1 for c in rows if c.outcome)
+        typer.echo(f"history: {ticks} ticks, {len(rows)} opportunities started, {ended} ended")
+        report = retrain_once(history.platform, local_scoring_settings(min_training_rows=min_rows))
+    typer.echo(render_retraining(report))
+    if report.status != "SUCCEEDED":
+        raise typer.Exit(code=1)
 
 
 @app.command("settings")

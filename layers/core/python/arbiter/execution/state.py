@@ -53,6 +53,9 @@ class SagaState(_State):
     error: StepFailure | None = None
     strategy: CompensationStrategy | None = None
     """The strongest strategy any compensation round traded with (unwind over complete over nothing)."""
+    predicted_pnl_usd: float | None = Field(
+        default=None, description="the live model's prediction when the scanner started it (None: no model)"
+    )
 
 
 class RefusedInput(_State):

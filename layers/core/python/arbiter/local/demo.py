@@ -24,6 +24,7 @@ from arbiter.models import OrderRequest
 from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring import AlarmEvaluator, AlarmHistory
 from arbiter.scanner import CountingScannerMetrics
+from arbiter.scoring.scorer import ScoringStatus
 from arbiter.settings import ScannerSettings, Settings
 from arbiter_handlers.metrics import PowertoolsScannerMetrics
 
@@ -193,9 +194,9 @@ class RecordingMetrics(CountingScannerMetrics):
         self.emitted.book_ages(venue, p50_ms, p99_ms)
         self.age_samples.append((self.now(), venue, p50_ms, p99_ms))
 
-    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
-        super().heartbeat(shard, health)
-        self.emitted.heartbeat(shard, health)
+    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth], scoring: ScoringStatus | None = None) -> None:
+        super().heartbeat(shard, health, scoring)
+        self.emitted.heartbeat(shard, health, scoring)
 
 
 def demo_settings(settings: Settings, shards: int | None) -> Settings:

@@ -205,10 +205,13 @@ class LocalPlatform:
     ) -> None:
         self.stop()
 
-    def execute(self, opportunity: Opportunity, timeout_s: float = 60.0) -> ExecutionOutcome:
-        """Run one opportunity through the saga; the execution is named by the opportunity's id."""
+    def execute(
+        self, opportunity: Opportunity, timeout_s: float = 60.0, predicted_pnl_usd: float | None = None
+    ) -> ExecutionOutcome:
+        """Run one opportunity through the saga; the execution is named by the opportunity's id.
+        ``predicted_pnl_usd``: the live model's prediction, as the scanner starts it with one."""
         machines = self.aws.state_machines()
-        state = SagaState(execution_id=opportunity.id, opportunity=opportunity)
+        state = SagaState(execution_id=opportunity.id, opportunity=opportunity, predicted_pnl_usd=predicted_pnl_usd)
         arn = machines.start(self.state_machine_arn, opportunity.id, state.model_dump(mode="json"))
         described = machines.wait(arn, timeout_s=timeout_s)
         if described["status"] in ENDED_BADLY:  # as AWS/States counts them

@@ -124,6 +124,8 @@ class Scenario:
     duplicated_task: DuplicatedTask | None = None
     """This task is delivered twice, the state machine's delivery while the first is still at the venues (they
     answer slowly): Lambda's at-least-once delivery."""
+    predicted_pnl_usd: float | None = None
+    """The scoring model's prediction the scanner would have started it with (None: no model)."""
     fees: FeeCharging = "quote"
     """Where every venue charges its fees: the quote asset, BNB (a third currency), or a buy's received asset."""
     compensation_faults: tuple[PlaceFault, ...] = ()
@@ -261,7 +263,7 @@ class ScenarioRunner:
         kill_switch = self.platform.kill_switch
         kill_switch.disengage("next scenario", self.clock.ms, expected_version=kill_switch.state().version)
         started = time.perf_counter()
-        outcome = self.platform.execute(opportunity)
+        outcome = self.platform.execute(opportunity, predicted_pnl_usd=scenario.predicted_pnl_usd)
         seconds = time.perf_counter() - started
         self.platform.aws.lambdas.join_background()
         swept_at = time.perf_counter()

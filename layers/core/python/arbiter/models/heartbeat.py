@@ -34,3 +34,6 @@ class ShardHeartbeat(ValueModel):
     owner: str = Field(description="the invocation holding the shard's lease")
     at_ms: int = Field(description="when the heartbeat was written (the scanner's clock)")
     feeds: tuple[FeedHealth, ...] = ()
+    scoring: str | None = Field(
+        default=None, description="how the shard ranks opportunities: by the live model, or why by expected profit"
+    )

@@ -156,6 +156,15 @@ FEED_CONNECTED = Metric(
     "FeedConnected", "scanner", Unit.COUNT, "1 while a venue's stream is connected", {"venue": OPEN}
 )
 
+SCORING_BY_MODEL = Metric(
+    "ScoringByModel", "scanner", Unit.COUNT, "1 while a shard ranks by the live model; 0: by expected profit"
+)
+
+# -- the scoring model's drift (arbiter_handlers.saga_metrics, when an execution the model scored ends) -------
+PREDICTION_ERROR_USD = Metric(
+    "PredictionErrorUsd", "saga", Unit.NONE, "Realised minus predicted P&L (USD) of an execution the model scored"
+)
+
 # -- the venue gateway, in whichever function calls the venue (arbiter_handlers.metrics.record_rate_limited) ----
 VENUE_RATE_LIMITED = Metric(
     "VenueRateLimited", "gateway", Unit.COUNT, "Venue calls that ended rate limited, by venue", {"venue": OPEN}
@@ -192,6 +201,8 @@ METRICS: tuple[Metric, ...] = (
     SCANNER_HEARTBEATS,
     FEED_RECONNECTS,
     FEED_CONNECTED,
+    SCORING_BY_MODEL,
+    PREDICTION_ERROR_USD,
 )
 """Every metric the code emits."""
 
@@ -402,6 +413,8 @@ BUSINESS_WIDGETS: tuple[Widget, ...] = (
     Widget("Book age per venue", (BOOK_AGE_P50, BOOK_AGE_P99), (Statistic.MAXIMUM,)),
     Widget("Scanner heartbeat per shard, and runs", (SCANNER_HEARTBEAT, SCANNER_HEARTBEATS, SCANNER_RUNS)),
     Widget("Feeds: connected and reconnects", (FEED_CONNECTED, FEED_RECONNECTS), (Statistic.MAXIMUM, Statistic.SUM)),
+    Widget("Scoring: by the live model (1) or expected profit (0)", (SCORING_BY_MODEL,), (Statistic.AVERAGE,)),
+    Widget("Scoring: realised minus predicted P&L (USD)", (PREDICTION_ERROR_USD,), (Statistic.AVERAGE,), period_s=3600),
 )
 
 

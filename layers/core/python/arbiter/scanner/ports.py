@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from arbiter.models.heartbeat import FeedHealth
+from arbiter.scoring.scorer import ScoringStatus
 
 
 class ScannerMetrics(Protocol):
@@ -22,8 +23,9 @@ class ScannerMetrics(Protocol):
 
     def book_ages(self, venue: str, p50_ms: float, p99_ms: float) -> None: ...
 
-    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
-        """Once per heartbeat: the shard is alive; each venue's feed reconnects since the last one."""
+    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth], scoring: ScoringStatus | None = None) -> None:
+        """Once per heartbeat: the shard is alive; each venue's feed reconnects since the last one; whether it
+        ranks by the live model or falls back to expected profit (and why)."""
         ...
 
 
@@ -35,6 +37,7 @@ class CountingScannerMetrics:
     updates_processed: int = 0
     ages: dict[str, tuple[float, float]] = field(default_factory=dict)
     heartbeats: list[dict[str, FeedHealth]] = field(default_factory=list)
+    scoring: list[ScoringStatus] = field(default_factory=list)
 
     def detected(self, count: int) -> None:
         self.detections += count
@@ -51,5 +54,7 @@ class CountingScannerMetrics:
     def book_ages(self, venue: str, p50_ms: float, p99_ms: float) -> None:
         self.ages[venue] = (p50_ms, p99_ms)
 
-    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth]) -> None:
+    def heartbeat(self, shard: str, health: Mapping[str, FeedHealth], scoring: ScoringStatus | None = None) -> None:
         self.heartbeats.append(dict(health))
+        if scoring is not None:
+            self.scoring.append(scoring)

@@ -40,6 +40,8 @@ class RunReport:
     last_tick_at: float | None = None
     released_at: float | None = None
     health: dict[str, FeedHealth] = field(default_factory=dict)
+    scoring: str = ""
+    """How the run ranked opportunities: by which model, or by expected profit and why."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ async def run_shard(
             leases.release(shard, owner)
             report.released_at = time.perf_counter()
         report.health = dict(source.health(clock.now_ms()))
+        report.scoring = scanner.d.scorer.status().describe()
         await source.close()
     return report
 
@@ -124,7 +127,8 @@ async def _follow(
         if stored is None or now - stored >= settings.heartbeat_ms:
             stored = now
             feeds = tuple(source.health(now).values())
-            stores.heartbeats.beat(ShardHeartbeat(shard=shard, owner=owner, at_ms=now, feeds=feeds))
+            scoring = d.scorer.status().describe()
+            stores.heartbeats.beat(ShardHeartbeat(shard=shard, owner=owner, at_ms=now, feeds=feeds, scoring=scoring))
         # Off the event loop: the feeds keep reading while DynamoDB or a venue answers.
         await asyncio.to_thread(scanner.prefetch_state)
         batch = await source.next_batch(POLL_S)
@@ -147,6 +151,6 @@ async def _follow(
             heartbeat = now
             for venue, (p50, p99) in scanner.book_ages(now).items():
                 d.metrics.book_ages(venue, p50, p99)
-            d.metrics.heartbeat(shard, source.health(now))
+            d.metrics.heartbeat(shard, source.health(now), d.scorer.status())
         await asyncio.sleep(0)  # let the feeds' tasks run between two evaluations
     report.reason = "ran to the end of its time"

@@ -27,15 +27,19 @@ from arbiter.models.risk import RiskLimits
 from arbiter.models.time import Clock, utc_day
 from arbiter.risk.balances import BalanceCache
 from arbiter.risk.engine import RiskEngine
-from arbiter.scanner.features import opportunity_features
+from arbiter.scanner.features import MidVolatility, opportunity_features
 from arbiter.scanner.ports import ScannerMetrics
 from arbiter.scanner.shards import Shard
 from arbiter.scanner.views import Refreshed, ThrottledExecutions, ThrottledKillSwitch
+from arbiter.scoring.outcomes import OutcomeStats
+from arbiter.scoring.scorer import ExpectedProfitScorer, OpportunityScorer
 from arbiter.settings import ScannerSettings
 from arbiter.storage.execution_starts import ExecutionStarter
 from arbiter.storage.opportunities import OpportunityStore
 
 Route = frozenset[tuple[str, str, str]]
+PREDICTED_LOSS = "model_predicts_loss"
+"""The refusal of a candidate the live model expects to earn no more than ``min_predicted_pnl_usd``."""
 USD_REFRESH_MS = 5_000
 """USD values (notional caps and ranking only) are refreshed this often, and whenever more books are present."""
 PENDING_START_MS = 10_000
@@ -84,6 +88,10 @@ class ScannerDependencies:
     clock: Clock
     settings: ScannerSettings
     health: Callable[[int], Mapping[str, FeedHealth]] = lambda now_ms: {}
+    scorer: OpportunityScorer = field(default_factory=ExpectedProfitScorer)
+    outcomes: Callable[[], OutcomeStats] = OutcomeStats
+    """What recently ended executions say of each venue and route (read at most every few seconds)."""
+    min_predicted_pnl_usd: float = 0.0
 
 
 class ShardScanner:
@@ -93,6 +101,7 @@ class ShardScanner:
         self._recent_starts: dict[str, int] = {}
         self._usd_refreshed_at: int | None = None
         self._books_present = 0
+        self.volatility = MidVolatility(dependencies.books)
 
     def process(self, batch: Sequence[BookUpdate], received: float | None = None) -> TickReport:
         """Apply ``batch`` and act on what it opened. ``received``: ``time.perf_counter()`` when the batch was
@@ -101,6 +110,7 @@ class ShardScanner:
         d = self.d
         now = d.clock.now_ms()
         changed = d.books.apply_all(batch)
+        self.volatility.observe(changed)
         present = int((d.books.timestamps > 0).sum())
         if (
             self._usd_refreshed_at is None
@@ -119,15 +129,49 @@ class ShardScanner:
         if owned:
             d.metrics.detected(len(owned))
         starts = 0
-        for opportunity in owned:
+        for opportunity, features, predicted in self.rank(owned, now, report):
             if starts >= d.settings.max_starts_per_tick:
                 break
-            decision = self.decide(opportunity, now, received)
+            decision = self.decide(opportunity, now, received, features, predicted)
             report.decisions.append(decision)
             starts += decision.outcome == "started"
         return report
 
-    def decide(self, opportunity: Opportunity, now: int, received: float) -> Decision:
+    def features(self, opportunity: Opportunity, now: int) -> dict[str, float]:
+        d = self.d
+        return opportunity_features(
+            opportunity, d.books, d.health(now), d.usd_value, now, self.volatility, d.outcomes()
+        )
+
+    def rank(
+        self, owned: list[Opportunity], now: int, report: TickReport
+    ) -> list[tuple[Opportunity, dict[str, float] | None, float | None]]:
+        """By the live model's predicted P&L, best first, without those it expects to lose on; by expected profit
+        (the detector's order) when there is no model or it cannot score them (``scorer.status()`` says why)."""
+        d = self.d
+        if not owned or not d.scorer.status().by_model:
+            return [(o, None, None) for o in owned]
+        features = [self.features(o, now) for o in owned]
+        predicted = d.scorer.score(features)
+        if predicted is None:
+            return [(o, f, None) for o, f in zip(owned, features, strict=True)]
+        ranked = sorted(zip(owned, features, predicted, strict=True), key=lambda c: -c[2])
+        kept: list[tuple[Opportunity, dict[str, float] | None, float | None]] = []
+        for opportunity, f, p in ranked:
+            if p > d.min_predicted_pnl_usd:
+                kept.append((opportunity, f, p))
+            else:
+                report.decisions.append(self._refuse(opportunity, PREDICTED_LOSS, f"predicted {p:.4f} USD"))
+        return kept
+
+    def decide(
+        self,
+        opportunity: Opportunity,
+        now: int,
+        received: float,
+        features: dict[str, float] | None = None,
+        predicted: float | None = None,
+    ) -> Decision:
         d = self.d
         route = route_of(opportunity)
         if self._route_busy(route, now):
@@ -146,9 +190,9 @@ class ShardScanner:
         if not assessed.accepted:
             # The engine counted its refusal codes through its own metrics port; the scanner reports the first.
             return self._refuse(opportunity, assessed.codes[0], assessed.reason or "", counted=True)
-        features = opportunity_features(opportunity, d.books, d.health(now), d.usd_value, now)
+        features = features if features is not None else self.features(opportunity, now)
         d.opportunities.put(opportunity, features)
-        state = SagaState(execution_id=opportunity.id, opportunity=opportunity)
+        state = SagaState(execution_id=opportunity.id, opportunity=opportunity, predicted_pnl_usd=predicted)
         started = d.starter.start(opportunity.id, state.model_dump_json())
         self._routes[route] = now
         if not started:

@@ -16,6 +16,7 @@ from arbiter.settings.model import (
 )
 from arbiter.settings.reconcile import ReconcileSettings
 from arbiter.settings.scanner import ScannerSettings
+from arbiter.settings.scoring import ScoringSettings
 from arbiter.settings.storage import StorageSettings
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PaperSettings",
     "ReconcileSettings",
     "ScannerSettings",
+    "ScoringSettings",
     "Settings",
     "SettingsError",
     "SimulationSettings",

@@ -17,6 +17,7 @@ from arbiter.settings.execution import ExecutionSettings
 from arbiter.settings.gateway import GatewaySettings
 from arbiter.settings.reconcile import ReconcileSettings
 from arbiter.settings.scanner import ScannerSettings
+from arbiter.settings.scoring import ScoringSettings
 from arbiter.settings.storage import StorageSettings
 
 ENV_PREFIX = "ARBITER_"
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     scanner: ScannerSettings = ScannerSettings()
+    scoring: ScoringSettings = ScoringSettings()
     credentials: dict[VenueId, VenueCredentials] = Field(default_factory=dict)
     venues: tuple[VenueId, ...] = Field(
         default=("binance", "kraken", "coinbase"),

@@ -16,7 +16,9 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
 
 AWS_RETRY_POLICY = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
@@ -28,6 +30,14 @@ def dynamodb_client(region: str | None = None) -> DynamoDBClient:
 
 def sns_client(region: str | None = None) -> SNSClient:
     return boto3.client("sns", region_name=region, config=AWS_RETRY_POLICY)
+
+
+def s3_client(region: str | None = None) -> S3Client:
+    return boto3.client("s3", region_name=region, config=AWS_RETRY_POLICY)
+
+
+def ssm_client(region: str | None = None) -> SSMClient:
+    return boto3.client("ssm", region_name=region, config=AWS_RETRY_POLICY)
 
 
 def stepfunctions_client(region: str | None = None) -> SFNClient:
