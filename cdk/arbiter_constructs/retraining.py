@@ -9,17 +9,11 @@ with our script: no custom image to build or patch."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import jsii
 from aws_cdk import (
     Acknowledgment,
     ArnFormat,
-    BundlingOptions,
-    BundlingOutput,
-    DockerImage,
     Duration,
-    ILocalBundling,
     RemovalPolicy,
     Stack,
     Validations,
@@ -71,13 +65,18 @@ PREFIX_REASON = "One prefix of the model bucket (datasets, artifacts, records): 
 PREFIXES = ("datasets/*", "models/*", "models/records/*", "models/artifacts/*")
 
 
-@jsii.implements(ILocalBundling)
-class SourceDirectoryBundling:
-    """training/ as the one sourcedir.tar.gz SageMaker's script mode unpacks (no Docker)."""
+SOURCE_ARCHIVE = REPO_ROOT / "build" / "training" / "sourcedir.tar.gz"
+"""Where synthesis writes training/ as the sourcedir.tar.gz SageMaker's script mode unpacks (git-ignored)."""
 
-    def try_bundle(self, output_dir: str, _options: Any = None) -> bool:  # jsii passes the options positionally
-        (Path(output_dir) / "sourcedir.tar.gz").write_bytes(source_directory_archive(REPO_ROOT / TRAINING_SOURCE))
-        return True
+
+def write_source_archive(path: Path = SOURCE_ARCHIVE) -> Path:
+    """training/ as one deterministic archive (no timestamps), so the asset's hash changes only with the script.
+    A file asset, not a bundled one: skipping bundling (as the tests do) must not change the template."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    archive = source_directory_archive(REPO_ROOT / TRAINING_SOURCE)
+    if not path.exists() or path.read_bytes() != archive:
+        path.write_bytes(archive)
+    return path
 
 
 class Retraining(Construct):
@@ -125,16 +124,7 @@ class Retraining(Construct):
             string_value="none",
             description="The live scoring model's version (a record in the model bucket); none: expected profit",
         )
-        self.source = s3_assets.Asset(
-            self,
-            "TrainingSource",
-            path=str(REPO_ROOT / TRAINING_SOURCE),
-            bundling=BundlingOptions(
-                image=DockerImage.from_registry("unused-local-bundling-only"),
-                local=SourceDirectoryBundling(),  # type: ignore[arg-type]
-                output_type=BundlingOutput.ARCHIVED,
-            ),
-        )
+        self.source = s3_assets.Asset(self, "TrainingSource", path=str(write_source_archive()))
         self.registry_environment = {
             "ARBITER_SCORING__MODEL_BUCKET": self.bucket.bucket_name,
             "ARBITER_SCORING__LIVE_MODEL_PARAMETER": self.live_model.parameter_name,

@@ -121,17 +121,13 @@ def test_the_retraining_tasks_know_the_registry_and_no_venue(dev_assembly: tuple
 def test_the_source_directory_is_the_training_script_as_script_mode_unpacks_it(tmp_path: Path) -> None:
     import tarfile
 
-    from cdk.arbiter_constructs.retraining import SourceDirectoryBundling
+    from cdk.arbiter_constructs.retraining import write_source_archive
 
-    assert SourceDirectoryBundling().try_bundle(str(tmp_path))
-    (archive,) = tmp_path.iterdir()
-    assert archive.name == "sourcedir.tar.gz"
+    archive = write_source_archive(tmp_path / "sourcedir.tar.gz")
     with tarfile.open(archive, mode="r:gz") as tar:
         assert tar.getnames() == ["train.py"]
         member = tar.extractfile("train.py")
         assert member is not None
         assert member.read() == (REPO_ROOT / "training" / "train.py").read_bytes()
-    again = tmp_path / "again"
-    again.mkdir()
-    SourceDirectoryBundling().try_bundle(str(again))
-    assert (again / "sourcedir.tar.gz").read_bytes() == archive.read_bytes()  # deterministic: no timestamps
+    again = write_source_archive(tmp_path / "again" / "sourcedir.tar.gz")
+    assert again.read_bytes() == archive.read_bytes()  # deterministic: no timestamps
