@@ -156,6 +156,19 @@ def test_a_venue_down_whose_orders_are_final_does_not_stop_flattening_on_the_rea
     assert world.status() is ExecutionStatus.COMPENSATED
 
 
+def test_a_venue_down_that_only_refused_its_orders_does_not_stop_flattening_on_the_reachable_one() -> None:
+    # Found by `make bench` (schedule 47): beta refused the leg and then the compensation order, then went down for
+    # 8 calls. Reconcile could not confirm orders that never existed, ran out of retries: an avoidable incident.
+    world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.REJECT, side=Side.SELL),))})
+    state = world.steps.place_legs(world.steps.prepare(world.start()))  # alpha bought 1 SOL, beta refused the sell
+    world.beta.faults = VenueFaults(outage_from_call=0)  # beta goes down: it holds nothing of this execution
+    state = world.steps.reconcile(world.steps.compensate(state))
+    assert state.reconciliation is not None
+    assert state.reconciliation.flat, state.reconciliation
+    assert state.strategy is CompensationStrategy.UNWIND  # sold back on alpha, the venue that answers
+    assert world.status() is ExecutionStatus.COMPENSATED
+
+
 def test_a_venue_down_with_an_order_it_may_still_fill_fails_the_step() -> None:
     world = World({"beta": VenueFaults(place=(FaultRule(fault=PlaceFault.NO_FILL, side=Side.SELL),))})
     state = world.steps.place_legs(world.steps.prepare(world.start()))

@@ -19,7 +19,7 @@ from tenacity import Retrying, retry_if_exception, wait_fixed
 
 from arbiter.execution.ports import Clock, ExecutionJournal, VenueGateway
 from arbiter.gateway.errors import GatewayError
-from arbiter.models import Order, OrderIntent, OrderRecord, SendState, derive_client_order_id
+from arbiter.models import IntentClaim, Order, OrderIntent, OrderRecord, SendState, derive_client_order_id
 from arbiter.models.common import Side
 from arbiter.models.events import (
     CancelFailed,
@@ -130,14 +130,17 @@ class OrderDesk:
     def _answer(self, intent: OrderIntent) -> tuple[Order | None, bool]:
         """The venue's word on an intent, or the journal's confirmed final record when the venue cannot be
         reached; the flag says which (True: the journal's, not read now). The journal answers only for an order
-        that filled completely (nothing more can happen to it) or whose final state reads agreed on."""
+        that filled completely (nothing more can happen to it), one whose final state reads agreed on, or an intent
+        that never became an order (never sent, or refused by the venue)."""
         try:
             return self.lookup(intent), False
         except GatewayError:
             confirmed = self._confirmed(intent)
-            if confirmed is None:
-                raise
-            return confirmed, True
+            if confirmed is not None:
+                return confirmed, True
+            if self._never_executed(intent):
+                return None, True
+            raise
 
     def _confirmed(self, intent: OrderIntent) -> Order | None:
         recorded = self.journal.order(intent.client_order_id)
@@ -201,17 +204,28 @@ class OrderDesk:
 
     def _absent(self, intent: OrderIntent) -> bool:
         """Does the venue's silence prove the order does not exist, and never will? Not when the venue once
-        reported it (a lagging listing), nor while its claim still allows a send or a send may still execute. A
-        claim nobody used before its deadline is abandoned here, so its holder can no longer send."""
+        reported it (a lagging listing), nor while its claim still allows a send or a send may still execute."""
         if self.journal.order(intent.client_order_id) is not None:
             return False
+        claim = self._settled_claim(intent)
+        return claim is None or claim.proves_absent(self.clock.now_ms())
+
+    def _never_executed(self, intent: OrderIntent) -> bool:
+        """Known without asking the venue: the intent was never sent (its claim abandoned) or the venue refused it,
+        so a venue that cannot be reached holds no order for it."""
+        if self.journal.order(intent.client_order_id) is not None:
+            return False
+        claim = self._settled_claim(intent)
+        return claim is not None and claim.never_executed
+
+    def _settled_claim(self, intent: OrderIntent) -> IntentClaim | None:
+        """The intent's claim (None: recorded before intents carried claims); one nobody used before its deadline
+        is abandoned here, so its holder can no longer send."""
         claim = self.journal.claim(intent)
-        if claim is None:  # recorded before intents carried claims: two reads that agree are all there is
-            return True
         now = self.clock.now_ms()
-        if claim.state is SendState.RECORDED and now >= claim.claim_until_ms:
+        if claim is not None and claim.state is SendState.RECORDED and now >= claim.claim_until_ms:
             claim = self.journal.move_claim(intent, SendState.ABANDONED, now) or self.journal.claim(intent)
-        return claim is not None and claim.proves_absent(now)
+        return claim
 
     def cancel(self, intent: OrderIntent) -> Order | None:
         """Cancel the order if it is still open; its state afterwards, or None when the cancel kept failing for

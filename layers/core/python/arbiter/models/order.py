@@ -199,9 +199,14 @@ class IntentClaim(ValueModel):
         expires = expires_at_ms if state is SendState.SENDING else self.expires_at_ms
         return self.model_copy(update={"state": state, "expires_at_ms": expires, "refused": refused})
 
+    @property
+    def never_executed(self) -> bool:
+        """Known from the claim alone: nobody sent the intent (abandoned), or the venue refused it."""
+        return self.state is SendState.ABANDONED or self.refused
+
     def proves_absent(self, at_ms: int) -> bool:
         """Does a venue that lists no such order prove, at ``at_ms``, that none exists or ever will?"""
-        if self.state is SendState.ABANDONED or self.refused:
+        if self.never_executed:
             return True
         return self.state is not SendState.RECORDED and self.expires_at_ms is not None and at_ms > self.expires_at_ms
 
