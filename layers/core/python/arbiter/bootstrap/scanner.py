@@ -212,7 +212,7 @@ def build_scanner(
             clock=clock,
             settings=scan,
             scorer=scorer or ExpectedProfitScorer(),
-            outcomes=outcomes.get,
+            outcomes=outcomes,
             min_predicted_pnl_usd=settings.scoring.min_predicted_pnl_usd,
         )
     )

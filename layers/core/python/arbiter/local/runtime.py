@@ -33,6 +33,9 @@ class LocalAws:
     """Declared ASL retry intervals are multiplied by this (0: retries are instant)."""
     simulated_waits: Pause | None = None
     """Advances the simulated clock by each ASL retry interval as declared (the platform's clock)."""
+    execute_state_machines: bool = True
+    """False: StartExecution is answered as AWS answers it but nothing runs the execution here (as on AWS, where
+    it runs outside the caller), for measuring a caller without the sagas sharing its process."""
     lambdas: LocalLambdas = field(init=False)
     tables: dict[str, str] = field(init=False, default_factory=dict)
     alert_topic_arn: str = field(init=False, default="")
@@ -48,7 +51,7 @@ class LocalAws:
         # incident) is an outcome the platform records and reports itself, not an interpreter fault.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)  # clients made inside tasks find the region
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": self.execute_state_machines}})
         self._mock.start()
         self.lambdas.install()
         scale_retry_intervals(self.retry_scale, self.simulated_waits)

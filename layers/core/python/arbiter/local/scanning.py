@@ -16,6 +16,7 @@ from arbiter.bootstrap.scanner import ScannerService, ScannerStores, build_scann
 from arbiter.gateway.paper import VenueFaults
 from arbiter.local.lambda_invoke import LocalLambdaContext
 from arbiter.local.platform import LocalPlatform, load_handler
+from arbiter.local.runtime import LocalAws
 from arbiter.local.simulated_feed import SimulatedBookFeed
 from arbiter.marketdata import BookSource
 from arbiter.markets import BookUsdValuation
@@ -120,6 +121,7 @@ class LocalScanning:
     """Default: the simulated market of ``settings.simulation``."""
     faults: Mapping[str, VenueFaults] = field(default_factory=dict)
     metrics: CountingScannerMetrics = field(default_factory=CountingScannerMetrics)
+    aws: LocalAws = field(default_factory=LocalAws)
     platform: LocalPlatform = field(init=False)
     clock: ManualClock = field(init=False)
     services: dict[int, ScannerService] = field(init=False, default_factory=dict)
@@ -144,6 +146,7 @@ class LocalScanning:
             faults=dict(self.faults),
             usd_value=BookUsdValuation(dict(market.markets), market.book),
             reconcile=self.settings.reconcile,
+            aws=self.aws,
         )
 
     @property

@@ -89,8 +89,9 @@ class ScannerDependencies:
     settings: ScannerSettings
     health: Callable[[int], Mapping[str, FeedHealth]] = lambda now_ms: {}
     scorer: OpportunityScorer = field(default_factory=ExpectedProfitScorer)
-    outcomes: Callable[[], OutcomeStats] = OutcomeStats
-    """What recently ended executions say of each venue and route (read at most every few seconds)."""
+    outcomes: Refreshed[OutcomeStats] | None = None
+    """What recently ended executions say of each venue and route (read at most every few seconds, ahead of the
+    decisions); None: nothing known (every rate 0)."""
     min_predicted_pnl_usd: float = 0.0
 
 
@@ -140,7 +141,13 @@ class ShardScanner:
     def features(self, opportunity: Opportunity, now: int) -> dict[str, float]:
         d = self.d
         return opportunity_features(
-            opportunity, d.books, d.health(now), d.usd_value, now, self.volatility, d.outcomes()
+            opportunity,
+            d.books,
+            d.health(now),
+            d.usd_value,
+            now,
+            self.volatility,
+            d.outcomes.get() if d.outcomes is not None else OutcomeStats(),
         )
 
     def rank(
@@ -209,6 +216,8 @@ class ShardScanner:
         d.usd_value.read_ahead()
         d.limits.prefetch()
         d.executions.prefetch(utc_day(d.clock.now_ms()))
+        if d.outcomes is not None:
+            d.outcomes.prefetch()
         switch = d.risk.kill_switch
         if isinstance(switch, ThrottledKillSwitch):
             switch.prefetch()

@@ -1,6 +1,7 @@
-"""Views of shared state that a scanner reads at most once per interval: the kill switch, the risk limits, the
-running executions and today's P&L are read from DynamoDB at most once a second, however many opportunities a
-second brings (an engaged kill switch therefore stops new starts within that interval)."""
+"""Views of shared state that a scanner reads at most twice per interval: the kill switch, the risk limits, the
+running executions and today's P&L are read from DynamoDB ahead of the decisions, every half second, however
+many opportunities a second brings; a decision never acts on a value older than the interval (an engaged kill
+switch therefore stops new starts within a second)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,11 @@ class Refreshed(Generic[T]):
             return self._value
 
     def prefetch(self) -> None:
-        """Read now if the value is due: done between batches, so that a decision seldom waits for the read."""
+        """Read now if the value is half its interval old: done between batches, so that a decision, which reads
+        only at the full interval, never waits for the read while the loop keeps prefetching (a value is then
+        read at most twice an interval, and is never older than one)."""
         with self._lock:
-            due = self._read_at is None or self.clock.now_ms() - self._read_at >= self.every_ms
+            due = self._read_at is None or self.clock.now_ms() - self._read_at >= self.every_ms // 2
         if due:
             value = self._read()
             with self._lock:
