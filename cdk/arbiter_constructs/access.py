@@ -114,9 +114,9 @@ FUNCTION_ACCESS: dict[str, dict[str, TableAccess]] = {
     "scanner": {
         "executions": TableAccess((GET, QUERY), indexes=("by_day",)),
         "orders": TableAccess((GET,)),
-        "configuration": TableAccess((GET, QUERY, PUT, CHECK)),
+        "configuration": TableAccess((GET, PUT)),
         "venue_state": TableAccess((GET, PUT, DELETE)),
-        "opportunities": TableAccess((GET, PUT)),
+        "opportunities": TableAccess((PUT,)),
     },
     # The retraining's export: ended executions by day (and each one's P&L), the features stored with each
     # opportunity. The evaluation and the promotion touch no table (the model bucket and the SSM parameter).

@@ -52,9 +52,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "Arbiter scanner: follows its shard's books, starts executions of the opportunities": {
         "executions": {G, Q},
         "executions/index/by_day": {Q},
-        "configuration": {G, Q, P, C},
+        "configuration": {G, P},
         "venue_state": {G, P, D},
-        "opportunities": {G, P},
+        "opportunities": {P},
         "orders": {G},
     },
     "Arbiter operators' API: health, executions, incidents, limits, kill switch, pause, locks": {
