@@ -201,4 +201,3 @@ def test_no_recorded_call_is_one_the_audit_guard_denies(recorded: dict[str, set[
     # The guard is not vacuous: the saga does delete and update on the executions table, where it allows.
     actions = {action for calls in recorded.values() for action, table, _, _ in calls if table == AUDITED_TABLE}
     assert {"DeleteItem", "UpdateItem", "PutItem"} <= actions
-
