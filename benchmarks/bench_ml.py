@@ -82,8 +82,9 @@ def context_lifts(candidates: list[Candidate], model: TreeModel) -> tuple[float,
 def run() -> list[Figure]:
     train_ticks = int(os.environ.get("ARBITER_BENCH_ML_TRAIN_TICKS", "120"))
     eval_ticks = int(os.environ.get("ARBITER_BENCH_ML_EVAL_TICKS", "60"))
+    per_tick = int(os.environ.get("ARBITER_BENCH_ML_CANDIDATES_PER_TICK", "3"))
     settings = local_scoring_settings(min_training_rows=60, holdout_fraction=0.25)
-    with SimulatedHistory() as history:
+    with SimulatedHistory(candidates_per_tick=per_tick) as history:
         history.run(train_ticks)
         with LocalRetraining(history.platform.aws, history.clock, settings) as retraining:
             report = retraining.run(timeout_s=1800)

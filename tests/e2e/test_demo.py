@@ -19,16 +19,30 @@ from tests.support.browser import DESKTOP, PHONE, browser, open_page, screenshot
 __all__ = ["browser"]  # the shared fixture, used by the browser test below
 
 SCRIPT = Path(sys.executable).with_name("arbiter")
-SECTIONS = ("summary", "pnl", "outcomes", "incidents", "alarms", "latency", "book-age", "refusals", "executions", "run")
+SECTIONS = (
+    "summary",
+    "pnl",
+    "outcomes",
+    "incidents",
+    "alarms",
+    "latency",
+    "book-age",
+    "refusals",
+    "retraining",
+    "executions",
+    "run",
+)
+SHORT_RUN_TRAINS = {"ARBITER_SCORING__MIN_TRAINING_ROWS": "12"}
+"""A two-minute run ends about 20 executions: enough to retrain on once this is the threshold (200 by default)."""
 
 
-def run_cli(*arguments: str, timeout: int = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(*arguments: str, timeout: int = 180, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SCRIPT), *arguments],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={k: v for k, v in os.environ.items() if not k.startswith("ARBITER_")} | {"COLUMNS": "120"},
+        env={k: v for k, v in os.environ.items() if not k.startswith("ARBITER_")} | {"COLUMNS": "120"} | (env or {}),
         check=False,
     )
 
@@ -41,7 +55,7 @@ def report_folder(out: Path) -> Path:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path_factory.mktemp("runs")
-    completed = run_cli("demo", "--minutes", "2", "--seed", "7", "--out", str(out))
+    completed = run_cli("demo", "--minutes", "2", "--seed", "7", "--out", str(out), env=SHORT_RUN_TRAINS)
     assert completed.returncode == 0, completed.stderr
     return completed, report_folder(out)
 
@@ -117,6 +131,26 @@ def test_the_alarms_listed_match_the_incidents(report: dict[str, Any]) -> None:
         assert incident["what_to_do"]
 
 
+def test_the_run_retrains_at_its_end_and_reports_the_candidate_beside_the_live_model(
+    demo: tuple[subprocess.CompletedProcess[str], Path], report: dict[str, Any]
+) -> None:
+    retraining = report["retraining"]
+    assert retraining["ran"] and retraining["status"] == "SUCCEEDED", retraining
+    ended = sum(1 for line in report["executions"] if line["status"] != "refused")
+    assert retraining["candidate"]["rows"] == retraining["live"]["rows"] > 0  # one held-out window, both judged
+    assert retraining["candidate"]["rows"] < ended  # held out: the latest share, not everything
+    assert retraining["verdict"].startswith(("promoted", "candidate refused"))
+    assert f"retraining: {retraining['verdict']}" in demo[0].stdout.replace("\n", "")
+
+
+def test_a_run_too_short_to_retrain_says_so(tmp_path: Path) -> None:
+    completed = run_cli("demo", "--minutes", "1", "--seed", "3", "--faults", "none", "--out", str(tmp_path))
+    assert completed.returncode == 0, completed.stderr
+    retraining = json.loads((report_folder(tmp_path) / "report.json").read_text())["retraining"]
+    assert not retraining["ran"]
+    assert "fewer than the 200 a training needs" in retraining["verdict"]
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_report_page_reads_well_at_desktop_and_phone_widths(
     browser: Browser, demo: tuple[subprocess.CompletedProcess[str], Path], viewport: Any
@@ -128,6 +162,7 @@ def test_the_report_page_reads_well_at_desktop_and_phone_widths(
         assert page.locator(f"section#{section} h2").is_visible(), section
     assert page.locator("section#pnl svg polyline").count() == 1
     assert page.locator("section#executions tbody tr").count() >= 1
+    assert page.locator("section#retraining tbody tr").count() == 6  # each metric, candidate beside live
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px"
     name = "desktop" if viewport == DESKTOP else "phone"

@@ -95,6 +95,12 @@ def test_the_model_ranks_and_its_prediction_travels_with_the_execution(local: Lo
     ):
         assert name in features, name
     assert any(name.startswith("ref_usd_") for name in features)
+    # Whatever it trades, the profit currencies' rates are stored too: a fee charged in USDT on a BTC-quoted
+    # market can then be valued as the label.
+    currencies = scanner.d.detector.detector.settings.profit_currencies
+    valued = {asset for asset in currencies if scanner.d.usd_value(asset) is not None}
+    assert valued
+    assert {f"ref_usd_{asset}" for asset in valued} <= set(features)
 
 
 def test_a_model_that_cannot_load_leaves_the_scanner_on_expected_profit(local: LocalScanning) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from arbiter.cli.tables import render_table
+from arbiter.local.report.html import metric_text
 from arbiter.local.retraining import RetrainReport
 
 METRICS = ("rows", "started", "pnl_usd", "pnl_per_start_usd", "auc", "brier")
@@ -15,15 +16,9 @@ def render_retraining(report: RetrainReport) -> str:
     window."""
     lines = [f"retraining {report.run}: {report.describe()}"]
     if report.candidate:
-        rows = [[name, _metric(report.candidate.get(name)), _metric(report.live.get(name))] for name in METRICS]
+        rows = [[name, metric_text(report.candidate.get(name)), metric_text(report.live.get(name))] for name in METRICS]
         lines.append(render_table(["held-out window", "candidate", "live"], rows))
     if report.training_seconds is not None:
         lines.append(f"training job: {report.training_seconds:.2f} s")
     lines.extend(f"alert: {json.dumps(alert, sort_keys=True)[:300]}" for alert in report.alerts)
     return "\n".join(lines)
-
-
-def _metric(value: object) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -87,6 +87,9 @@ def render_end(console: Console, report: Mapping[str, Any], page: Path) -> None:
         console.print(f"[red]incidents: {summary['incidents']}[/red] (each told step by step in the report)")
     alarms = ", ".join(summary["alarms_fired"]) or "none"
     console.print(f"alarms fired: {alarms}", highlight=False)
+    retraining = report.get("retraining") or {}
+    if retraining:
+        console.print(f"retraining: {retraining['verdict']}", highlight=False, soft_wrap=True)
     if not summary["audit_chains_intact"]:
         console.print("[red]an audit chain is broken[/red]")
     console.print(f"report: {page}", highlight=False, soft_wrap=True)

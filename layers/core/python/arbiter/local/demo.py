@@ -19,13 +19,16 @@ from typing import Any
 
 from arbiter.gateway.paper import PaperVenue, PlaceFault, VenueFaults
 from arbiter.local.platform import ENDED_BADLY, LocalPlatform
+from arbiter.local.retraining import local_scoring_settings, retrain_once
 from arbiter.local.scanning import LocalMarket, LocalScanning, SimulatedMarket
 from arbiter.models import OrderRequest
 from arbiter.models.heartbeat import FeedHealth
 from arbiter.monitoring import AlarmEvaluator, AlarmHistory
 from arbiter.scanner import CountingScannerMetrics
+from arbiter.scoring.outcomes import outcome_label
 from arbiter.scoring.scorer import ScoringStatus
 from arbiter.settings import ScannerSettings, Settings
+from arbiter.storage.errors import ExecutionNotFoundError
 from arbiter_handlers.metrics import PowertoolsScannerMetrics
 
 MINUTE_MS = 60_000
@@ -161,6 +164,9 @@ class RunRecord:
     post_trade: dict[str, str]
     added_latency_ms: int = 0
     updates: int = 0
+    retraining: dict[str, Any] = field(default_factory=dict)
+    """The retraining at the run's end: its verdict, and the candidate's metrics beside the live model's on the
+    held-out window (or why the run was too short to retrain)."""
 
 
 class RecordingMetrics(CountingScannerMetrics):
@@ -370,6 +376,7 @@ class DemoRun:
         self.progress.alarms_firing = tuple(sorted(h.alarm_id for h in alarms.values() if h.fired))
         self._report_progress(final=True)
         started = [name for result in results for name in result.get("started", ())]
+        retraining = self._retrain(started)
         venues = tuple(sorted(self.market.listed))
         return RunRecord(
             settings=self.scanning.settings,
@@ -391,4 +398,35 @@ class DemoRun:
             post_trade=self.profile.post_trade_by_venue(venues),
             added_latency_ms=self.added_latency_ms,
             updates=self.metrics.updates_processed,
+            retraining=retraining,
         )
+
+    def _retrain(self, started: list[str]) -> dict[str, Any]:
+        """The retraining pipeline once over this run's history, when enough executions ended to train on."""
+        journal = self.scanning.platform.journal
+        ended = 0
+        for name in started:
+            try:
+                ended += outcome_label(journal.get(name)) is not None
+            except ExecutionNotFoundError:
+                continue  # refused before Prepare recorded it
+        scoring = self.settings.scoring
+        needed = scoring.min_training_rows
+        if ended < needed:
+            return {
+                "ran": False,
+                "verdict": f"not retrained: {ended} executions ended, fewer than the {needed} a training needs "
+                "(ARBITER_SCORING__MIN_TRAINING_ROWS); a longer run (--minutes) retrains at its end",
+            }
+        own = {"model_bucket", "live_model_parameter"}  # the local registry's
+        report = retrain_once(self.platform, local_scoring_settings(**scoring.model_dump(exclude=own)))
+        return {
+            "ran": True,
+            "run": report.run,
+            "status": report.status,
+            "promoted": report.promoted,
+            "verdict": report.describe(),
+            "candidate": report.candidate,
+            "live": report.live,
+            "training_s": report.training_seconds,
+        }

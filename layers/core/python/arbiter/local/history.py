@@ -5,7 +5,8 @@ the scanner's features measured and stored at decision time, and every candidate
 The outcomes depend on what real venues do, never on a label the simulator writes: each venue injects its own
 rates of rejections, timeouts and partial fills (``VENUE_PROFILES``, which the model never sees: it sees only
 what recently ended executions show, as the scanner does), dislocations close while orders are on their way,
-and a leg that takes much of a thin book is exposed to what the next tick's book holds.
+a leg that takes much of a thin book is exposed to what the next tick's book holds, and faster traders take the
+best levels of the wider edges first, more often on the slower venues (``CROWDING``).
 
 Every candidate of a tick is executed (not only the best): the same opportunities then tell what selecting by
 the model and selecting by expected profit would have earned (``ml.pnl_lift_pct``)."""
@@ -47,6 +48,14 @@ VENUE_PROFILES: Mapping[str, Mapping[PlaceFault, float]] = {
 LATE_ORDERS: Mapping[str, float] = {"binance": 0.0, "kraken": 0.6, "coinbase": 0.25}
 """The chance that a venue's orders meet the next tick's book instead of the one they were sized on (its
 latency, hidden from the model, which sees the venue's recent outcomes and the book's recent volatility)."""
+CROWDING: Mapping[str, float] = {"binance": 0.1, "kraken": 0.55, "coinbase": 0.3}
+"""How often faster traders reach a venue's quotes first (hidden from the model): for an edge of
+``CROWDED_AT_BPS`` or more, the chance that the levels an order was sized on are gone when it arrives; a smaller
+edge draws fewer of them (the chance scales down with the edge). Real venues show it: the wider an apparent edge,
+the more bots race for it, and the slower venue's orders lose the race."""
+CROWDED_AT_BPS = 40.0
+TAKEN_LEVELS = (1, 3)
+"""How many of a crowded book's best levels, on each side, competitors took (uniform in this range)."""
 
 
 class _Lookahead:
@@ -93,6 +102,7 @@ class SimulatedHistory:
     candidates_per_tick: int = 3
     profiles: Mapping[str, Mapping[PlaceFault, float]] = field(default_factory=lambda: VENUE_PROFILES)
     late_orders: Mapping[str, float] = field(default_factory=lambda: LATE_ORDERS)
+    crowding: Mapping[str, float] = field(default_factory=lambda: CROWDING)
     candidates: list[Candidate] = field(init=False, default_factory=list)
     platform: LocalPlatform = field(init=False)
     ticks: int = field(init=False, default=0)
@@ -105,6 +115,8 @@ class SimulatedHistory:
         self.lookahead = _Lookahead(self.model)
         self.feed = SimulatedBookFeed(self.lookahead, self.clock)  # type: ignore[arg-type]
         self._late: frozenset[str] = frozenset()
+        self._taken: dict[str, int] = {}
+        """Per venue of the running execution, how many best levels competitors took (none: not crowded)."""
         self._rng = random.Random(sim.seed * 7919)  # noqa: S311 - a seeded simulation, not a secret
         self.books = LiveBooks(universe.venues, universe.symbols, self.settings.scanner.depth)
         catalog = universe.catalog
@@ -141,7 +153,11 @@ class SimulatedHistory:
         if self.feed.frame is None:
             raise LookupError("no simulated frame yet")
         frame = self.lookahead.next if venue in self._late else self.feed.frame
-        return frame.order_book(venue, symbol)
+        book = frame.order_book(venue, symbol)
+        taken = self._taken.get(venue, 0)
+        if not taken:
+            return book
+        return book.model_copy(update={"bids": book.bids[taken:], "asks": book.asks[taken:]})
 
     def start(self) -> SimulatedHistory:
         self.platform.start()
@@ -197,7 +213,16 @@ class SimulatedHistory:
             tick = [
                 Candidate(
                     o,
-                    opportunity_features(o, self.books, health, self.usd_value, now, self.volatility, stats),
+                    opportunity_features(
+                        o,
+                        self.books,
+                        health,
+                        self.usd_value,
+                        now,
+                        self.volatility,
+                        stats,
+                        self.settings.detection.profit_currencies,
+                    ),
                     self.ticks,
                 )
                 for o in found
@@ -216,10 +241,14 @@ class SimulatedHistory:
     def _execute(self, candidate: Candidate) -> Candidate:
         venues = sorted({leg.venue for leg in candidate.opportunity.legs})
         self._late = frozenset(v for v in venues if self._rng.random() < self.late_orders.get(v, 0.0))
+        edge = min(1.0, max(0.0, candidate.features["expected_profit_bps"]) / CROWDED_AT_BPS)
+        self._taken = {
+            v: self._rng.randint(*TAKEN_LEVELS) for v in venues if self._rng.random() < self.crowding.get(v, 0.0) * edge
+        }
         try:
             outcome = self.platform.execute(candidate.opportunity)
         finally:
-            self._late = frozenset()
+            self._late, self._taken = frozenset(), {}
         label = outcome_label(outcome.record)
         self.refusals.append(outcome.record.reason or "")
         if label is None:

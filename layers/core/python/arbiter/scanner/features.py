@@ -86,10 +86,14 @@ def opportunity_features(
     now_ms: int,
     volatility: MidVolatility | None = None,
     outcomes: OutcomeStats | None = None,
+    reference_assets: Sequence[str] = (),
 ) -> dict[str, float]:
     """Fixed names, floats only (absent legs are 0): profit and size in USD, quote ages, and per leg the spread,
     how much of the top level and of the visible depth the leg takes, the book's depth on the taken side, its
-    mid's recent volatility, its venue's feed state and recent outcomes; the route's recent outcomes."""
+    mid's recent volatility, its venue's feed state and recent outcomes; the route's recent outcomes.
+
+    ``reference_assets``: besides the traded assets, those whose USD rate is stored too (the profit currencies),
+    so that a fee charged in one of them (a venue charging fees in USDT on a BTC-quoted market) can be valued."""
     profit_rate = usd_value(opportunity.profit_currency)
     outcomes = outcomes or OutcomeStats()
     route = outcomes.route(route_of(opportunity))
@@ -148,6 +152,9 @@ def opportunity_features(
     features["expected_profit_bps"] = profit_usd / float(largest) * 10_000 if largest and profit_rate else -1.0
     if profit_rate:
         features[REFERENCE_PREFIX + opportunity.profit_currency] = float(profit_rate)
+    for asset in reference_assets:
+        if REFERENCE_PREFIX + asset not in features and (asset_rate := usd_value(asset)) is not None:
+            features[REFERENCE_PREFIX + asset] = float(asset_rate)
     return features
 
 

@@ -148,6 +148,7 @@ class ShardScanner:
             now,
             self.volatility,
             d.outcomes.get() if d.outcomes is not None else OutcomeStats(),
+            d.detector.detector.settings.profit_currencies,
         )
 
     def rank(

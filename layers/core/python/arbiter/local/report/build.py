@@ -280,6 +280,7 @@ def build_report(platform: LocalPlatform, record: RunRecord, prices_usd: Mapping
         "alarms": alarms,
         "incidents": [{"execution_id": line["execution_id"], **line["incident"]} for line in incidents],
         "venue_incidents": venue_incidents,
+        "retraining": record.retraining,
         "executions": executions,
     }
 
@@ -311,9 +312,10 @@ def _book_ages(samples: Sequence[tuple[int, str, float, float]]) -> dict[str, An
 
 
 def deterministic_view(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The report less what is measured in wall time (latencies, the run's duration): what two runs of the same
-    input and seed must agree on."""
+    """The report less what is measured in wall time (latencies, the run's and the training's durations): what
+    two runs of the same input and seed must agree on."""
     run = {k: v for k, v in report["run"].items() if k != "wall_s"}
     executions = [{k: v for k, v in line.items() if k != "latency_ms"} for line in report["executions"]]
-    kept = {k: v for k, v in report.items() if k not in ("run", "latency_ms", "executions")}
-    return {**kept, "run": run, "executions": executions}
+    retraining = {k: v for k, v in report["retraining"].items() if k != "training_s"}
+    kept = {k: v for k, v in report.items() if k not in ("run", "latency_ms", "executions", "retraining")}
+    return {**kept, "run": run, "executions": executions, "retraining": retraining}

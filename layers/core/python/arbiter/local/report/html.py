@@ -183,6 +183,45 @@ def _alarms_section(report: Mapping[str, Any]) -> str:
     )
 
 
+RETRAINING_METRICS = (
+    ("rows", "ended executions"),
+    ("started", "started by the selection"),
+    ("pnl_usd", "realised P&L, USD"),
+    ("pnl_per_start_usd", "realised P&L per start, USD"),
+    ("auc", "AUC (completed or not)"),
+    ("brier", "Brier score"),
+)
+
+
+def _retraining_section(report: Mapping[str, Any]) -> str:
+    retraining = report.get("retraining") or {}
+    if not retraining:
+        return ""
+    verdict = f"<p>{_e(retraining['verdict'])}</p>"
+    candidate, live = retraining.get("candidate") or {}, retraining.get("live") or {}
+    table = ""
+    if candidate:
+        rows = [
+            [_e(label), _e(metric_text(candidate.get(key))), _e(metric_text(live.get(key)))]
+            for key, label in RETRAINING_METRICS
+        ]
+        table = (
+            "<p>On the held-out window (the latest executions, after every one trained on), selecting by the "
+            "candidate against the live model (or expected profit alone when none is live):</p>"
+            + _table(["held-out window", "candidate", "live"], rows, numeric=(1, 2))
+        )
+    seconds = retraining.get("training_s")
+    job = f"<p>Training job {_e(retraining.get('run', ''))}: {seconds:.2f} s.</p>" if seconds is not None else ""
+    return f'<section id="retraining"><h2>Retraining</h2>{verdict}{table}{job}</section>'
+
+
+def metric_text(value: object) -> str:
+    """A retraining metric as shown: 4 decimals, or - when there is none."""
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def _incidents_section(report: Mapping[str, Any]) -> str:
     incidents = report["incidents"]
     if not incidents and not report["venue_incidents"]:
@@ -271,6 +310,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _latency_section(report),
         _book_age_section(report),
         _refusals_section(report),
+        _retraining_section(report),
         _executions_section(report),
         _run_section(report),
     ]
