@@ -135,7 +135,8 @@ def test_the_run_retrains_at_its_end_and_reports_the_candidate_beside_the_live_m
     demo: tuple[subprocess.CompletedProcess[str], Path], report: dict[str, Any]
 ) -> None:
     retraining = report["retraining"]
-    assert retraining["ran"] and retraining["status"] == "SUCCEEDED", retraining
+    assert retraining["ran"], retraining
+    assert retraining["status"] == "SUCCEEDED", retraining
     ended = sum(1 for line in report["executions"] if line["status"] != "refused")
     assert retraining["candidate"]["rows"] == retraining["live"]["rows"] > 0  # one held-out window, both judged
     assert retraining["candidate"]["rows"] < ended  # held out: the latest share, not everything
