@@ -2,9 +2,10 @@
 the detector, the scanner's features at decision time, every candidate through the real saga on paper venues
 whose faults and latencies differ (the model never sees them, only what ended executions show).
 
-The history's first ``ARBITER_BENCH_ML_TRAIN_TICKS`` ticks (default 120) are retrained on through the real
+The history's first ``ARBITER_BENCH_ML_TRAIN_TICKS`` ticks (default 200) are retrained on through the real
 pipeline (``statemachines/retrain.asl.json`` on the local runtime, the training script in script mode); the
-next ``ARBITER_BENCH_ML_EVAL_TICKS`` (default 60), a later window the model never saw, judge it:
+next ``ARBITER_BENCH_ML_EVAL_TICKS`` (default 100), a later window the model never saw, judge it. Each tick
+carries up to ``ARBITER_BENCH_ML_CANDIDATES_PER_TICK`` (default 4) candidates, every one through the saga:
 
 ml.pnl_lift_pct: realised P&L per started execution when each tick starts the one candidate the model ranks
 first (and none when it expects a loss), against the one expected profit ranks first, same candidates, same
@@ -80,9 +81,9 @@ def context_lifts(candidates: list[Candidate], model: TreeModel) -> tuple[float,
 
 
 def run() -> list[Figure]:
-    train_ticks = int(os.environ.get("ARBITER_BENCH_ML_TRAIN_TICKS", "120"))
-    eval_ticks = int(os.environ.get("ARBITER_BENCH_ML_EVAL_TICKS", "60"))
-    per_tick = int(os.environ.get("ARBITER_BENCH_ML_CANDIDATES_PER_TICK", "3"))
+    train_ticks = int(os.environ.get("ARBITER_BENCH_ML_TRAIN_TICKS", "200"))
+    eval_ticks = int(os.environ.get("ARBITER_BENCH_ML_EVAL_TICKS", "100"))
+    per_tick = int(os.environ.get("ARBITER_BENCH_ML_CANDIDATES_PER_TICK", "4"))
     settings = local_scoring_settings(min_training_rows=60, holdout_fraction=0.25)
     with SimulatedHistory(candidates_per_tick=per_tick) as history:
         history.run(train_ticks)

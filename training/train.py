@@ -10,7 +10,10 @@ train.csv has one row per ended execution: ``opportunity_id``, ``decided_at`` (m
 feature measured when the scanner decided on the opportunity.
 
 It fits two HistGradientBoosting models (realised P&L; completed or not) and writes them as model.json, the small
-tree document ``arbiter.scoring.trees`` scores without scikit-learn. Only numpy and scikit-learn are needed here
+tree document ``arbiter.scoring.trees`` scores without scikit-learn. The P&L model learns the shortfall, realised
+P&L less ``expected_profit_usd`` when that feature is there, and names it as its offset: the prediction is the
+expected profit plus the learnt shortfall (the detector already knows the first; what the history teaches is the
+second). Only numpy and scikit-learn are needed here
 (both in SageMaker's container); nothing of Arbiter is imported, so the script is the whole source directory."""
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ LABELS = ("label_pnl_usd", "label_outcome")
 KEYS = ("opportunity_id", "decided_at")
 OUTCOMES = ("completed", "compensated", "incident")
 MIN_ROWS = 50
+OFFSET_FEATURE = "expected_profit_usd"
 
 
 class TrainingInputError(ValueError):
@@ -100,9 +104,10 @@ def fit(x: np.ndarray, pnl: np.ndarray, completed: np.ndarray, hyper: dict[str, 
     return regressor, classifier
 
 
-def export_ensemble(estimator: Any, link: str) -> dict[str, Any]:
+def export_ensemble(estimator: Any, link: str, offset: str | None = None) -> dict[str, Any]:
     """scikit-learn's fitted predictors as the tree document's arrays (thresholds on raw values, the learning
-    rate already applied to the leaves, NaN sent where the model learnt to send it)."""
+    rate already applied to the leaves, NaN sent where the model learnt to send it); ``offset``: the feature the
+    estimator's target was taken relative to, added back when scoring."""
     trees = []
     for iteration in estimator._predictors:  # one predictor per iteration (regression and binary)
         nodes = iteration[0].nodes
@@ -118,7 +123,10 @@ def export_ensemble(estimator: Any, link: str) -> dict[str, Any]:
             }
         )
     baseline = float(np.ravel(estimator._baseline_prediction)[0])
-    return {"link": link, "baseline": baseline, "trees": trees}
+    document: dict[str, Any] = {"link": link, "baseline": baseline, "trees": trees}
+    if offset is not None:
+        document["offset"] = offset
+    return document
 
 
 def train(channel: Path, model_dir: Path, hyper: dict[str, Any]) -> dict[str, Any]:
@@ -126,12 +134,14 @@ def train(channel: Path, model_dir: Path, hyper: dict[str, Any]) -> dict[str, An
     features, x, pnl, completed, decided = read_training_set(channel / "train.csv")
     if len(x) < int(hyper["min_rows"]):
         raise TrainingInputError(f"train.csv: {len(x)} executions, fewer than the {hyper['min_rows']} required")
-    regressor, classifier = fit(x, pnl, completed, hyper)
+    offset = OFFSET_FEATURE if OFFSET_FEATURE in features else None
+    target = pnl - x[:, features.index(OFFSET_FEATURE)] if offset is not None else pnl
+    regressor, classifier = fit(x, target, completed, hyper)
     document = {
         "format": FORMAT,
         "features": features,
         "models": {
-            "pnl_usd": export_ensemble(regressor, "identity"),
+            "pnl_usd": export_ensemble(regressor, "identity", offset),
             "completed": export_ensemble(classifier, "logistic"),
         },
         "metadata": {

@@ -57,6 +57,36 @@ def test_exported_trees_predict_what_scikit_learn_predicts(trained: tuple[Any, .
     np.testing.assert_allclose(predicted.completed, classifier.predict_proba(x)[:, 1], rtol=0, atol=1e-9)
 
 
+def test_an_offset_feature_is_added_to_the_ensembles_sum(trained: tuple[Any, ...]) -> None:
+    _, regressor, _, x, document = trained
+    with_offset = json.loads(json.dumps(document))
+    with_offset["models"]["pnl_usd"]["offset"] = "f4"
+    predicted = load_model(with_offset).predict_matrix(x).pnl_usd
+    np.testing.assert_allclose(predicted, regressor.predict(x) + x[:, 4], rtol=0, atol=1e-9)  # NaN where f4 is
+
+
+def test_the_training_script_learns_the_shortfall_from_expected_profit(tmp_path: Path) -> None:
+    train = _train_module()
+    rng = np.random.default_rng(5)
+    expected = rng.uniform(0, 10, 400)
+    slow_venue = rng.random(400) < 0.4
+    pnl = np.where(slow_venue, -5.0, expected) + rng.normal(size=400) * 0.1  # the slow venue's edges are gone
+    channel = tmp_path / "train"
+    channel.mkdir()
+    lines = ["opportunity_id,decided_at,label_pnl_usd,label_outcome,expected_profit_usd,slow"]
+    for i in range(400):
+        outcome = "compensated" if slow_venue[i] else "completed"
+        lines.append(f"o{i},{i},{float(pnl[i])!r},{outcome},{float(expected[i])!r},{float(slow_venue[i])}")
+    (channel / "train.csv").write_text("\n".join(lines) + "\n")
+    document = train.train(channel, tmp_path / "model", train.hyperparameters([]))
+    assert document["models"]["pnl_usd"]["offset"] == "expected_profit_usd"
+    model = load_model(document)
+    rows = [{"expected_profit_usd": e, "slow": s} for e in (1.0, 4.0, 9.0) for s in (0.0, 1.0)]
+    predicted = model.predict(rows).pnl_usd
+    np.testing.assert_allclose(predicted[0::2], [1.0, 4.0, 9.0], atol=0.5)  # a fast venue: the expected profit
+    np.testing.assert_allclose(predicted[1::2], [-5.0, -5.0, -5.0], atol=0.8)  # a slow one: the loss
+
+
 def test_rows_are_read_by_feature_name(trained: tuple[Any, ...]) -> None:
     _, regressor, _, x, document = trained
     model = load_model(document)
@@ -105,6 +135,8 @@ def _broken(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("models.pnl_usd.trees.0.feature.0", 99, r"models.pnl_usd.trees\[0\].feature: refers to a feature beyond"),
         ("models.pnl_usd.trees.0.left", [0], r"models.pnl_usd.trees\[0\]: columns of different lengths"),
         ("models.pnl_usd.trees.0.left.0", 0, r"models.pnl_usd.trees\[0\]: a child must come after its parent"),
+        ("models.pnl_usd.offset", "f9", "models.pnl_usd.offset: 'f9', must be a listed feature"),
+        ("models.completed.offset", "f0", "models.completed.offset: 'f0', must be a listed feature of an identity"),
     ],
 )
 def test_a_malformed_artifact_is_refused_naming_the_field(

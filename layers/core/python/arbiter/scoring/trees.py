@@ -20,7 +20,10 @@ The document (``FORMAT``)::
 
 Node 0 is the root; a leaf has feature -1 and its value; an inner node sends ``x[feature] <= threshold`` left,
 a missing (NaN) value to ``missing_left``'s side. A prediction is ``baseline + sum(leaf values)`` through the
-link (the learning rate is already in the leaf values, as scikit-learn stores them)."""
+link (the learning rate is already in the leaf values, as scikit-learn stores them). An identity ensemble may name
+an ``"offset"`` feature whose value is added to its sum: the P&L model learns the shortfall, realised P&L less the
+expected profit (``"offset": "expected_profit_usd"``), which trees learn from a few hundred executions far better
+than P&L itself, a near-identity of expected profit that piecewise-constant trees approximate only coarsely."""
 
 from __future__ import annotations
 
@@ -67,6 +70,8 @@ class Ensemble:
     right: IntArray
     value: FloatArray
     depth: int
+    offset: int | None = None
+    """The input column added to the sum (identity link only), or None."""
 
     @property
     def trees(self) -> int:
@@ -75,8 +80,9 @@ class Ensemble:
     def raw(self, x: FloatArray) -> FloatArray:
         """Sum of the leaves reached plus the baseline, before the link, for each row of ``x``."""
         n, width = x.shape[0], self.feature.shape[1]
+        offset: FloatArray | float = x[:, self.offset] if self.offset is not None and n else 0.0
         if self.trees == 0 or n == 0:
-            return np.full(n, self.baseline)
+            return np.full(n, self.baseline) + offset
         # Flat indexes (tree * width + node) into the raveled arrays: one gather per array and level.
         feature, threshold = self.feature.ravel(), self.threshold.ravel()
         missing_left, left, right = self.missing_left.ravel(), self.left.ravel(), self.right.ravel()
@@ -89,7 +95,7 @@ class Ensemble:
             go_left = np.where(np.isnan(values), missing_left[at], values <= threshold[at])
             at = offsets + np.where(go_left, left[at], right[at])
         summed: FloatArray = self.value.ravel()[at].sum(axis=1)
-        return self.baseline + summed
+        return self.baseline + summed + offset
 
     def predict(self, x: FloatArray) -> FloatArray:
         raw = self.raw(x)
@@ -156,9 +162,7 @@ def load_model(document: bytes | str | Mapping[str, Any]) -> TreeModel:
     models = parsed.get("models")
     if not isinstance(models, Mapping):
         raise ModelLoadError("models: missing")
-    ensembles = {
-        name: _ensemble(f"models.{name}", models.get(name), len(features)) for name in (PNL_MODEL, COMPLETED_MODEL)
-    }
+    ensembles = {name: _ensemble(f"models.{name}", models.get(name), features) for name in (PNL_MODEL, COMPLETED_MODEL)}
     metadata = parsed.get("metadata", {})
     return TreeModel(
         features=tuple(features),
@@ -168,12 +172,17 @@ def load_model(document: bytes | str | Mapping[str, Any]) -> TreeModel:
     )
 
 
-def _ensemble(where: str, raw: Any, n_features: int) -> Ensemble:
+def _ensemble(where: str, raw: Any, features: Sequence[str]) -> Ensemble:
     if not isinstance(raw, Mapping):
         raise ModelLoadError(f"{where}: missing")
+    n_features = len(features)
     link = raw.get("link")
     if link not in LINKS:
         raise ModelLoadError(f"{where}.link: {link!r}, expected one of {', '.join(LINKS)}")
+    offset_name = raw.get("offset")
+    if offset_name is not None and (link != "identity" or offset_name not in features):
+        raise ModelLoadError(f"{where}.offset: {offset_name!r}, must be a listed feature of an identity ensemble")
+    offset = features.index(offset_name) if offset_name is not None else None
     baseline = raw.get("baseline")
     if not isinstance(baseline, int | float) or not math.isfinite(baseline):
         raise ModelLoadError(f"{where}.baseline: must be a finite number")
@@ -217,7 +226,7 @@ def _ensemble(where: str, raw: Any, n_features: int) -> Ensemble:
         value[t, :n] = np.where(leaf, values, 0.0)
         left[t, n:] = right[t, n:] = np.arange(n, shape[1])
         depth = max(depth, _depth(lo, hi, leaf))
-    return Ensemble(str(link), float(baseline), feature, threshold, missing_left, left, right, value, depth)
+    return Ensemble(str(link), float(baseline), feature, threshold, missing_left, left, right, value, depth, offset)
 
 
 def _tree_columns(at: str, tree: Any) -> dict[str, list[Any]]:
